@@ -1,0 +1,133 @@
+//! The command line: every name here is part of the contract that systemd
+//! units, scripts and operators' fingers depend on.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "agent-queue",
+    version,
+    about = "Dispatch Markdown task files from project inboxes into idle tmux sessions running an AI coding agent",
+    long_about = "agent-queue sends each task file found in a project's .agent-queue/inbox/, highest \
+priority first, into an idle session of the autonomous tmux pool, exactly once, and never \
+touches the operator's dedicated sessions. Its subcommands are one-shot: systemd .path and .timer \
+units, shell pipelines and operators call them, and they coordinate through a locked state file \
+and atomic renames.",
+    after_help = "Exit status: 0 done; 1 nothing found where something was asked for; 2 bad usage, \
+config or task file; 3 runtime failure (tasks involved are back in their inbox)."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Global {
+    /// Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    /// Print one JSON object per line on stdout, for pipelines
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Silence the informational lines on stderr (errors still show)
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Also log each step on stderr
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print a task file as JSON (needs no config)
+    Parse(ParseArgs),
+    /// Print the first free pool session; exit 1 when none is free
+    FreeSession,
+    /// Dispatch one task file to a free pool session, or to the named session
+    Dispatch(DispatchArgs),
+    /// Recover what crashed, then dispatch every pending task while pool sessions are free
+    Scan(ScanArgs),
+    /// Mark a session idle (default: the one holding $TMUX_PANE), recycle it and give it the next task
+    MarkIdle(MarkIdleArgs),
+    /// Show every session and each project's pending count
+    Status,
+    /// Run the scan / mark-idle cycle on an embedded example, on a private tmux server
+    Demo,
+    /// Write a task into a project's inbox safely (staged, flushed, renamed)
+    Submit(SubmitArgs),
+    /// Send /exit, wait for the shell, then dispatch the next task (run by mark-idle)
+    #[command(hide = true)]
+    Recycle(RecycleArgs),
+    /// Render the man pages and shell completions into a folder
+    #[command(hide = true)]
+    GenerateDocs(GenerateDocsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ParseArgs {
+    /// The task file
+    pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct DispatchArgs {
+    /// The task file, in a project's .agent-queue/inbox/
+    pub task: PathBuf,
+    /// Dispatch into this session (pool or dedicated) instead of the first free pool session
+    #[arg(long, value_name = "NAME")]
+    pub session: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ScanArgs {
+    /// Print the plan and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct MarkIdleArgs {
+    /// The session [default: the session holding $TMUX_PANE]
+    pub session: Option<String>,
+    /// Do not give the session its next task
+    #[arg(long)]
+    pub no_next: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SubmitArgs {
+    /// The project folder (holding .agent-queue/inbox/)
+    pub project: PathBuf,
+    /// The task body: a file, or - for standard input [default: -]
+    pub file: Option<PathBuf>,
+    /// The task's title
+    #[arg(long)]
+    pub title: Option<String>,
+    /// critical, high, default or low
+    #[arg(long)]
+    pub priority: Option<String>,
+    /// A tag (repeatable)
+    #[arg(long = "tag", value_name = "TAG")]
+    pub tags: Vec<String>,
+    /// Create the project's inbox when it does not exist
+    #[arg(long)]
+    pub create: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RecycleArgs {
+    pub session: String,
+    #[arg(long)]
+    pub no_next: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct GenerateDocsArgs {
+    /// Folder that receives man/ and completions/ [default: the current folder]
+    #[arg(default_value = ".")]
+    pub out: PathBuf,
+}

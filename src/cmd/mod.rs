@@ -1,0 +1,56 @@
+//! One file per subcommand, each implementing [`Run`]; `main` only parses
+//! the command line, runs the command and maps the result to an exit code.
+
+use anyhow::Context;
+
+use crate::cli::{Command, Global};
+use crate::config::{self, Config};
+use crate::error::Outcome;
+
+mod demo;
+mod dispatch;
+mod free_session;
+mod generate_docs;
+mod mark_idle;
+mod parse;
+mod scan;
+mod status;
+mod submit;
+
+/// What every subcommand can reach: the global flags and, on demand, the config.
+pub struct Ctx {
+    pub global: Global,
+}
+
+impl Ctx {
+    /// Loads the config named by `--config`, `$AGENT_QUEUE_CONFIG` or the
+    /// XDG default (exit 2 when it is missing or wrong).
+    pub fn config(&self) -> anyhow::Result<Config> {
+        let path = match &self.global.config {
+            Some(p) => p.clone(),
+            None => config::default_path(),
+        };
+        config::load(&path).with_context(|| "loading the config".to_string())
+    }
+}
+
+pub trait Run {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome>;
+}
+
+impl Run for Command {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        match self {
+            Command::Parse(a) => a.run(ctx),
+            Command::FreeSession => free_session::FreeSession.run(ctx),
+            Command::Dispatch(a) => a.run(ctx),
+            Command::Scan(a) => a.run(ctx),
+            Command::MarkIdle(a) => a.run(ctx),
+            Command::Recycle(a) => a.run(ctx),
+            Command::Status => status::Status.run(ctx),
+            Command::Demo => demo::Demo.run(ctx),
+            Command::Submit(a) => a.run(ctx),
+            Command::GenerateDocs(a) => a.run(ctx),
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! `scan`: the systemd units' job. Recover, then dispatch every pending task
+//! while pool sessions are free, and scan again while a pass changed
+//! something: a `PathChanged=` unit drops the events that land while its
+//! service runs, so a scan must not exit with work it could still see.
+
+use super::{Ctx, Run};
+use crate::cli::ScanArgs;
+use crate::dispatcher::{Dispatcher, Target};
+use crate::error::Outcome;
+use crate::pending::{self, Mode};
+use crate::report::{self, Event};
+use crate::sessions;
+use crate::state::now;
+
+/// A guard against a loop that keeps finding changes (tasks written as fast
+/// as they are dispatched): the timer comes back soon anyway.
+const MAX_PASSES: usize = 100;
+
+impl Run for ScanArgs {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let config = ctx.config()?;
+        let d = Dispatcher::new(&config);
+        if self.dry_run {
+            return plan(&d);
+        }
+        let mut failed = 0;
+        for _ in 0..MAX_PASSES {
+            let tasks = pending::sorted(pending::read_all(&config, &d.trust, Mode::Act));
+            let round = d.round(&tasks, Target::Pool, true)?;
+            failed += round.failed;
+            if round.claimed == 0 && round.recovered == 0 {
+                break;
+            }
+        }
+        if failed > 0 {
+            anyhow::bail!("{failed} launch(es) failed; their tasks are back in their inboxes");
+        }
+        Ok(Outcome::Done)
+    }
+}
+
+/// What a scan would dispatch now, without claiming, launching or renaming.
+fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
+    let tasks = pending::sorted(pending::read_all(d.config, &d.trust, Mode::Look));
+    if tasks.is_empty() {
+        report::info("nothing pending");
+        return Ok(Outcome::Done);
+    }
+    let state = d.store.read()?;
+    let snapshot = d.tmux.snapshot()?;
+    let free = sessions::free_pool(d.config, &snapshot, &state, now());
+    for (task, session) in tasks.iter().zip(free.iter()) {
+        let model = d.config.agent.models.for_priority(task.task.priority).to_string();
+        if report::json() {
+            report::print_json(&Event::Planned {
+                session: session.clone(),
+                task: task.path.clone(),
+                project: task.project.clone(),
+                priority: task.task.priority,
+                model,
+            });
+        } else {
+            println!("{session}\t{}\t{model}\t{}", task.task.priority, task.path.display());
+        }
+    }
+    if tasks.len() > free.len() {
+        report::info(format!("{} task(s) would wait for a free session", tasks.len() - free.len()));
+    }
+    Ok(Outcome::Done)
+}

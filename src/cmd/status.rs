@@ -1,0 +1,176 @@
+//! `status`: every pool and dedicated session as tmux and the state see it,
+//! and what each project has waiting. Read-only, lock-free, one tmux call.
+
+use serde::Serialize;
+
+use super::{Ctx, Run};
+use crate::config::Config;
+use crate::error::Outcome;
+use crate::pending::{self, Mode};
+use crate::report;
+use crate::security::Trust;
+use crate::sessions;
+use crate::state::{now, Phase, State, Store};
+use crate::tmux::{Snapshot, Tmux};
+
+pub struct Status;
+
+#[derive(Serialize)]
+struct SessionRow {
+    session: String,
+    kind: &'static str,
+    alive: bool,
+    state: &'static str,
+    task: Option<String>,
+    since: Option<String>,
+    cooldown_left: u64,
+    command: Option<String>,
+    free: bool,
+}
+
+#[derive(Serialize)]
+struct ProjectRow {
+    project: String,
+    pending: usize,
+    refused: usize,
+    broken: usize,
+}
+
+#[derive(Serialize)]
+struct Report {
+    sessions: Vec<SessionRow>,
+    projects: Vec<ProjectRow>,
+}
+
+impl Run for Status {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let config = ctx.config()?;
+        let state = Store::new(config.state_file.clone()).read()?;
+        let snapshot = match Tmux::new(config.tmux_command.clone()).snapshot() {
+            Ok(s) => s,
+            Err(e) => {
+                report::warn(format!("{e:#}; every session is shown as not alive"));
+                Snapshot::default()
+            }
+        };
+        let report = Report {
+            sessions: session_rows(&config, &state, &snapshot),
+            projects: pending::read_all(&config, &Trust::new(&config.security), Mode::Quiet)
+                .into_iter()
+                .map(|p| ProjectRow {
+                    project: p.project.display().to_string(),
+                    pending: p.pending.len(),
+                    refused: p.refused,
+                    broken: p.broken,
+                })
+                .collect(),
+        };
+        if report::json() {
+            report::print_json(&report);
+        } else {
+            print!("{}", render(&report));
+        }
+        Ok(Outcome::Done)
+    }
+}
+
+fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<SessionRow> {
+    let now = now();
+    let pool = config.pool.sessions().map(|s| (s, "pool"));
+    let dedicated = config.dedicated.iter().map(|d| (d.session.clone(), "dedicated"));
+    pool.chain(dedicated)
+        .map(|(session, kind)| {
+            let entry = state.sessions.get(&session);
+            let pane = snapshot.pane(&session);
+            SessionRow {
+                alive: pane.is_some(),
+                state: entry.map(|e| e.state).unwrap_or(Phase::Idle).as_str(),
+                task: entry.and_then(|e| e.task.as_ref()).map(|t| t.display().to_string()),
+                since: entry.filter(|e| e.since > 0).map(|e| format_utc(e.since)),
+                cooldown_left: sessions::cooldown_left(config, state, &session, now).as_secs(),
+                command: pane.map(|p| p.command.clone()),
+                free: kind == "pool" && sessions::check(config, snapshot, state, &session, now, false).is_ok(),
+                session,
+                kind,
+            }
+        })
+        .collect()
+}
+
+fn render(r: &Report) -> String {
+    let mut rows = vec![["SESSION", "KIND", "ALIVE", "STATE", "SINCE", "COOLDOWN", "TASK"].map(String::from)];
+    for s in &r.sessions {
+        let state = if s.free { "idle (free)".to_string() } else { s.state.to_string() };
+        let alive = match (&s.command, s.alive) {
+            (Some(cmd), true) => format!("yes ({cmd})"),
+            _ => "no".to_string(),
+        };
+        rows.push([
+            s.session.clone(),
+            s.kind.to_string(),
+            alive,
+            state,
+            s.since.clone().unwrap_or_else(|| "-".into()),
+            if s.cooldown_left > 0 { format!("{}s", s.cooldown_left) } else { "-".into() },
+            s.task.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    let mut out = table(&rows);
+    out.push('\n');
+    let mut rows = vec![["PROJECT", "PENDING", "WAITING (REFUSED/BROKEN)"].map(String::from)];
+    for p in &r.projects {
+        rows.push([p.project.clone(), p.pending.to_string(), format!("{}/{}", p.refused, p.broken)]);
+    }
+    out.push_str(&table(&rows));
+    out
+}
+
+fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// `2026-11-24T03:14:00Z` from Unix seconds (UTC, as journald shows).
+pub fn format_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(1_795_490_040), "2026-11-24T03:14:00Z");
+        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
+    }
+}

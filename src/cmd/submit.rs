@@ -1,0 +1,145 @@
+//! `submit <project> [FILE|-]`: the safe way to write a task. A scan may run
+//! at any moment, so a task must appear in the inbox whole or not at all: it
+//! is written under a unique name in `.agent-queue/tmp/` (same file system),
+//! flushed, and renamed into the inbox without replacing anything, the way
+//! Maildir delivers mail.
+
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::{Ctx, Run};
+use crate::cli::SubmitArgs;
+use crate::error::{bad_input, Outcome};
+use crate::inbox::{self, rename_noreplace, STAGING};
+use crate::task::{self, Priority};
+
+impl Run for SubmitArgs {
+    fn run(&self, _ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let project = std::path::absolute(&self.project).unwrap_or_else(|_| self.project.clone());
+        let inbox = inbox::inbox_of(&project);
+        let staging = project.join(STAGING);
+        if !inbox.is_dir() {
+            if !self.create {
+                return Err(bad_input(format!(
+                    "{} has no inbox ({}): pass --create to make one",
+                    project.display(),
+                    inbox.display()
+                )));
+            }
+            make_dir(&inbox)?;
+        }
+        make_dir(&staging)?;
+
+        let task = self.task()?;
+        let text = task::render(&task);
+        let name = file_name(task.title.as_deref());
+        let staged = write_staged(&staging, &name, text.as_bytes())?;
+        let path = deliver(&staged, &inbox, &name)?;
+        println!("{}", path.display());
+        Ok(Outcome::Done)
+    }
+}
+
+impl SubmitArgs {
+    /// The task: what the input says (it may have its own header), with the
+    /// flags taking precedence.
+    fn task(&self) -> anyhow::Result<task::Task> {
+        let (label, bytes) = match self.file.as_deref() {
+            None => ("standard input".to_string(), read_stdin()?),
+            Some(p) if p == Path::new("-") => ("standard input".to_string(), read_stdin()?),
+            Some(p) => (
+                p.display().to_string(),
+                task::read_bytes(p).map_err(|e| bad_input(format!("{}: {e}", p.display())))?,
+            ),
+        };
+        let mut task = task::parse(&bytes).map_err(|e| bad_input(format!("{label}: {e}")))?;
+        if let Some(p) = &self.priority {
+            task.priority = Priority::parse(p).ok_or_else(|| {
+                bad_input(format!("unknown priority `{p}` (expected critical, high, default or low)"))
+            })?;
+        }
+        if let Some(t) = &self.title {
+            task.title = Some(t.clone()).filter(|t| !t.trim().is_empty());
+        }
+        task.tags.extend(self.tags.iter().cloned());
+        Ok(task)
+    }
+}
+
+fn read_stdin() -> anyhow::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(task::MAX_TASK_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .context("reading the task from standard input")?;
+    Ok(bytes)
+}
+
+fn make_dir(dir: &Path) -> anyhow::Result<()> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("creating {}", dir.display()))
+}
+
+/// `20261124T031400-fix-the-login-redirect-4242.md`: sortable, readable,
+/// and unique enough that the no-replace rename rarely has to try again.
+fn file_name(title: Option<&str>) -> String {
+    let stamp = super::status::format_utc(crate::state::now()).replace([':', '-'], "");
+    let stamp = stamp.trim_end_matches('Z');
+    let mut slug: String = title
+        .unwrap_or("task")
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .collect();
+    slug = slug.split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-");
+    slug.truncate(48);
+    if slug.is_empty() {
+        slug = "task".into();
+    }
+    format!("{stamp}-{}-{}.md", slug.trim_end_matches('-'), std::process::id())
+}
+
+fn write_staged(staging: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+    let path = staging.join(name);
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    let written = file.write_all(bytes).and_then(|_| file.sync_all());
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&path);
+        return Err(e).with_context(|| format!("writing {}", path.display()));
+    }
+    Ok(path)
+}
+
+fn deliver(staged: &Path, inbox: &Path, name: &str) -> anyhow::Result<PathBuf> {
+    let stem = name.trim_end_matches(".md");
+    for n in 1..1000 {
+        let to = if n == 1 { inbox.join(name) } else { inbox.join(format!("{stem}-{n}.md")) };
+        match rename_noreplace(staged, &to) {
+            Ok(()) => {
+                File::open(inbox)
+                    .and_then(|d| d.sync_all())
+                    .with_context(|| format!("flushing {}", inbox.display()))?;
+                return Ok(to);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => {
+                let _ = std::fs::remove_file(staged);
+                return Err(e).with_context(|| format!("moving {} into {}", staged.display(), inbox.display()));
+            }
+        }
+    }
+    let _ = std::fs::remove_file(staged);
+    anyhow::bail!("no free name for {name} in {}", inbox.display())
+}

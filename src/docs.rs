@@ -1,0 +1,96 @@
+//! Man pages and shell completions, rendered from the clap definitions so
+//! that they always say what the binary parses. Committed under `man/` and
+//! `completions/`; `agent-queue generate-docs` writes them and a test fails
+//! when the committed copies are stale.
+
+use clap::CommandFactory;
+use clap_complete::Shell;
+use clap_mangen::roff::{bold, roman, Roff};
+use clap_mangen::Man;
+
+use crate::cli::Cli;
+
+/// (term, description) pairs of a man page section.
+type Items = &'static [(&'static str, &'static str)];
+
+const EXIT_STATUS: Items = &[
+    ("0", "Done. A scan that found nothing to do, or no free session, is done."),
+    ("1", "Nothing found where something was asked for: free-session with no free session; dispatch with no free session (the task stays untouched in its inbox)."),
+    ("2", "Bad usage, bad config, bad task file or unreadable state file; the message names what is wrong."),
+    ("3", "A runtime failure (tmux missing or unreachable, the agent never showed its ready marker or stopped at a dialog, an I/O error); every task involved is back in its inbox."),
+];
+
+const FILES: Items = &[
+    ("~/.config/agent-queue/config.toml", "The config (TOML). See contrib/config.example.toml for every key and its default."),
+    ("~/.local/state/agent-queue/state.json", "Which session holds which task. Written atomically; read and written under the lock file state.json.lock beside it. Launches in flight hold state.json.launches/<session>.lock."),
+    ("~/.local/state/agent-queue/recycle.log", "What mark-idle did in the background after a Stop hook (the /exit and the next dispatch)."),
+    ("<project>/.agent-queue/inbox/", "Pending tasks: regular files named *.md, not starting with a dot. Dispatched tasks are renamed *.md.dispatched, rejected ones *.md.rejected."),
+    ("<project>/.agent-queue/tmp/", "Where submit stages a task before renaming it into the inbox."),
+    ("~/.claude-context/<session>-resume-id.txt", "A session id to resume (--resume) at the next launch in that session; removed once that launch worked."),
+];
+
+const ENVIRONMENT: Items = &[
+    ("AGENT_QUEUE_CONFIG", "The config file, when --config is not given."),
+    ("XDG_CONFIG_HOME, XDG_STATE_HOME, HOME", "Where the default config and state live."),
+    ("TMUX_PANE", "Set by tmux inside a pane: mark-idle without a session name marks the session holding this pane (so a Claude Code Stop hook can call it bare)."),
+    ("JOURNAL_STREAM", "Set by systemd: when it names stderr, log lines carry <N> priority prefixes for journald."),
+];
+
+const EXAMPLES: Items = &[
+    ("agent-queue scan --dry-run", "Show which task would go to which session, changing nothing."),
+    ("agent-queue submit ~/src/shop --priority high --title 'Fix login' < task.md", "Write a task into a project's inbox safely."),
+    ("agent-queue scan --json | jq -r 'select(.event==\"dispatched\") | .session'", "Dispatch, and list the sessions that got a task."),
+    ("agent-queue dispatch ~/src/shop/.agent-queue/inbox/fix.md --session ccl-1-shop", "Hand one task to a dedicated session by hand."),
+    ("agent-queue mark-idle", "In a Claude Code Stop hook: end the task of the session this runs in."),
+    ("agent-queue status --json | jq '.projects[] | select(.pending > 0)'", "Projects with work waiting."),
+];
+
+fn section(roff: &mut Roff, title: &str, items: Items) {
+    roff.control("SH", [title]);
+    for (term, text) in items {
+        roff.control("TP", []);
+        roff.text([bold(*term)]);
+        roff.text([roman(*text)]);
+    }
+}
+
+fn render_man(cmd: clap::Command, main: bool) -> std::io::Result<Vec<u8>> {
+    let man = Man::new(cmd).date("").source(concat!("agent-queue ", env!("CARGO_PKG_VERSION")));
+    let mut out = Vec::new();
+    man.render_title(&mut out)?;
+    man.render_name_section(&mut out)?;
+    man.render_synopsis_section(&mut out)?;
+    man.render_description_section(&mut out)?;
+    man.render_options_section(&mut out)?;
+    if main {
+        man.render_subcommands_section(&mut out)?;
+        let mut roff = Roff::new();
+        section(&mut roff, "EXIT STATUS", EXIT_STATUS);
+        section(&mut roff, "FILES", FILES);
+        section(&mut roff, "ENVIRONMENT", ENVIRONMENT);
+        section(&mut roff, "EXAMPLES", EXAMPLES);
+        roff.control("SH", ["SEE ALSO"]);
+        roff.text([roman("tmux(1), systemd.path(5), systemd.timer(5)")]);
+        roff.to_writer(&mut out)?;
+    }
+    man.render_version_section(&mut out)?;
+    Ok(out)
+}
+
+/// Every generated file, as (path relative to the repository, content).
+pub fn render() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
+    let mut cmd = Cli::command().disable_help_subcommand(true);
+    cmd.build();
+    let mut files = vec![("man/agent-queue.1".to_string(), render_man(cmd.clone(), true)?)];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("agent-queue-{}", sub.get_name());
+        let page = sub.clone().name(name.clone()).display_name(name.clone());
+        files.push((format!("man/{name}.1"), render_man(page, false)?));
+    }
+    for (shell, file) in [(Shell::Bash, "agent-queue.bash"), (Shell::Zsh, "_agent-queue"), (Shell::Fish, "agent-queue.fish")] {
+        let mut out = Vec::new();
+        clap_complete::generate(shell, &mut Cli::command(), "agent-queue", &mut out);
+        files.push((format!("completions/{file}"), out));
+    }
+    Ok(files)
+}

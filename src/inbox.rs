@@ -1,0 +1,299 @@
+//! Projects, their inboxes and the renames that move a task through its life:
+//! `x.md` (pending) → `x.md.dispatched` (claimed) → back to `x.md` when a
+//! launch fails, or `x.md.rejected` when it cannot be parsed. Renames never
+//! replace an existing file: a task name used again gets a numbered name
+//! (`x.md.2.dispatched`) so the older record is kept.
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use walkdir::WalkDir;
+
+use crate::config::Config;
+
+pub const INBOX: &str = ".agent-queue/inbox";
+pub const STAGING: &str = ".agent-queue/tmp";
+
+pub fn inbox_of(project: &Path) -> PathBuf {
+    project.join(INBOX)
+}
+
+/// Every project: explicit paths and dedicated projects first, then every
+/// folder under a root that holds an inbox. Paths are made absolute, since
+/// they are typed into a shell that may sit in any folder.
+pub fn projects(config: &Config) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = Vec::new();
+    let mut add = |p: PathBuf| {
+        let p = std::path::absolute(&p).unwrap_or(p);
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    };
+    for p in config.explicit_projects() {
+        add(p);
+    }
+    for root in &config.projects.roots {
+        for p in walk_root(root, config.projects.max_depth) {
+            add(p);
+        }
+    }
+    out
+}
+
+/// Folders never searched for projects: they are big and never hold one.
+fn is_pruned(name: &[u8]) -> bool {
+    name.first() == Some(&b'.') || name == b"node_modules" || name == b"target"
+}
+
+/// The projects under `root`, not looking deeper than `max_depth` levels nor
+/// into hidden folders, `node_modules`, `target`, or a project found already.
+pub fn walk_root(root: &Path, max_depth: usize) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let mut walk = WalkDir::new(root)
+        .max_depth(max_depth)
+        .follow_links(false)
+        .into_iter();
+    while let Some(entry) = walk.next() {
+        let Ok(entry) = entry else { continue };
+        if !entry.file_type().is_dir() {
+            continue;
+        }
+        if entry.depth() > 0 && is_pruned(entry.file_name().as_bytes()) {
+            walk.skip_current_dir();
+            continue;
+        }
+        if entry.path().join(INBOX).is_dir() {
+            found.push(entry.path().to_path_buf());
+            walk.skip_current_dir();
+        }
+    }
+    found
+}
+
+/// The project a task file belongs to: `<project>/.agent-queue/inbox/<name>`.
+pub fn project_of(task: &Path) -> Option<PathBuf> {
+    let inbox = task.parent()?;
+    let dot = inbox.parent()?;
+    (inbox.file_name()? == "inbox" && dot.file_name()? == ".agent-queue").then(|| dot.parent().map(Path::to_path_buf))?
+}
+
+/// A name that is a pending task: ends in `.md`, not hidden.
+pub fn is_task_name(name: &[u8]) -> bool {
+    name.len() > 3 && name.ends_with(b".md") && name[0] != b'.'
+}
+
+/// An inbox entry that looks like a task, before it is read.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    pub path: PathBuf,
+    pub mtime: SystemTime,
+    pub meta: std::fs::Metadata,
+}
+
+/// What an inbox holds, as far as names and file types tell.
+#[derive(Debug, Default)]
+pub struct Listing {
+    pub entries: Vec<Entry>,
+    /// Names that look like tasks but are not regular files, with why.
+    pub skipped: Vec<(PathBuf, String)>,
+}
+
+pub fn list(inbox: &Path) -> io::Result<Listing> {
+    let mut listing = Listing::default();
+    for dirent in std::fs::read_dir(inbox)? {
+        let dirent = dirent?;
+        let name = dirent.file_name();
+        if !is_task_name(name.as_bytes()) {
+            continue;
+        }
+        let path = dirent.path();
+        // symlink_metadata: a symlink is reported as one, never followed.
+        let meta = match std::fs::symlink_metadata(&path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                listing.skipped.push((path, e.to_string()));
+                continue;
+            }
+        };
+        let ft = meta.file_type();
+        if !ft.is_file() {
+            listing.skipped.push((path, format!("not a regular file but {}", kind(&ft))));
+            continue;
+        }
+        let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
+        listing.entries.push(Entry { path, mtime, meta });
+    }
+    Ok(listing)
+}
+
+fn kind(ft: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if ft.is_symlink() {
+        "a symlink (never followed)"
+    } else if ft.is_dir() {
+        "a folder"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else {
+        "a device"
+    }
+}
+
+/// Renames without ever replacing `to`: `EEXIST` when it exists.
+pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
+    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
+    let (cf, ct) = (c(from)?, c(to)?);
+    // SAFETY: both are valid NUL-terminated paths that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(libc::AT_FDCWD, cf.as_ptr(), libc::AT_FDCWD, ct.as_ptr(), libc::RENAME_NOREPLACE)
+    };
+    if rc == 0 {
+        return Ok(());
+    }
+    let err = io::Error::last_os_error();
+    match err.raw_os_error() {
+        // A file system without RENAME_NOREPLACE: a hard link also refuses to
+        // replace, and the source goes once the new name is in place.
+        Some(libc::EINVAL) | Some(libc::ENOSYS) => {
+            std::fs::hard_link(from, to)?;
+            std::fs::remove_file(from)
+        }
+        _ => Err(err),
+    }
+}
+
+/// Renames `from` into `dir` as `<stem><suffix>`, or `<stem>.N<suffix>` for
+/// the first N from 2 that is free.
+fn rename_unique(from: &Path, dir: &Path, stem: &str, suffix: &str) -> io::Result<PathBuf> {
+    for n in 1..10_000u32 {
+        let name = if n == 1 { format!("{stem}{suffix}") } else { format!("{stem}.{n}{suffix}") };
+        let to = dir.join(name);
+        match rename_noreplace(from, &to) {
+            Ok(()) => return Ok(to),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::other(format!("no free name for {stem}{suffix} in {}", dir.display())))
+}
+
+fn split(path: &Path) -> io::Result<(&Path, String)> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::other(format!("{} has no file name", path.display())))?;
+    Ok((dir, name.to_string_lossy().into_owned()))
+}
+
+/// Claims a pending task. `Ok(None)` when another invocation renamed it first.
+pub fn claim(task: &Path) -> io::Result<Option<PathBuf>> {
+    let (dir, name) = split(task)?;
+    match rename_unique(task, dir, &name, ".dispatched") {
+        Ok(p) => Ok(Some(p)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The task's name before it was claimed or rejected: `x.md` for
+/// `x.md.dispatched` and `x.md.3.dispatched`.
+pub fn original_name(name: &str) -> &str {
+    let base = name
+        .strip_suffix(".dispatched")
+        .or_else(|| name.strip_suffix(".rejected"))
+        .unwrap_or(name);
+    match base.rsplit_once('.') {
+        Some((head, n)) if head.ends_with(".md") && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => head,
+        _ => base,
+    }
+}
+
+/// Puts a claimed task back in its inbox, under its own name or, when a new
+/// task took that name meanwhile, `x.2.md`.
+pub fn unclaim(dispatched: &Path) -> io::Result<PathBuf> {
+    let (dir, name) = split(dispatched)?;
+    let original = original_name(&name);
+    let stem = original.strip_suffix(".md").unwrap_or(original);
+    rename_unique(dispatched, dir, stem, ".md")
+}
+
+/// Renames a task that cannot be parsed to `.rejected`.
+pub fn reject(task: &Path) -> io::Result<PathBuf> {
+    let (dir, name) = split(task)?;
+    rename_unique(task, dir, &name, ".rejected")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    #[test]
+    fn task_names() {
+        assert!(is_task_name(b"fix.md"));
+        assert!(!is_task_name(b".fix.md"));
+        assert!(!is_task_name(b"fix.md.dispatched"));
+        assert!(!is_task_name(b".md"));
+        assert!(!is_task_name(b"fix.txt"));
+    }
+
+    #[test]
+    fn original_names() {
+        assert_eq!(original_name("x.md.dispatched"), "x.md");
+        assert_eq!(original_name("x.md.12.dispatched"), "x.md");
+        assert_eq!(original_name("v1.2.md.rejected"), "v1.2.md");
+        assert_eq!(original_name("x.md"), "x.md");
+    }
+
+    #[test]
+    fn claims_never_overwrite_and_unclaims_come_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let task = dir.path().join("t.md");
+        fs::write(&task, "one").unwrap();
+        let first = claim(&task).unwrap().unwrap();
+        assert_eq!(first, dir.path().join("t.md.dispatched"));
+        fs::write(&task, "two").unwrap();
+        let second = claim(&task).unwrap().unwrap();
+        assert_eq!(second, dir.path().join("t.md.2.dispatched"));
+        assert_eq!(fs::read_to_string(&first).unwrap(), "one");
+        assert_eq!(claim(&task).unwrap(), None, "a claim that loses the race is no error");
+
+        fs::write(&task, "three").unwrap();
+        let back = unclaim(&second).unwrap();
+        assert_eq!(back, dir.path().join("t.2.md"));
+        assert_eq!(fs::read_to_string(&back).unwrap(), "two");
+        assert_eq!(fs::read_to_string(&task).unwrap(), "three");
+    }
+
+    #[test]
+    fn project_of_a_task() {
+        assert_eq!(project_of(Path::new("/p/a/.agent-queue/inbox/x.md")), Some(PathBuf::from("/p/a")));
+        assert_eq!(project_of(Path::new("/p/a/x.md")), None);
+    }
+
+    #[test]
+    fn walk_finds_projects_but_not_in_pruned_or_nested_places() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path();
+        for p in [
+            "a",
+            "group/b",
+            "group/b/sub/nested",
+            "node_modules/c",
+            ".hidden/d",
+            "target/e",
+            "x/y/z/too-deep",
+        ] {
+            fs::create_dir_all(r.join(p).join(INBOX)).unwrap();
+        }
+        let mut found = walk_root(r, 3);
+        found.sort();
+        assert_eq!(found, vec![r.join("a"), r.join("group/b")]);
+    }
+}

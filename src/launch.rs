@@ -1,0 +1,299 @@
+//! Starting the agent in a session and handing it one task: type `cd` and the
+//! agent command, wait for its prompt (answering or refusing the dialogs the
+//! config names), paste the message as one bracketed paste, press Enter, and
+//! check that Enter was taken. Every wait is a poll of the screen with a
+//! deadline; nothing sleeps a fixed time hoping the agent is ready.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crate::config::Agent;
+use crate::screen;
+use crate::shell::quote;
+use crate::task::Task;
+use crate::tmux::{Screen, Tmux};
+
+/// How often the screen is read while waiting: the SPEC asks ≤ 50 ms.
+pub const POLL: Duration = Duration::from_millis(40);
+/// How long the typed command may take to leave the shell before the launch
+/// counts as failed (a `cd` into a missing folder, an unknown command).
+const START_GRACE: Duration = Duration::from_secs(5);
+/// How long a paste may take to show on the screen, and Enter to be taken.
+const PASTE_SETTLE: Duration = Duration::from_secs(2);
+/// How long a dialog may stay after its answer before the launch gives up.
+const DIALOG_SETTLE: Duration = Duration::from_secs(5);
+
+/// How far a launch got; written into the launch lock file so that a scan
+/// that finds the launcher dead knows whether the agent may have the task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Stage {
+    Typed,
+    Ready,
+    Pasting,
+    Submitted,
+}
+
+impl Stage {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Stage::Typed => "typed",
+            Stage::Ready => "ready",
+            Stage::Pasting => "pasting",
+            Stage::Submitted => "submitted",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Stage> {
+        [Stage::Typed, Stage::Ready, Stage::Pasting, Stage::Submitted]
+            .into_iter()
+            .find(|st| st.as_str() == s.trim())
+    }
+}
+
+/// Why a launch failed, in words that name the session and what it showed.
+#[derive(Debug, Clone)]
+pub struct LaunchError(pub String);
+
+impl std::fmt::Display for LaunchError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for LaunchError {}
+
+/// A well-formed resume id is a UUID; anything else in the file is ignored.
+pub fn resume_id(text: &str) -> Option<&str> {
+    let id = text.trim();
+    let groups: Vec<&str> = id.split('-').collect();
+    let lens = [8, 4, 4, 4, 12];
+    let ok = groups.len() == 5
+        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+    ok.then_some(id)
+}
+
+/// The line typed into the session's shell.
+pub fn command_line(agent: &Agent, project: &Path, model: &str, resume: Option<&str>) -> String {
+    let mut cmd = agent.command.replace("{model}", &quote(model));
+    if let Some(id) = resume {
+        cmd.push_str(" --resume ");
+        cmd.push_str(&quote(id));
+    }
+    format!("cd {} && {cmd}", quote(&project.to_string_lossy()))
+}
+
+/// Control characters other than newline and tab are dropped, so a task
+/// cannot end the bracketed paste early (`ESC[201~`) or send keys.
+pub fn strip_controls(s: &str) -> String {
+    s.chars().filter(|&c| !c.is_control() || c == '\n' || c == '\t').collect()
+}
+
+/// The message pasted into the agent, from the `agent.message` template.
+pub fn message(agent: &Agent, name: &str, task: &Task) -> String {
+    let body = if task.body.is_empty() { agent.empty_body.as_str() } else { task.body.as_str() };
+    // One pass, so a `{body}` inside the body is not expanded again.
+    let mut out = String::with_capacity(agent.message.len() + body.len());
+    let mut rest = agent.message.as_str();
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open..];
+        let close = after.find('}').map(|c| c + 1).unwrap_or(after.len());
+        let value = match &after[..close] {
+            "{name}" => Some(name.to_string()),
+            "{body}" => Some(body.to_string()),
+            "{title}" => Some(task.title.clone().unwrap_or_else(|| name.to_string())),
+            "{priority}" => Some(task.priority.to_string()),
+            "{tags}" => Some(task.tags.join(", ")),
+            _ => None,
+        };
+        out.push_str(value.as_deref().unwrap_or(&after[..close]));
+        rest = &after[close..];
+    }
+    out.push_str(rest);
+    strip_controls(&out)
+}
+
+pub struct Launch<'a> {
+    pub tmux: &'a Tmux,
+    pub agent: &'a Agent,
+    pub session: &'a str,
+    pub command_line: String,
+    pub message: String,
+    /// The launch lock file, where the stage reached is noted.
+    pub progress: Option<&'a File>,
+}
+
+impl Launch<'_> {
+    fn note(&self, stage: Stage) {
+        if let Some(f) = self.progress {
+            // Best effort: a lost note only makes recovery more cautious.
+            let _ = f.set_len(0);
+            let _ = f.write_at(stage.as_str().as_bytes(), 0);
+        }
+    }
+
+    fn fail(&self, what: impl std::fmt::Display, screen: &Screen) -> LaunchError {
+        let last = screen::tail(&screen.text, 4);
+        if last.is_empty() {
+            LaunchError(format!("{}: {what}", self.session))
+        } else {
+            LaunchError(format!("{}: {what}; it shows: {last}", self.session))
+        }
+    }
+
+    fn screen(&self) -> Result<Screen, LaunchError> {
+        self.tmux.screen(self.session).map_err(|e| LaunchError(format!("{e:#}")))
+    }
+
+    fn at_shell(&self, screen: &Screen) -> bool {
+        crate::sessions::is_shell(&screen.command, &self.agent.shells)
+    }
+
+    /// Runs the whole launch; on error the caller puts the task back.
+    pub fn run(&self) -> Result<(), LaunchError> {
+        // The pane is reset first, so that only what it shows after this
+        // launch counts (an agent that exited leaves its last screen, prompt
+        // marker included).
+        self.tmux
+            .reset_and_type(self.session, &self.command_line)
+            .map_err(|e| LaunchError(format!("{e:#}")))?;
+        self.note(Stage::Typed);
+        let ready = self.wait_ready()?;
+        self.note(Stage::Ready);
+
+        self.note(Stage::Pasting);
+        self.tmux
+            .paste(self.session, &self.message)
+            .map_err(|e| LaunchError(format!("{e:#}")))?;
+        self.wait_for(PASTE_SETTLE, |s| s.text != ready.text)?;
+        self.press_enter()?;
+        self.note(Stage::Submitted);
+        Ok(())
+    }
+
+    fn wait_ready(&self) -> Result<Screen, LaunchError> {
+        let start = Instant::now();
+        let mut seen_agent = false;
+        let mut answered: Vec<(String, Instant)> = Vec::new();
+        loop {
+            let s = self.screen()?;
+            let at_shell = self.at_shell(&s);
+            seen_agent |= !at_shell;
+            if at_shell && seen_agent {
+                return Err(self.fail("the agent exited before its prompt", &s));
+            }
+            if at_shell && start.elapsed() > START_GRACE {
+                return Err(self.fail(format!("the agent did not start within {}s", START_GRACE.as_secs()), &s));
+            }
+            if let Some(d) = screen::dialog(&s.text, &self.agent.dialogs) {
+                if d.answer.is_empty() {
+                    return Err(self.fail(
+                        format!("the agent stopped at its {} dialog (set an answer in [[agent.dialog]] to accept it)", d.name),
+                        &s,
+                    ));
+                }
+                match answered.iter().find(|(n, _)| *n == d.name) {
+                    None => {
+                        self.tmux
+                            .send_keys(self.session, &d.answer)
+                            .map_err(|e| LaunchError(format!("{e:#}")))?;
+                        answered.push((d.name.clone(), Instant::now()));
+                    }
+                    Some((_, at)) if at.elapsed() > DIALOG_SETTLE => {
+                        return Err(self.fail(format!("the {} dialog stayed after its configured answer", d.name), &s));
+                    }
+                    Some(_) => {}
+                }
+            } else if !at_shell && screen::is_ready(&s.text, &self.agent.ready_marker) {
+                return Ok(s);
+            }
+            if start.elapsed() > self.agent.ready_timeout {
+                return Err(self.fail(
+                    format!(
+                        "no ready marker `{}` within {}s",
+                        self.agent.ready_marker,
+                        self.agent.ready_timeout.as_secs_f32()
+                    ),
+                    &s,
+                ));
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Polls until `done` holds or `limit` passes; the last screen either way.
+    fn wait_for(&self, limit: Duration, done: impl Fn(&Screen) -> bool) -> Result<Screen, LaunchError> {
+        let start = Instant::now();
+        loop {
+            let s = self.screen()?;
+            if done(&s) || start.elapsed() >= limit {
+                return Ok(s);
+            }
+            std::thread::sleep(POLL);
+        }
+    }
+
+    /// Enter on its own, then once more if the input line still holds the
+    /// folded paste after it had time to be taken.
+    fn press_enter(&self) -> Result<(), LaunchError> {
+        let enter = |_: ()| self.tmux.send_keys(self.session, &["Enter".into()]);
+        enter(()).map_err(|e| LaunchError(format!("{e:#}")))?;
+        let marker = &self.agent.ready_marker;
+        let s = self.wait_for(PASTE_SETTLE, |s| !screen::paste_waiting(&s.text, marker))?;
+        if screen::paste_waiting(&s.text, marker) {
+            enter(()).map_err(|e| LaunchError(format!("{e:#}")))?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> Agent {
+        Agent::default()
+    }
+
+    #[test]
+    fn resume_ids_must_be_uuids() {
+        assert_eq!(resume_id("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n"), Some("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"));
+        assert_eq!(resume_id("x; touch pwned"), None);
+        assert_eq!(resume_id("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0; rm -rf /"), None);
+        assert_eq!(resume_id(""), None);
+    }
+
+    #[test]
+    fn the_command_line_quotes_the_folder_and_model() {
+        let line = command_line(&agent(), Path::new("/srv/p/it's $(x)"), "opus", None);
+        assert_eq!(line, "cd '/srv/p/it'\\''s $(x)' && claude --model opus --dangerously-skip-permissions");
+        let id = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
+        assert!(command_line(&agent(), Path::new("/p"), "sonnet", Some(id)).ends_with(&format!(" --resume {id}")));
+    }
+
+    #[test]
+    fn the_message_follows_the_template_and_keeps_no_control_bytes() {
+        let task = Task { body: "run $(id) then C-c\u{1b}[201~ and Enter\u{7}\tok\nnext".into(), ..Task::default() };
+        let m = message(&agent(), "fix.md", &task);
+        assert_eq!(
+            m,
+            "[fix.md] run $(id) then C-c[201~ and Enter\tok\nnext\n\nIMPORTANT: carry out the requested actions; do not only describe them."
+        );
+    }
+
+    #[test]
+    fn an_empty_body_gets_the_placeholder_and_braces_in_a_body_stay() {
+        let m = message(&agent(), "a.md", &Task::default());
+        assert!(m.starts_with("[a.md] Check .agent-queue/inbox/: one task is assigned to you."));
+        let task = Task { body: "use {name} and {body}".into(), ..Task::default() };
+        assert!(message(&agent(), "a.md", &task).starts_with("[a.md] use {name} and {body}\n"));
+    }
+
+    #[test]
+    fn stages_read_back() {
+        assert_eq!(Stage::parse("pasting\n"), Some(Stage::Pasting));
+        assert!(Stage::Pasting > Stage::Ready);
+    }
+}

@@ -1,0 +1,210 @@
+//! The pending tasks of every project, read, checked and put in dispatch
+//! order: critical, high, default, low; oldest first within a priority; then
+//! by name. Everything that cannot be dispatched is said here, once per scan:
+//! files that are not regular, files or folders that others could have
+//! written, and files that do not parse (renamed `.rejected` once they have
+//! been left alone for a minute, since a writer may still be writing them).
+
+use std::cmp::Ordering;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::config::Config;
+use crate::inbox;
+use crate::report::{self, Event};
+use crate::security::Trust;
+use crate::task::{self, ReadError, Task};
+
+/// A broken task younger than this may still be being written.
+pub const REJECT_AFTER: Duration = Duration::from_secs(60);
+
+#[derive(Debug, Clone)]
+pub struct Pending {
+    pub path: PathBuf,
+    pub project: PathBuf,
+    pub name: String,
+    pub mtime: SystemTime,
+    pub task: Task,
+}
+
+/// Dispatch order.
+pub fn order(a: &Pending, b: &Pending) -> Ordering {
+    (a.task.priority, a.mtime, &a.name, &a.path).cmp(&(b.task.priority, b.mtime, &b.name, &b.path))
+}
+
+/// What one project's inbox holds.
+#[derive(Debug, Default)]
+pub struct ProjectTasks {
+    pub project: PathBuf,
+    pub pending: Vec<Pending>,
+    /// Tasks that wait because of who owns or may write them.
+    pub refused: usize,
+    /// Tasks that do not parse and are left for a later scan.
+    pub broken: usize,
+}
+
+/// How a reading treats what it finds wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// Report problems and rename old broken tasks `.rejected`.
+    Act,
+    /// Report problems, change nothing (`--dry-run`).
+    Look,
+    /// Say nothing, change nothing (`status`).
+    Quiet,
+}
+
+/// Reads every project's inbox.
+pub fn read_all(config: &Config, trust: &Trust, mode: Mode) -> Vec<ProjectTasks> {
+    inbox::projects(config)
+        .into_iter()
+        .map(|p| read_project(&p, trust, mode))
+        .collect()
+}
+
+/// All pending tasks of all projects, in dispatch order.
+pub fn sorted(projects: Vec<ProjectTasks>) -> Vec<Pending> {
+    let mut all: Vec<Pending> = projects.into_iter().flat_map(|p| p.pending).collect();
+    all.sort_by(order);
+    all
+}
+
+fn say(mode: Mode, e: Event) {
+    if mode != Mode::Quiet {
+        report::event(&e);
+    }
+}
+
+pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
+    let mut out = ProjectTasks {
+        project: project.to_path_buf(),
+        ..ProjectTasks::default()
+    };
+    let inbox = inbox::inbox_of(project);
+    let listing = match inbox::list(&inbox) {
+        Ok(l) => l,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if mode != Mode::Quiet {
+                report::debug(format!("project {} has no inbox {}", project.display(), inbox.display()));
+            }
+            return out;
+        }
+        Err(e) => {
+            if mode != Mode::Quiet {
+                report::warn(format!("reading inbox {}: {e}", inbox.display()));
+            }
+            return out;
+        }
+    };
+    for (path, reason) in listing.skipped {
+        say(mode, Event::Skipped { task: path, reason });
+    }
+    if listing.entries.is_empty() {
+        return out;
+    }
+    if let Some(why) = folder_refusal(project, &inbox, trust) {
+        out.refused = listing.entries.len();
+        if mode != Mode::Quiet {
+            report::warn(format!("{} task(s) in {} wait: {why}", out.refused, inbox.display()));
+        }
+        return out;
+    }
+    let now = SystemTime::now();
+    for entry in listing.entries {
+        if let Some(why) = trust.refuse_file(&entry.path, &entry.meta) {
+            out.refused += 1;
+            say(mode, Event::Skipped { task: entry.path, reason: why });
+            continue;
+        }
+        let name = entry.path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        match task::read(&entry.path) {
+            Ok(task) => out.pending.push(Pending {
+                path: entry.path,
+                project: project.to_path_buf(),
+                name,
+                mtime: entry.mtime,
+                task,
+            }),
+            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(ReadError::Io(e)) => say(mode, Event::Skipped { task: entry.path, reason: e.to_string() }),
+            Err(ReadError::Invalid(e)) => {
+                let age = now.duration_since(entry.mtime).unwrap_or_default();
+                out.broken += 1;
+                handle_broken(&entry.path, &e.to_string(), age, mode);
+            }
+        }
+    }
+    out
+}
+
+fn handle_broken(path: &Path, reason: &str, age: Duration, mode: Mode) {
+    if age < REJECT_AFTER || mode == Mode::Quiet {
+        if mode != Mode::Quiet {
+            report::debug(format!(
+                "{} does not parse ({reason}); left for a later scan as it changed {}s ago",
+                path.display(),
+                age.as_secs()
+            ));
+        }
+        return;
+    }
+    if mode == Mode::Look {
+        report::warn(format!("would reject {}: {reason}", path.display()));
+        return;
+    }
+    match inbox::reject(path) {
+        Ok(to) => report::event(&Event::Rejected { task: to, reason: reason.to_string() }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => report::warn(format!("{} does not parse ({reason}) and could not be renamed .rejected: {e}", path.display())),
+    }
+}
+
+/// Why the inbox, or a folder between it and the project, is not trusted.
+fn folder_refusal(project: &Path, inbox: &Path, trust: &Trust) -> Option<String> {
+    let mut dir = inbox;
+    loop {
+        match std::fs::metadata(dir) {
+            Ok(meta) => {
+                if let Some(why) = trust.refuse_folder(dir, &meta) {
+                    return Some(why);
+                }
+            }
+            Err(e) => return Some(format!("{}: {e}", dir.display())),
+        }
+        if dir == project {
+            return None;
+        }
+        dir = dir.parent()?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::task::Priority;
+
+    fn p(name: &str, priority: Priority, mtime: u64) -> Pending {
+        Pending {
+            path: PathBuf::from("/p").join(name),
+            project: "/p".into(),
+            name: name.into(),
+            mtime: SystemTime::UNIX_EPOCH + Duration::from_secs(mtime),
+            task: Task { priority, ..Task::default() },
+        }
+    }
+
+    #[test]
+    fn order_is_priority_then_age_then_name() {
+        let mut v = vec![
+            p("b-low-old", Priority::Low, 1),
+            p("z-default", Priority::Default, 5),
+            p("a-default", Priority::Default, 5),
+            p("high-new", Priority::High, 9),
+            p("high-old", Priority::High, 2),
+            p("crit", Priority::Critical, 10),
+        ];
+        v.sort_by(order);
+        let names: Vec<&str> = v.iter().map(|x| x.name.as_str()).collect();
+        assert_eq!(names, ["crit", "high-old", "high-new", "a-default", "z-default", "b-low-old"]);
+    }
+}

@@ -1,0 +1,150 @@
+//! When a session may be given a task, decided from one tmux snapshot and the
+//! state, without I/O. A pool session is free only when everything agrees: it
+//! exists, the state does not hold it, its cooldown is over, and its pane sits
+//! at a shell, so a stale state can never send a task into a running agent.
+
+use std::time::Duration;
+
+use crate::config::Config;
+use crate::state::{Phase, State};
+use crate::tmux::Snapshot;
+
+/// Why a session cannot take a task now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Busy {
+    Missing,
+    Dedicated,
+    Held(Phase),
+    Cooling(Duration),
+    Running(String),
+}
+
+impl std::fmt::Display for Busy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Busy::Missing => f.write_str("no such tmux session"),
+            Busy::Dedicated => f.write_str("a dedicated session (only `dispatch --session` may use it)"),
+            Busy::Held(p) => write!(f, "the state has it {}", p.as_str()),
+            Busy::Cooling(left) => write!(f, "cooling down after a failed launch ({}s left)", left.as_secs()),
+            Busy::Running(cmd) => write!(f, "its pane runs `{cmd}`, not a shell"),
+        }
+    }
+}
+
+/// The name tmux reports for a pane's command, as a shell would be listed.
+pub fn is_shell(command: &str, shells: &[String]) -> bool {
+    let name = command.trim_start_matches('-');
+    let name = name.rsplit('/').next().unwrap_or(name);
+    shells.iter().any(|s| s == name)
+}
+
+/// Seconds of cooldown left for `session` at `now`.
+pub fn cooldown_left(config: &Config, state: &State, session: &str, now: u64) -> Duration {
+    let Some(failed) = state.sessions.get(session).and_then(|s| s.last_fail) else {
+        return Duration::ZERO;
+    };
+    let until = failed.saturating_add(config.pool.cooldown.as_secs());
+    Duration::from_secs(until.saturating_sub(now))
+}
+
+/// Whether `session` may take a task, for a named target (`dispatch
+/// --session`: dedicated allowed, cooldown ignored since the operator chose)
+/// or for automatic use (`by_hand == false`).
+pub fn check(config: &Config, snapshot: &Snapshot, state: &State, session: &str, now: u64, by_hand: bool) -> Result<(), Busy> {
+    if !by_hand && config.dedicated(session).is_some() {
+        return Err(Busy::Dedicated);
+    }
+    let pane = snapshot.pane(session).ok_or(Busy::Missing)?;
+    match state.phase(session) {
+        Phase::Idle => {}
+        held => return Err(Busy::Held(held)),
+    }
+    if !by_hand {
+        let left = cooldown_left(config, state, session, now);
+        if !left.is_zero() {
+            return Err(Busy::Cooling(left));
+        }
+    }
+    if !is_shell(&pane.command, &config.agent.shells) {
+        return Err(Busy::Running(pane.command.clone()));
+    }
+    Ok(())
+}
+
+/// The free pool sessions, in pool order.
+pub fn free_pool(config: &Config, snapshot: &Snapshot, state: &State, now: u64) -> Vec<String> {
+    config
+        .pool
+        .sessions()
+        .filter(|s| check(config, snapshot, state, s, now, false).is_ok())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tmux::Pane;
+    use std::path::Path;
+
+    fn config() -> Config {
+        crate::config::parse(
+            "[projects]\npaths=[\"/p\"]\n[pool]\nprefix=\"ccl-auto-\"\nstart=1\nsize=3\ncooldown=\"5m\"\n\
+             [[dedicated]]\nsession=\"mine\"\n",
+            Path::new("c.toml"),
+        )
+        .unwrap()
+    }
+
+    fn snapshot(panes: &[(&str, &str)]) -> Snapshot {
+        let mut s = Snapshot::default();
+        for (name, cmd) in panes {
+            s.sessions.insert(name.to_string(), Pane { id: "%0".into(), command: cmd.to_string() });
+        }
+        s
+    }
+
+    #[test]
+    fn free_means_alive_idle_cool_and_at_a_shell() {
+        let c = config();
+        let snap = snapshot(&[("ccl-auto-1", "bash"), ("ccl-auto-2", "claude"), ("ccl-auto-10", "bash"), ("mine", "bash")]);
+        let state = State::default();
+        assert_eq!(free_pool(&c, &snap, &state, 1000), vec!["ccl-auto-1"]);
+        assert_eq!(check(&c, &snap, &state, "ccl-auto-3", 1000, false), Err(Busy::Missing));
+        assert_eq!(check(&c, &snap, &state, "ccl-auto-2", 1000, false), Err(Busy::Running("claude".into())));
+        assert_eq!(check(&c, &snap, &state, "mine", 1000, false), Err(Busy::Dedicated));
+        assert_eq!(check(&c, &snap, &state, "mine", 1000, true), Ok(()));
+    }
+
+    #[test]
+    fn a_live_longer_name_never_stands_for_a_missing_one() {
+        let c = config();
+        let snap = snapshot(&[("ccl-auto-10", "bash"), ("ccl-auto-11", "bash")]);
+        assert!(free_pool(&c, &snap, &State::default(), 0).is_empty());
+    }
+
+    #[test]
+    fn held_and_cooling_sessions_are_not_free() {
+        let c = config();
+        let snap = snapshot(&[("ccl-auto-1", "bash"), ("ccl-auto-2", "-zsh")]);
+        let mut state = State::default();
+        state.set("ccl-auto-1", Phase::Working, 0);
+        state.entry("ccl-auto-2").last_fail = Some(1000);
+        assert_eq!(check(&c, &snap, &state, "ccl-auto-1", 2000, false), Err(Busy::Held(Phase::Working)));
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-2", 1100, false),
+            Err(Busy::Cooling(Duration::from_secs(200)))
+        );
+        assert_eq!(check(&c, &snap, &state, "ccl-auto-2", 1100, true), Ok(()), "by hand ignores the cooldown");
+        assert_eq!(check(&c, &snap, &state, "ccl-auto-2", 1300, false), Ok(()));
+    }
+
+    #[test]
+    fn shells_are_matched_by_name() {
+        let shells: Vec<String> = ["bash", "sh"].map(String::from).to_vec();
+        assert!(is_shell("bash", &shells));
+        assert!(is_shell("-bash", &shells));
+        assert!(is_shell("/bin/sh", &shells));
+        assert!(!is_shell("claude", &shells));
+        assert!(!is_shell("bashful", &shells));
+    }
+}

@@ -1,0 +1,305 @@
+//! The state file is the only thing overlapping invocations share, besides the
+//! inbox renames. It says which session holds which task. It is read and
+//! written under an exclusive flock on a separate lock file (the state file
+//! itself is replaced on every write, so a lock on it would be a lock on a
+//! file that is no longer there), and written by temp file, fsync, rename and
+//! fsync of the folder, so a reader never sees half of it.
+//!
+//! A launch in flight is known by a second lock, one file per session, that
+//! the launching process holds until it is done: the kernel drops it when the
+//! process dies, which a PID check cannot tell apart from PID reuse.
+
+use std::collections::BTreeMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::Context;
+use serde::{Deserialize, Serialize};
+
+use crate::error::bad_input;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    #[default]
+    Idle,
+    /// Reserved for a launch that may still be in flight.
+    Launching,
+    /// The agent has its task.
+    Working,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Idle => "idle",
+            Phase::Launching => "launching",
+            Phase::Working => "working",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionState {
+    pub state: Phase,
+    /// The task's path after its claim (`….md.dispatched`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<PathBuf>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<PathBuf>,
+    /// Unix seconds of the last change of `state`.
+    #[serde(default)]
+    pub since: u64,
+    /// Unix seconds of the last failed launch: the cooldown runs from here.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_fail: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct State {
+    #[serde(default)]
+    pub sessions: BTreeMap<String, SessionState>,
+}
+
+impl State {
+    pub fn phase(&self, session: &str) -> Phase {
+        self.sessions.get(session).map(|s| s.state).unwrap_or_default()
+    }
+
+    pub fn entry(&mut self, session: &str) -> &mut SessionState {
+        self.sessions.entry(session.to_string()).or_default()
+    }
+
+    /// Puts `session` in `phase` from now on, clearing its task when idle.
+    pub fn set(&mut self, session: &str, phase: Phase, now: u64) {
+        let s = self.entry(session);
+        s.state = phase;
+        s.since = now;
+        if phase == Phase::Idle {
+            s.task = None;
+            s.project = None;
+        }
+    }
+}
+
+pub fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+}
+
+/// The state file, its lock file and its folder of launch locks.
+#[derive(Debug, Clone)]
+pub struct Store {
+    path: PathBuf,
+}
+
+/// The state, read under the lock; the lock is held until this is dropped.
+pub struct Locked {
+    _lock: File,
+    path: PathBuf,
+    pub state: State,
+}
+
+impl Store {
+    pub fn new(path: PathBuf) -> Store {
+        Store { path }
+    }
+
+    fn dir(&self) -> &Path {
+        self.path.parent().unwrap_or(Path::new("."))
+    }
+
+    fn lock_path(&self) -> PathBuf {
+        suffixed(&self.path, ".lock")
+    }
+
+    fn launch_lock_path(&self, session: &str) -> PathBuf {
+        suffixed(&self.path, ".launches").join(format!("{}.lock", file_safe(session)))
+    }
+
+    /// Creates the state folder (0700) if needed and refuses a state path
+    /// that another user could have planted.
+    fn prepare(&self) -> anyhow::Result<()> {
+        let dir = self.dir();
+        if !dir.as_os_str().is_empty() && !dir.exists() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("creating state folder {}", dir.display()))?;
+        }
+        crate::security::check_state_path(&self.path)?;
+        crate::security::check_state_path(&self.lock_path())?;
+        Ok(())
+    }
+
+    /// Takes the exclusive lock and reads the state (blocks while another
+    /// invocation holds it; holders never wait on anything slow).
+    pub fn lock(&self) -> anyhow::Result<Locked> {
+        self.prepare()?;
+        let lock_path = self.lock_path();
+        let lock = open_private(&lock_path)
+            .with_context(|| format!("opening state lock {}", lock_path.display()))?;
+        fs2::FileExt::lock_exclusive(&lock)
+            .with_context(|| format!("locking {}", lock_path.display()))?;
+        let state = self.read()?;
+        Ok(Locked {
+            _lock: lock,
+            path: self.path.clone(),
+            state,
+        })
+    }
+
+    /// Reads the state without the lock: a consistent snapshot, since writes
+    /// are atomic renames, but possibly stale by the time it is used.
+    pub fn read(&self) -> anyhow::Result<State> {
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) => return Err(e).with_context(|| format!("reading state {}", self.path.display())),
+        };
+        serde_json::from_str(&text).map_err(|e| {
+            bad_input(format!(
+                "state file {} does not parse ({e}); it was left as it is: \
+                 repair it, or move it aside to start from an empty state",
+                self.path.display()
+            ))
+        })
+    }
+
+    /// Tries to take `session`'s launch lock without waiting: `None` when a
+    /// live process holds it (a launch is in flight there).
+    pub fn try_launch_lock(&self, session: &str) -> anyhow::Result<Option<File>> {
+        let path = self.launch_lock_path(session);
+        if let Some(dir) = path.parent() {
+            std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir)
+                .with_context(|| format!("creating {}", dir.display()))?;
+        }
+        let file = open_private(&path).with_context(|| format!("opening {}", path.display()))?;
+        match fs2::FileExt::try_lock_exclusive(&file) {
+            Ok(()) => Ok(Some(file)),
+            Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("locking {}", path.display())),
+        }
+    }
+}
+
+impl Locked {
+    /// Writes the state: temp file beside it, fsync, rename, fsync of the
+    /// folder. On any failure (a full disk) the old state is left whole.
+    pub fn save(&self) -> anyhow::Result<()> {
+        write_atomic(&self.path, &serde_json::to_vec_pretty(&self.state)?)
+            .with_context(|| format!("writing state {}", self.path.display()))
+    }
+}
+
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = suffixed(path, &format!(".tmp.{}", std::process::id()));
+    let result = (|| {
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&tmp)?;
+        f.write_all(bytes)?;
+        f.write_all(b"\n")?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        File::open(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })?.sync_all()
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn open_private(path: &Path) -> std::io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+}
+
+fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(suffix);
+    PathBuf::from(s)
+}
+
+/// A session name as a file name: tmux allows `/`, `.` and more in names.
+fn file_safe(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_then_read_round_trips_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("sub/state.json"));
+        let mut locked = store.lock().unwrap();
+        locked.state.set("s1", Phase::Working, 7);
+        locked.state.entry("s1").task = Some("/p/x.md.dispatched".into());
+        locked.save().unwrap();
+        drop(locked);
+        let state = store.read().unwrap();
+        assert_eq!(state.phase("s1"), Phase::Working);
+        assert_eq!(state.sessions["s1"].since, 7);
+        let names: Vec<_> = std::fs::read_dir(dir.path().join("sub"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    }
+
+    #[test]
+    fn a_state_file_that_does_not_parse_is_named_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        std::fs::write(&path, "{ torn").unwrap();
+        let err = Store::new(path.clone()).lock().err().unwrap();
+        assert!(crate::error::is_bad_input(&err));
+        assert!(format!("{err:#}").contains(&path.display().to_string()));
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ torn");
+    }
+
+    #[test]
+    fn a_launch_lock_is_exclusive_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("state.json"));
+        let held = store.try_launch_lock("a/b").unwrap().expect("free at first");
+        assert!(store.try_launch_lock("a/b").unwrap().is_none());
+        drop(held);
+        assert!(store.try_launch_lock("a/b").unwrap().is_some());
+    }
+
+    #[test]
+    fn session_names_become_safe_file_names() {
+        assert_eq!(file_safe("ccl-auto-11"), "ccl-auto-11");
+        assert_eq!(file_safe("a/b"), "a%2Fb");
+        assert_eq!(file_safe(".."), "%2E%2E");
+    }
+}

@@ -1,0 +1,277 @@
+//! A task file is Markdown with an optional YAML header. The seed parsed it
+//! best-effort, so a typo in a header silently became part of the prompt; here
+//! the parser is strict, pure (bytes in, task or error out) and names the line
+//! at fault, and the one function that touches the disk refuses anything that
+//! is not a small regular file before reading a byte of it.
+
+use std::fmt;
+use std::io::Read;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Larger files are refused: a task is a prompt, not a payload.
+pub const MAX_TASK_BYTES: u64 = 1024 * 1024;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Critical,
+    High,
+    Default,
+    Low,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 4] = [Self::Critical, Self::High, Self::Default, Self::Low];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Critical => "critical",
+            Self::High => "high",
+            Self::Default => "default",
+            Self::Low => "low",
+        }
+    }
+
+    /// Case-insensitive, as operators write `High` as often as `high`.
+    pub fn parse(s: &str) -> Option<Priority> {
+        Self::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+    }
+}
+
+impl fmt::Display for Priority {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Task {
+    pub title: Option<String>,
+    pub priority: Priority,
+    pub tags: Vec<String>,
+    pub needs_claude_code: bool,
+    pub body: String,
+}
+
+impl Default for Task {
+    fn default() -> Self {
+        Task {
+            title: None,
+            priority: Priority::Default,
+            tags: Vec::new(),
+            needs_claude_code: false,
+            body: String::new(),
+        }
+    }
+}
+
+/// Why a task file does not parse; `line` is 1-based in the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskError {
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+impl fmt::Display for TaskError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.message),
+            None => f.write_str(&self.message),
+        }
+    }
+}
+
+impl std::error::Error for TaskError {}
+
+fn error(line: Option<usize>, message: impl Into<String>) -> TaskError {
+    TaskError {
+        line,
+        message: message.into(),
+    }
+}
+
+/// The header as written; every field optional so that `key:` (null) means
+/// "default" rather than a type error.
+#[derive(Deserialize, Serialize, Default)]
+struct Header {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    priority: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    tags: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    needs_claude_code: Option<bool>,
+}
+
+/// Parses a task file's bytes.
+pub fn parse(bytes: &[u8]) -> Result<Task, TaskError> {
+    if bytes.len() as u64 > MAX_TASK_BYTES {
+        return Err(error(
+            None,
+            format!("file is {} bytes, over the 1 MiB limit", bytes.len()),
+        ));
+    }
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        error(Some(line), "not UTF-8 text")
+    })?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let text = text.replace("\r\n", "\n");
+
+    let Some((header, body)) = split_header(&text)? else {
+        return Ok(Task {
+            body: text.trim().to_string(),
+            ..Task::default()
+        });
+    };
+    let fields = parse_header(header)?;
+    let priority = match fields.priority.as_deref() {
+        None => Priority::Default,
+        Some(p) => Priority::parse(p).ok_or_else(|| {
+            error(
+                key_line(header, "priority"),
+                format!("unknown priority `{p}` (expected critical, high, default or low)"),
+            )
+        })?,
+    };
+    Ok(Task {
+        title: fields.title.filter(|t| !t.trim().is_empty()),
+        priority,
+        tags: fields.tags.unwrap_or_default(),
+        needs_claude_code: fields.needs_claude_code.unwrap_or(false),
+        body: body.trim().to_string(),
+    })
+}
+
+/// Splits `---\n<yaml>\n---\n<body>`; `None` when there is no header at all.
+fn split_header(text: &str) -> Result<Option<(&str, &str)>, TaskError> {
+    let mut lines = text.split_inclusive('\n');
+    let Some(first) = lines.next() else {
+        return Ok(None);
+    };
+    if !is_fence(first) {
+        return Ok(None);
+    }
+    let start = first.len();
+    let mut pos = start;
+    for line in lines {
+        if is_fence(line) {
+            return Ok(Some((&text[start..pos], &text[pos + line.len()..])));
+        }
+        pos += line.len();
+    }
+    Err(error(
+        Some(1),
+        "unterminated frontmatter: the header opened by `---` has no closing `---` line",
+    ))
+}
+
+fn is_fence(line: &str) -> bool {
+    line.trim_end() == "---"
+}
+
+fn parse_header(yaml: &str) -> Result<Header, TaskError> {
+    let blank = yaml
+        .lines()
+        .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));
+    if blank {
+        return Ok(Header::default());
+    }
+    serde_yaml::from_str::<Header>(yaml).map_err(|e| {
+        // +1: the opening `---` is line 1 of the file.
+        let line = e.location().map(|l| l.line() + 1);
+        let mut message = e.to_string();
+        if let Some(at) = message.find(" at line ") {
+            message.truncate(at);
+        }
+        if message.contains("expected struct Header") {
+            message = "the header is not a mapping of `key: value` lines".to_string();
+        }
+        error(line, format!("invalid header: {message}"))
+    })
+}
+
+/// The file line of a top-level header key, for errors serde cannot place.
+fn key_line(header: &str, key: &str) -> Option<usize> {
+    header
+        .lines()
+        .position(|l| {
+            l.strip_prefix(key)
+                .is_some_and(|rest| rest.trim_start().starts_with(':'))
+        })
+        // +2: the header starts on line 2, after the opening `---`.
+        .map(|i| i + 2)
+}
+
+/// Renders a task as a file that [`parse`] reads back to the same task.
+pub fn render(task: &Task) -> String {
+    let header = Header {
+        title: task.title.clone(),
+        priority: Some(task.priority.as_str().to_string()),
+        tags: (!task.tags.is_empty()).then(|| task.tags.clone()),
+        needs_claude_code: task.needs_claude_code.then_some(true),
+    };
+    let yaml = serde_yaml::to_string(&header).expect("a header always serialises");
+    format!("---\n{yaml}---\n{}\n", task.body.trim())
+}
+
+/// Reads and parses a task file without following a symlink or blocking on
+/// a FIFO: the file is opened `O_NOFOLLOW | O_NONBLOCK` and checked to be a
+/// regular file through the open descriptor, so a swap between a check and the
+/// read cannot fool it.
+pub fn read(path: &Path) -> Result<Task, ReadError> {
+    let bytes = read_bytes(path)?;
+    parse(&bytes).map_err(ReadError::Invalid)
+}
+
+#[derive(Debug)]
+pub enum ReadError {
+    /// Not a regular file, or could not be read: not the file's fault.
+    Io(std::io::Error),
+    /// The file's content is wrong.
+    Invalid(TaskError),
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadError::Io(e) => e.fmt(f),
+            ReadError::Invalid(e) => e.fmt(f),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ReadError> {
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            Some(libc::ELOOP) => ReadError::Io(std::io::Error::other("is a symlink")),
+            _ => ReadError::Io(e),
+        })?;
+    let meta = file.metadata().map_err(ReadError::Io)?;
+    if !meta.is_file() {
+        return Err(ReadError::Io(std::io::Error::other("not a regular file")));
+    }
+    if meta.len() > MAX_TASK_BYTES {
+        return Err(ReadError::Invalid(error(
+            None,
+            format!("file is {} bytes, over the 1 MiB limit", meta.len()),
+        )));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(MAX_TASK_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    Ok(bytes)
+}
+
+#[cfg(test)]
+mod tests;

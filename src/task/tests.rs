@@ -1,0 +1,122 @@
+use super::*;
+
+fn ok(text: &str) -> Task {
+    parse(text.as_bytes()).unwrap_or_else(|e| panic!("{text:?} should parse: {e}"))
+}
+
+fn err(bytes: &[u8]) -> TaskError {
+    parse(bytes).expect_err("should be refused")
+}
+
+#[test]
+fn full_header() {
+    let t = ok("---\ntitle: Fix the login redirect\npriority: high\ntags: [auth, bug]\nneeds_claude_code: true\n---\nThe body.\n");
+    assert_eq!(t.title.as_deref(), Some("Fix the login redirect"));
+    assert_eq!(t.priority, Priority::High);
+    assert_eq!(t.tags, vec!["auth", "bug"]);
+    assert!(t.needs_claude_code);
+    assert_eq!(t.body, "The body.");
+}
+
+#[test]
+fn no_header_is_all_body_with_defaults() {
+    let t = ok("  just do it\n\n");
+    assert_eq!(t, Task { body: "just do it".into(), ..Task::default() });
+}
+
+#[test]
+fn priority_is_case_insensitive() {
+    assert_eq!(ok("---\npriority: CRITICAL\n---\nx").priority, Priority::Critical);
+    assert_eq!(ok("---\npriority: Low\n---\nx").priority, Priority::Low);
+}
+
+#[test]
+fn null_and_empty_headers_mean_defaults() {
+    assert_eq!(ok("---\n---\nbody"), Task { body: "body".into(), ..Task::default() });
+    assert_eq!(ok("---\n# only a comment\n---\nbody").priority, Priority::Default);
+    let t = ok("---\ntitle:\npriority:\ntags:\n---\nbody");
+    assert_eq!((t.title, t.priority, t.tags.len()), (None, Priority::Default, 0));
+}
+
+#[test]
+fn unknown_keys_are_ignored() {
+    assert_eq!(ok("---\nowner: ci-bot\nx-trace: [1, 2]\n---\nb").body, "b");
+}
+
+#[test]
+fn crlf_and_bom_are_accepted() {
+    let t = ok("\u{feff}---\r\ntitle: T\r\npriority: low\r\n---\r\nline one\r\nline two\r\n");
+    assert_eq!(t.title.as_deref(), Some("T"));
+    assert_eq!(t.priority, Priority::Low);
+    assert_eq!(t.body, "line one\nline two");
+}
+
+#[test]
+fn empty_file_has_empty_body() {
+    assert_eq!(ok(""), Task::default());
+}
+
+#[test]
+fn a_rule_in_the_body_is_body() {
+    let t = ok("---\ntitle: T\n---\nabove\n---\nbelow\n");
+    assert_eq!(t.body, "above\n---\nbelow");
+}
+
+#[test]
+fn unterminated_header_is_an_error_not_body() {
+    let e = err(b"---\ntitle: T\nbody without a closing fence\n");
+    assert_eq!(e.line, Some(1));
+    assert!(e.message.contains("unterminated"), "{e}");
+    assert!(err(b"---").message.contains("unterminated"));
+}
+
+#[test]
+fn invalid_yaml_names_its_line() {
+    let e = err(b"---\ntitle: T\ntags: [a, b\n---\nbody\n");
+    assert!(e.message.starts_with("invalid header"), "{e}");
+    assert!(matches!(e.line, Some(3..=5)), "{e:?}");
+}
+
+#[test]
+fn wrong_type_names_its_line() {
+    let e = err(b"---\ntitle: T\nneeds_claude_code: maybe\n---\nbody\n");
+    assert_eq!(e.line, Some(3), "{e}");
+    let e = err(b"---\ntags: auth\n---\nbody\n");
+    assert_eq!(e.line, Some(2), "{e}");
+    let e = err(b"---\n- a list\n---\nbody\n");
+    assert!(e.message.contains("mapping"), "{e}");
+}
+
+#[test]
+fn unknown_priority_names_its_line() {
+    let e = err(b"---\ntitle: T\npriority: urgent\n---\nbody\n");
+    assert_eq!(e.line, Some(3));
+    assert!(e.message.contains("urgent"), "{e}");
+}
+
+#[test]
+fn non_utf8_is_refused_with_its_line() {
+    let e = err(b"---\ntitle: ok\n---\nline\n\xff\xfe\n");
+    assert_eq!(e.line, Some(5));
+    assert!(e.message.contains("UTF-8"));
+}
+
+#[test]
+fn over_one_mib_is_refused() {
+    let big = vec![b'a'; MAX_TASK_BYTES as usize + 1];
+    assert!(err(&big).message.contains("1 MiB"));
+    assert!(parse(&vec![b'a'; MAX_TASK_BYTES as usize]).is_ok());
+}
+
+#[test]
+fn render_reads_back() {
+    let task = Task {
+        title: Some("a: \"quoted\" # title".into()),
+        priority: Priority::Critical,
+        tags: vec!["x y".into(), "- z".into()],
+        needs_claude_code: true,
+        body: "---\nbody with a rule\n---".into(),
+    };
+    assert_eq!(ok(&render(&task)), task);
+    assert_eq!(ok(&render(&Task::default())), Task::default());
+}

@@ -1,0 +1,92 @@
+#!/bin/sh
+# A stand-in for an AI coding agent's screen under tmux, for agent-queue's
+# tests and demo. It needs nothing but a POSIX shell (and tmux, whose pane it
+# runs in). Like Claude Code it prints a prompt marker when ready, turns on
+# bracketed paste, takes one pasted message per Enter, runs a Stop hook when
+# its turn ends and exits on /exit.
+#
+# Environment:
+#   AQ_AGENT_LOG     folder: each message received is written to its own file
+#                    (session, model, resume id, cwd, then the text)
+#   AQ_AGENT_START   seconds to wait before the prompt (default 0)
+#   AQ_AGENT_WORK    seconds a task "takes" before the Stop hook (default 0)
+#   AQ_STOP_HOOK     command run (by sh) when a turn ends, e.g. "agent-queue mark-idle"
+#   AQ_AGENT_DIALOG  "trust": first show a folder-trust dialog (Enter accepts)
+#   AQ_AGENT_EXIT    text: print it and exit before the prompt
+#   AQ_AGENT_MARKER  the prompt marker (default ❯)
+
+model= resume=
+while [ $# -gt 0 ]; do
+    case $1 in
+        --model) model=$2; shift 2 ;;
+        --resume) resume=$2; shift 2 ;;
+        *) shift ;;
+    esac
+done
+log=${AQ_AGENT_LOG:-}
+marker=${AQ_AGENT_MARKER:-❯}
+esc=$(printf '\033')
+session=$(tmux display-message -p -t "${TMUX_PANE:-}" '#{session_name}' 2>/dev/null || echo unknown)
+
+echo "stand-in agent (model ${model:-none}) in $(pwd)"
+if [ -n "${AQ_AGENT_EXIT:-}" ]; then
+    echo "$AQ_AGENT_EXIT"
+    exit 1
+fi
+if [ "${AQ_AGENT_START:-0}" != 0 ]; then
+    sleep "$AQ_AGENT_START"
+fi
+if [ "${AQ_AGENT_DIALOG:-}" = trust ]; then
+    echo " Do you trust the files in this folder?"
+    echo " $marker 1. Yes, I trust this folder"
+    echo "   2. No, exit"
+    IFS= read -r answer || exit 0
+    [ -z "$answer" ] || exit 1
+    clear
+fi
+
+n=0
+while :; do
+    # Bracketed paste on, then the prompt line.
+    printf '%s[?2004h%s ' "$esc" "$marker"
+    IFS= read -r line || exit 0
+    case $line in
+        /exit)
+            printf '%s[?2004l' "$esc"
+            echo "Resume this session with:"
+            echo "agent --resume 00000000-0000-4000-8000-000000000000"
+            exit 0 ;;
+    esac
+    msg=$line
+    case $line in
+        *"$esc[200~"*)
+            while :; do
+                case $line in *"$esc[201~"*) break ;; esac
+                IFS= read -r line || break
+                msg="$msg
+$line"
+            done ;;
+    esac
+    printf '%s[?2004l' "$esc"
+    msg=$(printf '%s\n' "$msg" | sed "s/$esc\[20[01]~//g")
+    n=$((n + 1))
+    if [ -n "$log" ]; then
+        file="$log/$session.$$.$n.msg"
+        {
+            echo "session=$session"
+            echo "model=$model"
+            echo "resume=$resume"
+            echo "cwd=$(pwd)"
+            echo "---"
+            printf '%s\n' "$msg"
+        } > "$file.tmp" && mv "$file.tmp" "$file"
+    fi
+    echo "working on: $(printf '%s\n' "$msg" | head -n 1)"
+    if [ "${AQ_AGENT_WORK:-0}" != 0 ]; then
+        sleep "$AQ_AGENT_WORK"
+    fi
+    echo "done."
+    if [ -n "${AQ_STOP_HOOK:-}" ]; then
+        sh -c "$AQ_STOP_HOOK" </dev/null
+    fi
+done
