@@ -271,10 +271,10 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             return Err(bad_input(format!(
-                "no config at {}: write one (see contrib/config.example.toml, or `man agent-queue`) \
+            "no config at {}: write one (see contrib/config.example.toml, or `man agent-queue`) \
                  or name it with --config or $AGENT_QUEUE_CONFIG",
-                path.display()
-            )))
+            path.display()
+        )))
         }
         Err(e) => return Err(bad_input(format!("reading config {}: {e}", path.display()))),
     };
@@ -284,18 +284,23 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
 
 /// Parses config text; `path` is recorded for messages only.
 pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
-    let raw: Raw = toml::from_str(text).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
-    let projects = raw
-        .projects
-        .ok_or_else(|| bad_input("missing [projects]: say which projects to scan (paths or roots)"))?;
-    let pool = raw
-        .pool
-        .ok_or_else(|| bad_input("missing [pool]: say which tmux sessions form the autonomous pool"))?;
+    let raw: Raw =
+        toml::from_str(text).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
+    let projects = raw.projects.ok_or_else(|| {
+        bad_input("missing [projects]: say which projects to scan (paths or roots)")
+    })?;
+    let pool = raw.pool.ok_or_else(|| {
+        bad_input("missing [pool]: say which tmux sessions form the autonomous pool")
+    })?;
     if raw.tmux.command.is_empty() {
-        return Err(bad_input("[tmux] command is empty: it needs at least the program, e.g. [\"tmux\"]"));
+        return Err(bad_input(
+            "[tmux] command is empty: it needs at least the program, e.g. [\"tmux\"]",
+        ));
     }
     if raw.agent.ready_marker.trim().is_empty() {
-        return Err(bad_input("[agent] ready_marker is empty: it would match every screen"));
+        return Err(bad_input(
+            "[agent] ready_marker is empty: it would match every screen",
+        ));
     }
     if pool.prefix.is_empty() {
         return Err(bad_input("[pool] prefix is empty"));
@@ -326,7 +331,10 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
 
 fn merge_dialogs(mut defaults: Vec<Dialog>, configured: Vec<Dialog>) -> Vec<Dialog> {
     for d in configured {
-        match defaults.iter_mut().find(|x| x.name.eq_ignore_ascii_case(&d.name)) {
+        match defaults
+            .iter_mut()
+            .find(|x| x.name.eq_ignore_ascii_case(&d.name))
+        {
             Some(slot) => *slot = d,
             None => defaults.push(d),
         }
@@ -356,7 +364,9 @@ impl Config {
 /// Reads `30s`, `5m`, `1h`, `250ms`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
-    let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '.')
+        .unwrap_or(s.len());
     let (num, unit) = s.split_at(split);
     let n: f64 = num.parse().ok()?;
     let secs = match unit.trim() {
@@ -379,7 +389,9 @@ fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     match Either::deserialize(d)? {
         Either::Secs(n) => Ok(Duration::from_secs(n)),
         Either::Text(s) => parse_duration(&s).ok_or_else(|| {
-            serde::de::Error::custom(format!("`{s}` is not a duration (write e.g. `30s`, `5m`, `1h`)"))
+            serde::de::Error::custom(format!(
+                "`{s}` is not a duration (write e.g. `30s`, `5m`, `1h`)"
+            ))
         }),
     }
 }
@@ -393,7 +405,10 @@ fn opt_path<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error
 }
 
 fn paths<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<PathBuf>, D::Error> {
-    Ok(Vec::<PathBuf>::deserialize(d)?.iter().map(|p| expand_tilde(p)).collect())
+    Ok(Vec::<PathBuf>::deserialize(d)?
+        .iter()
+        .map(|p| expand_tilde(p))
+        .collect())
 }
 
 #[cfg(test)]

@@ -72,11 +72,20 @@ impl<'a> Dispatcher<'a> {
     /// One round: under the lock, recover what needs it (when `recover`),
     /// then claim tasks (in the order given) for free sessions; then launch
     /// the claims concurrently and settle each.
-    pub fn round(&self, tasks: &[Pending], target: Target<'_>, recover: bool) -> anyhow::Result<Round> {
+    pub fn round(
+        &self,
+        tasks: &[Pending],
+        target: Target<'_>,
+        recover: bool,
+    ) -> anyhow::Result<Round> {
         let mut round = Round::default();
         let claims = {
             let mut locked = self.store.lock()?;
-            let holds_any = locked.state.sessions.values().any(|s| s.state != Phase::Idle);
+            let holds_any = locked
+                .state
+                .sessions
+                .values()
+                .any(|s| s.state != Phase::Idle);
             if tasks.is_empty() && !(recover && holds_any) {
                 return Ok(round);
             }
@@ -97,7 +106,10 @@ impl<'a> Dispatcher<'a> {
                 .into_iter()
                 .map(|claim| scope.spawn(move || self.launch_and_settle(claim)))
                 .collect();
-            handles.into_iter().map(|h| h.join().unwrap_or(false)).collect()
+            handles
+                .into_iter()
+                .map(|h| h.join().unwrap_or(false))
+                .collect()
         });
         round.dispatched = results.iter().filter(|ok| **ok).count();
         round.failed = results.len() - round.dispatched;
@@ -137,11 +149,16 @@ impl<'a> Dispatcher<'a> {
                     }
                 };
             }
-            let Some((session, lock)) = held.take() else { break };
+            let Some((session, lock)) = held.take() else {
+                break;
+            };
             let dispatched = match inbox::claim(&pending.path) {
                 Ok(Some(d)) => d,
                 Ok(None) => {
-                    report::debug(format!("{} was taken by another invocation", pending.path.display()));
+                    report::debug(format!(
+                        "{} was taken by another invocation",
+                        pending.path.display()
+                    ));
                     held = Some((session, lock));
                     continue;
                 }
@@ -159,7 +176,12 @@ impl<'a> Dispatcher<'a> {
             let entry = locked.state.entry(&session);
             entry.task = Some(dispatched.clone());
             entry.project = Some(pending.project.clone());
-            let model = self.config.agent.models.for_priority(pending.task.priority).to_string();
+            let model = self
+                .config
+                .agent
+                .models
+                .for_priority(pending.task.priority)
+                .to_string();
             claims.push(Claim {
                 pending: pending.clone(),
                 dispatched,
@@ -179,7 +201,9 @@ impl<'a> Dispatcher<'a> {
         let refusal = std::fs::metadata(dir)
             .ok()
             .and_then(|m| self.trust.refuse_folder(dir, &m))
-            .or_else(|| (!meta.is_file()).then(|| format!("{} is not a regular file", path.display())))
+            .or_else(|| {
+                (!meta.is_file()).then(|| format!("{} is not a regular file", path.display()))
+            })
             .or_else(|| self.trust.refuse_file(&path, &meta));
         if let Some(why) = refusal {
             report::warn(format!("ignoring resume id for {session}: {why}"));
@@ -205,23 +229,41 @@ impl<'a> Dispatcher<'a> {
             tmux: &self.tmux,
             agent,
             session: &claim.session,
-            command_line: launch::command_line(agent, &claim.pending.project, &claim.model, resume.as_ref().map(|r| r.1.as_str())),
+            command_line: launch::command_line(
+                agent,
+                &claim.pending.project,
+                &claim.model,
+                resume.as_ref().map(|r| r.1.as_str()),
+            ),
             message: launch::message(agent, &claim.pending.name, &claim.pending.task),
             progress: Some(&claim.lock),
         };
-        report::debug(format!("launching {} in {}", claim.dispatched.display(), claim.session));
+        report::debug(format!(
+            "launching {} in {}",
+            claim.dispatched.display(),
+            claim.session
+        ));
         let outcome = launch.run();
         match self.settle(&claim, &outcome, resume.as_ref().map(|r| r.0.as_path())) {
             Ok(ok) => ok,
             Err(e) => {
-                report::error(format!("settling {} in {}: {e:#}", claim.dispatched.display(), claim.session));
+                report::error(format!(
+                    "settling {} in {}: {e:#}",
+                    claim.dispatched.display(),
+                    claim.session
+                ));
                 false
             }
         }
         // `claim.lock` drops here, after the state says how it ended.
     }
 
-    fn settle(&self, claim: &Claim, outcome: &Result<(), launch::LaunchError>, resume: Option<&Path>) -> anyhow::Result<bool> {
+    fn settle(
+        &self,
+        claim: &Claim,
+        outcome: &Result<(), launch::LaunchError>,
+        resume: Option<&Path>,
+    ) -> anyhow::Result<bool> {
         let mut locked = self.store.lock()?;
         let now = now();
         let ok = match outcome {
@@ -251,7 +293,10 @@ impl<'a> Dispatcher<'a> {
                 entry.last_fail = Some(now);
                 entry.last_error = Some(e.0.clone());
                 let reason = match &back {
-                    Ok(_) => format!("{e}; the task is back in its inbox and {} cools down", claim.session),
+                    Ok(_) => format!(
+                        "{e}; the task is back in its inbox and {} cools down",
+                        claim.session
+                    ),
                     Err(be) => format!("{e}; and putting it back failed: {be}"),
                 };
                 report::event(&Event::Failed {
@@ -288,7 +333,9 @@ impl<'a> Dispatcher<'a> {
                     let mut stage = String::new();
                     let _ = lock.read_to_string(&mut stage);
                     let pasted = Stage::parse(&stage).is_some_and(|s| s >= Stage::Pasting);
-                    let agent_running = pane.is_some_and(|p| !sessions::is_shell(&p.command, &self.config.agent.shells));
+                    let agent_running = pane.is_some_and(|p| {
+                        !sessions::is_shell(&p.command, &self.config.agent.shells)
+                    });
                     if pasted && agent_running {
                         // The agent has the message (or its Enter is all that
                         // is missing): putting it back would run it twice.
@@ -303,7 +350,9 @@ impl<'a> Dispatcher<'a> {
                     }
                     format!("the process launching it into {session} died")
                 }
-                Phase::Working if pane.is_none() => format!("session {session} died while holding it"),
+                Phase::Working if pane.is_none() => {
+                    format!("session {session} died while holding it")
+                }
                 _ => continue,
             };
             locked.state.set(&session, Phase::Idle, now);
@@ -315,7 +364,10 @@ impl<'a> Dispatcher<'a> {
                     reason,
                     session: Some(session.clone()),
                 }),
-                Err(e) => report::warn(format!("{reason}, but {} could not be put back: {e}", task.display())),
+                Err(e) => report::warn(format!(
+                    "{reason}, but {} could not be put back: {e}",
+                    task.display()
+                )),
             }
         }
         Ok(changed)

@@ -37,12 +37,30 @@ const ENVIRONMENT: Items = &[
 ];
 
 const EXAMPLES: Items = &[
-    ("agent-queue scan --dry-run", "Show which task would go to which session, changing nothing."),
-    ("agent-queue submit ~/src/shop --priority high --title 'Fix login' < task.md", "Write a task into a project's inbox safely."),
-    ("agent-queue scan --json | jq -r 'select(.event==\"dispatched\") | .session'", "Dispatch, and list the sessions that got a task."),
-    ("agent-queue dispatch ~/src/shop/.agent-queue/inbox/fix.md --session ccl-1-shop", "Hand one task to a dedicated session by hand."),
-    ("agent-queue mark-idle", "In a Claude Code Stop hook: end the task of the session this runs in."),
-    ("agent-queue status --json | jq '.projects[] | select(.pending > 0)'", "Projects with work waiting."),
+    (
+        "agent-queue scan --dry-run",
+        "Show which task would go to which session, changing nothing.",
+    ),
+    (
+        "agent-queue submit ~/src/shop --priority high --title 'Fix login' < task.md",
+        "Write a task into a project's inbox safely.",
+    ),
+    (
+        "agent-queue scan --json | jq -r 'select(.event==\"dispatched\") | .session'",
+        "Dispatch, and list the sessions that got a task.",
+    ),
+    (
+        "agent-queue dispatch ~/src/shop/.agent-queue/inbox/fix.md --session ccl-1-shop",
+        "Hand one task to a dedicated session by hand.",
+    ),
+    (
+        "agent-queue mark-idle",
+        "In a Claude Code Stop hook: end the task of the session this runs in.",
+    ),
+    (
+        "agent-queue status --json | jq '.projects[] | select(.pending > 0)'",
+        "Projects with work waiting.",
+    ),
 ];
 
 fn section(roff: &mut Roff, title: &str, items: Items) {
@@ -55,7 +73,9 @@ fn section(roff: &mut Roff, title: &str, items: Items) {
 }
 
 fn render_man(cmd: clap::Command, main: bool) -> std::io::Result<Vec<u8>> {
-    let man = Man::new(cmd).date("").source(concat!("agent-queue ", env!("CARGO_PKG_VERSION")));
+    let man = Man::new(cmd)
+        .date("")
+        .source(concat!("agent-queue ", env!("CARGO_PKG_VERSION")));
     let mut out = Vec::new();
     man.render_title(&mut out)?;
     man.render_name_section(&mut out)?;
@@ -81,13 +101,20 @@ fn render_man(cmd: clap::Command, main: bool) -> std::io::Result<Vec<u8>> {
 pub fn render() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     let mut cmd = Cli::command().disable_help_subcommand(true);
     cmd.build();
-    let mut files = vec![("man/agent-queue.1".to_string(), render_man(cmd.clone(), true)?)];
+    let mut files = vec![(
+        "man/agent-queue.1".to_string(),
+        render_man(cmd.clone(), true)?,
+    )];
     for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
         let name = format!("agent-queue-{}", sub.get_name());
         let page = sub.clone().name(name.clone()).display_name(name.clone());
         files.push((format!("man/{name}.1"), render_man(page, false)?));
     }
-    for (shell, file) in [(Shell::Bash, "agent-queue.bash"), (Shell::Zsh, "_agent-queue"), (Shell::Fish, "agent-queue.fish")] {
+    for (shell, file) in [
+        (Shell::Bash, "agent-queue.bash"),
+        (Shell::Zsh, "_agent-queue"),
+        (Shell::Fish, "agent-queue.fish"),
+    ] {
         let mut out = Vec::new();
         clap_complete::generate(shell, &mut Cli::command(), "agent-queue", &mut out);
         files.push((format!("completions/{file}"), out));

@@ -77,7 +77,8 @@ pub fn walk_root(root: &Path, max_depth: usize) -> Vec<PathBuf> {
 pub fn project_of(task: &Path) -> Option<PathBuf> {
     let inbox = task.parent()?;
     let dot = inbox.parent()?;
-    (inbox.file_name()? == "inbox" && dot.file_name()? == ".agent-queue").then(|| dot.parent().map(Path::to_path_buf))?
+    (inbox.file_name()? == "inbox" && dot.file_name()? == ".agent-queue")
+        .then(|| dot.parent().map(Path::to_path_buf))?
 }
 
 /// A name that is a pending task: ends in `.md`, not hidden.
@@ -121,7 +122,9 @@ pub fn list(inbox: &Path) -> io::Result<Listing> {
         };
         let ft = meta.file_type();
         if !ft.is_file() {
-            listing.skipped.push((path, format!("not a regular file but {}", kind(&ft))));
+            listing
+                .skipped
+                .push((path, format!("not a regular file but {}", kind(&ft))));
             continue;
         }
         let mtime = meta.modified().unwrap_or(SystemTime::UNIX_EPOCH);
@@ -151,7 +154,13 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     let (cf, ct) = (c(from)?, c(to)?);
     // SAFETY: both are valid NUL-terminated paths that outlive the call.
     let rc = unsafe {
-        libc::renameat2(libc::AT_FDCWD, cf.as_ptr(), libc::AT_FDCWD, ct.as_ptr(), libc::RENAME_NOREPLACE)
+        libc::renameat2(
+            libc::AT_FDCWD,
+            cf.as_ptr(),
+            libc::AT_FDCWD,
+            ct.as_ptr(),
+            libc::RENAME_NOREPLACE,
+        )
     };
     if rc == 0 {
         return Ok(());
@@ -172,7 +181,11 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
 /// the first N from 2 that is free.
 fn rename_unique(from: &Path, dir: &Path, stem: &str, suffix: &str) -> io::Result<PathBuf> {
     for n in 1..10_000u32 {
-        let name = if n == 1 { format!("{stem}{suffix}") } else { format!("{stem}.{n}{suffix}") };
+        let name = if n == 1 {
+            format!("{stem}{suffix}")
+        } else {
+            format!("{stem}.{n}{suffix}")
+        };
         let to = dir.join(name);
         match rename_noreplace(from, &to) {
             Ok(()) => return Ok(to),
@@ -180,7 +193,10 @@ fn rename_unique(from: &Path, dir: &Path, stem: &str, suffix: &str) -> io::Resul
             Err(e) => return Err(e),
         }
     }
-    Err(io::Error::other(format!("no free name for {stem}{suffix} in {}", dir.display())))
+    Err(io::Error::other(format!(
+        "no free name for {stem}{suffix} in {}",
+        dir.display()
+    )))
 }
 
 fn split(path: &Path) -> io::Result<(&Path, String)> {
@@ -209,7 +225,11 @@ pub fn original_name(name: &str) -> &str {
         .or_else(|| name.strip_suffix(".rejected"))
         .unwrap_or(name);
     match base.rsplit_once('.') {
-        Some((head, n)) if head.ends_with(".md") && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) => head,
+        Some((head, n))
+            if head.ends_with(".md") && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            head
+        }
         _ => base,
     }
 }
@@ -262,7 +282,11 @@ mod tests {
         let second = claim(&task).unwrap().unwrap();
         assert_eq!(second, dir.path().join("t.md.2.dispatched"));
         assert_eq!(fs::read_to_string(&first).unwrap(), "one");
-        assert_eq!(claim(&task).unwrap(), None, "a claim that loses the race is no error");
+        assert_eq!(
+            claim(&task).unwrap(),
+            None,
+            "a claim that loses the race is no error"
+        );
 
         fs::write(&task, "three").unwrap();
         let back = unclaim(&second).unwrap();
@@ -273,7 +297,10 @@ mod tests {
 
     #[test]
     fn project_of_a_task() {
-        assert_eq!(project_of(Path::new("/p/a/.agent-queue/inbox/x.md")), Some(PathBuf::from("/p/a")));
+        assert_eq!(
+            project_of(Path::new("/p/a/.agent-queue/inbox/x.md")),
+            Some(PathBuf::from("/p/a"))
+        );
         assert_eq!(project_of(Path::new("/p/a/x.md")), None);
     }
 

@@ -70,7 +70,10 @@ pub fn resume_id(text: &str) -> Option<&str> {
     let groups: Vec<&str> = id.split('-').collect();
     let lens = [8, 4, 4, 4, 12];
     let ok = groups.len() == 5
-        && groups.iter().zip(lens).all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
+        && groups
+            .iter()
+            .zip(lens)
+            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
     ok.then_some(id)
 }
 
@@ -87,12 +90,18 @@ pub fn command_line(agent: &Agent, project: &Path, model: &str, resume: Option<&
 /// Control characters other than newline and tab are dropped, so a task
 /// cannot end the bracketed paste early (`ESC[201~`) or send keys.
 pub fn strip_controls(s: &str) -> String {
-    s.chars().filter(|&c| !c.is_control() || c == '\n' || c == '\t').collect()
+    s.chars()
+        .filter(|&c| !c.is_control() || c == '\n' || c == '\t')
+        .collect()
 }
 
 /// The message pasted into the agent, from the `agent.message` template.
 pub fn message(agent: &Agent, name: &str, task: &Task) -> String {
-    let body = if task.body.is_empty() { agent.empty_body.as_str() } else { task.body.as_str() };
+    let body = if task.body.is_empty() {
+        agent.empty_body.as_str()
+    } else {
+        task.body.as_str()
+    };
     // One pass, so a `{body}` inside the body is not expanded again.
     let mut out = String::with_capacity(agent.message.len() + body.len());
     let mut rest = agent.message.as_str();
@@ -144,7 +153,9 @@ impl Launch<'_> {
     }
 
     fn screen(&self) -> Result<Screen, LaunchError> {
-        self.tmux.screen(self.session).map_err(|e| LaunchError(format!("{e:#}")))
+        self.tmux
+            .screen(self.session)
+            .map_err(|e| LaunchError(format!("{e:#}")))
     }
 
     fn at_shell(&self, screen: &Screen) -> bool {
@@ -185,7 +196,10 @@ impl Launch<'_> {
                 return Err(self.fail("the agent exited before its prompt", &s));
             }
             if at_shell && start.elapsed() > START_GRACE {
-                return Err(self.fail(format!("the agent did not start within {}s", START_GRACE.as_secs()), &s));
+                return Err(self.fail(
+                    format!("the agent did not start within {}s", START_GRACE.as_secs()),
+                    &s,
+                ));
             }
             if let Some(d) = screen::dialog(&s.text, &self.agent.dialogs) {
                 if d.answer.is_empty() {
@@ -202,7 +216,10 @@ impl Launch<'_> {
                         answered.push((d.name.clone(), Instant::now()));
                     }
                     Some((_, at)) if at.elapsed() > DIALOG_SETTLE => {
-                        return Err(self.fail(format!("the {} dialog stayed after its configured answer", d.name), &s));
+                        return Err(self.fail(
+                            format!("the {} dialog stayed after its configured answer", d.name),
+                            &s,
+                        ));
                     }
                     Some(_) => {}
                 }
@@ -224,7 +241,11 @@ impl Launch<'_> {
     }
 
     /// Polls until `done` holds or `limit` passes; the last screen either way.
-    fn wait_for(&self, limit: Duration, done: impl Fn(&Screen) -> bool) -> Result<Screen, LaunchError> {
+    fn wait_for(
+        &self,
+        limit: Duration,
+        done: impl Fn(&Screen) -> bool,
+    ) -> Result<Screen, LaunchError> {
         let start = Instant::now();
         loop {
             let s = self.screen()?;
@@ -259,23 +280,36 @@ mod tests {
 
     #[test]
     fn resume_ids_must_be_uuids() {
-        assert_eq!(resume_id("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n"), Some("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"));
+        assert_eq!(
+            resume_id("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n"),
+            Some("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
+        );
         assert_eq!(resume_id("x; touch pwned"), None);
-        assert_eq!(resume_id("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0; rm -rf /"), None);
+        assert_eq!(
+            resume_id("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0; rm -rf /"),
+            None
+        );
         assert_eq!(resume_id(""), None);
     }
 
     #[test]
     fn the_command_line_quotes_the_folder_and_model() {
         let line = command_line(&agent(), Path::new("/srv/p/it's $(x)"), "opus", None);
-        assert_eq!(line, "cd '/srv/p/it'\\''s $(x)' && claude --model opus --dangerously-skip-permissions");
+        assert_eq!(
+            line,
+            "cd '/srv/p/it'\\''s $(x)' && claude --model opus --dangerously-skip-permissions"
+        );
         let id = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
-        assert!(command_line(&agent(), Path::new("/p"), "sonnet", Some(id)).ends_with(&format!(" --resume {id}")));
+        assert!(command_line(&agent(), Path::new("/p"), "sonnet", Some(id))
+            .ends_with(&format!(" --resume {id}")));
     }
 
     #[test]
     fn the_message_follows_the_template_and_keeps_no_control_bytes() {
-        let task = Task { body: "run $(id) then C-c\u{1b}[201~ and Enter\u{7}\tok\nnext".into(), ..Task::default() };
+        let task = Task {
+            body: "run $(id) then C-c\u{1b}[201~ and Enter\u{7}\tok\nnext".into(),
+            ..Task::default()
+        };
         let m = message(&agent(), "fix.md", &task);
         assert_eq!(
             m,
@@ -287,7 +321,10 @@ mod tests {
     fn an_empty_body_gets_the_placeholder_and_braces_in_a_body_stay() {
         let m = message(&agent(), "a.md", &Task::default());
         assert!(m.starts_with("[a.md] Check .agent-queue/inbox/: one task is assigned to you."));
-        let task = Task { body: "use {name} and {body}".into(), ..Task::default() };
+        let task = Task {
+            body: "use {name} and {body}".into(),
+            ..Task::default()
+        };
         assert!(message(&agent(), "a.md", &task).starts_with("[a.md] use {name} and {body}\n"));
     }
 

@@ -85,7 +85,11 @@ pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
         Ok(l) => l,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if mode != Mode::Quiet {
-                report::debug(format!("project {} has no inbox {}", project.display(), inbox.display()));
+                report::debug(format!(
+                    "project {} has no inbox {}",
+                    project.display(),
+                    inbox.display()
+                ));
             }
             return out;
         }
@@ -105,7 +109,11 @@ pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
     if let Some(why) = folder_refusal(project, &inbox, trust) {
         out.refused = listing.entries.len();
         if mode != Mode::Quiet {
-            report::warn(format!("{} task(s) in {} wait: {why}", out.refused, inbox.display()));
+            report::warn(format!(
+                "{} task(s) in {} wait: {why}",
+                out.refused,
+                inbox.display()
+            ));
         }
         return out;
     }
@@ -113,10 +121,21 @@ pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
     for entry in listing.entries {
         if let Some(why) = trust.refuse_file(&entry.path, &entry.meta) {
             out.refused += 1;
-            say(mode, Event::Skipped { task: entry.path, reason: why });
+            say(
+                mode,
+                Event::Skipped {
+                    task: entry.path,
+                    reason: why,
+                },
+            );
             continue;
         }
-        let name = entry.path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = entry
+            .path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         match task::read(&entry.path) {
             Ok(task) => out.pending.push(Pending {
                 path: entry.path,
@@ -126,7 +145,13 @@ pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
                 task,
             }),
             Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(ReadError::Io(e)) => say(mode, Event::Skipped { task: entry.path, reason: e.to_string() }),
+            Err(ReadError::Io(e)) => say(
+                mode,
+                Event::Skipped {
+                    task: entry.path,
+                    reason: e.to_string(),
+                },
+            ),
             Err(ReadError::Invalid(e)) => {
                 let age = now.duration_since(entry.mtime).unwrap_or_default();
                 out.broken += 1;
@@ -153,9 +178,15 @@ fn handle_broken(path: &Path, reason: &str, age: Duration, mode: Mode) {
         return;
     }
     match inbox::reject(path) {
-        Ok(to) => report::event(&Event::Rejected { task: to, reason: reason.to_string() }),
+        Ok(to) => report::event(&Event::Rejected {
+            task: to,
+            reason: reason.to_string(),
+        }),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => report::warn(format!("{} does not parse ({reason}) and could not be renamed .rejected: {e}", path.display())),
+        Err(e) => report::warn(format!(
+            "{} does not parse ({reason}) and could not be renamed .rejected: {e}",
+            path.display()
+        )),
     }
 }
 
@@ -189,13 +220,16 @@ mod tests {
             project: "/p".into(),
             name: name.into(),
             mtime: SystemTime::UNIX_EPOCH + Duration::from_secs(mtime),
-            task: Task { priority, ..Task::default() },
+            task: Task {
+                priority,
+                ..Task::default()
+            },
         }
     }
 
     #[test]
     fn order_is_priority_then_age_then_name() {
-        let mut v = vec![
+        let mut v = [
             p("b-low-old", Priority::Low, 1),
             p("z-default", Priority::Default, 5),
             p("a-default", Priority::Default, 5),
@@ -205,6 +239,16 @@ mod tests {
         ];
         v.sort_by(order);
         let names: Vec<&str> = v.iter().map(|x| x.name.as_str()).collect();
-        assert_eq!(names, ["crit", "high-old", "high-new", "a-default", "z-default", "b-low-old"]);
+        assert_eq!(
+            names,
+            [
+                "crit",
+                "high-old",
+                "high-new",
+                "a-default",
+                "z-default",
+                "b-low-old"
+            ]
+        );
     }
 }

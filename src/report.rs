@@ -32,7 +32,10 @@ pub enum Event {
         priority: Priority,
         model: String,
     },
-    Rejected { task: PathBuf, reason: String },
+    Rejected {
+        task: PathBuf,
+        reason: String,
+    },
     Recovered {
         task: PathBuf,
         reason: String,
@@ -45,13 +48,18 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         session: Option<String>,
     },
-    Skipped { task: PathBuf, reason: String },
+    Skipped {
+        task: PathBuf,
+        reason: String,
+    },
 }
 
 impl Event {
     fn level(&self) -> Level {
         match self {
-            Event::Dispatched { .. } | Event::Planned { .. } | Event::Recovered { .. } => Level::Info,
+            Event::Dispatched { .. } | Event::Planned { .. } | Event::Recovered { .. } => {
+                Level::Info
+            }
             Event::Rejected { .. } | Event::Skipped { .. } => Level::Warning,
             Event::Failed { .. } => Level::Error,
         }
@@ -59,14 +67,34 @@ impl Event {
 
     fn human(&self) -> String {
         match self {
-            Event::Dispatched { session, task, priority, model, .. } => {
-                format!("dispatched {} to {session} ({priority}, model {model})", task.display())
+            Event::Dispatched {
+                session,
+                task,
+                priority,
+                model,
+                ..
+            } => {
+                format!(
+                    "dispatched {} to {session} ({priority}, model {model})",
+                    task.display()
+                )
             }
-            Event::Planned { session, task, priority, model, .. } => {
-                format!("would dispatch {} to {session} ({priority}, model {model})", task.display())
+            Event::Planned {
+                session,
+                task,
+                priority,
+                model,
+                ..
+            } => {
+                format!(
+                    "would dispatch {} to {session} ({priority}, model {model})",
+                    task.display()
+                )
             }
             Event::Rejected { task, reason } => format!("rejected {}: {reason}", task.display()),
-            Event::Recovered { task, reason, .. } => format!("recovered {}: {reason}", task.display()),
+            Event::Recovered { task, reason, .. } => {
+                format!("recovered {}: {reason}", task.display())
+            }
             Event::Failed { task, reason, .. } => format!("failed {}: {reason}", task.display()),
             Event::Skipped { task, reason } => format!("skipped {}: {reason}", task.display()),
         }
@@ -205,7 +233,14 @@ mod tests {
                 "task": "/p/.agent-queue/inbox/x.md.dispatched", "project": "/p",
                 "priority": "high", "model": "sonnet"})
         );
-        let r = serde_json::to_value(Event::Rejected { task: "/x".into(), reason: "bad".into() }).unwrap();
-        assert_eq!(r, serde_json::json!({"event": "rejected", "task": "/x", "reason": "bad"}));
+        let r = serde_json::to_value(Event::Rejected {
+            task: "/x".into(),
+            reason: "bad".into(),
+        })
+        .unwrap();
+        assert_eq!(
+            r,
+            serde_json::json!({"event": "rejected", "task": "/x", "reason": "bad"})
+        );
     }
 }

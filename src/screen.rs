@@ -23,7 +23,9 @@ fn is_menu_option(rest: &str) -> bool {
 
 /// The first configured dialog whose text is on the screen.
 pub fn dialog<'a>(text: &str, dialogs: &'a [Dialog]) -> Option<&'a Dialog> {
-    dialogs.iter().find(|d| !d.matches.is_empty() && text.contains(&d.matches))
+    dialogs
+        .iter()
+        .find(|d| !d.matches.is_empty() && text.contains(&d.matches))
 }
 
 /// The input line still holds a folded paste (`❯ [Pasted text #1 +4 lines]`):
@@ -38,7 +40,11 @@ pub fn paste_waiting(text: &str, marker: &str) -> bool {
 
 /// The last `n` non-blank lines, for error messages that quote the agent.
 pub fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().map(str::trim_end).filter(|l| !l.trim().is_empty()).collect();
+    let lines: Vec<&str> = text
+        .lines()
+        .map(str::trim_end)
+        .filter(|l| !l.trim().is_empty())
+        .collect();
     lines[lines.len().saturating_sub(n)..].join(" / ")
 }
 
@@ -54,7 +60,10 @@ mod tests {
         assert!(is_ready(PROMPT, "❯"));
         assert!(!is_ready(TRUST, "❯"));
         assert!(!is_ready("$ claude --model opus\n", "❯"));
-        assert!(is_ready("  ❯ 10 files changed\n", "❯"), "a number without a dot is not a menu option");
+        assert!(
+            is_ready("  ❯ 10 files changed\n", "❯"),
+            "a number without a dot is not a menu option"
+        );
     }
 
     #[test]
@@ -66,7 +75,10 @@ mod tests {
 
     #[test]
     fn a_folded_paste_on_the_input_line_is_waiting() {
-        assert!(paste_waiting("────\n❯ [Pasted text #1 +4 lines]\n────\n", "❯"));
+        assert!(paste_waiting(
+            "────\n❯ [Pasted text #1 +4 lines]\n────\n",
+            "❯"
+        ));
         assert!(!paste_waiting("> [Pasted text #1 +4 lines]\n❯ \n", "❯"));
         assert!(!paste_waiting(PROMPT, "❯"));
     }

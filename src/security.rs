@@ -155,10 +155,16 @@ mod tests {
 
     #[test]
     fn writable_by_others_is_refused_unless_the_group_is_trusted() {
-        assert!(refuse(1000, 1000, 0o100664, false).unwrap().contains("its group"));
-        assert!(refuse(1000, 1000, 0o100646, false).unwrap().contains("every user"));
+        assert!(refuse(1000, 1000, 0o100664, false)
+            .unwrap()
+            .contains("its group"));
+        assert!(refuse(1000, 1000, 0o100646, false)
+            .unwrap()
+            .contains("every user"));
         assert_eq!(refuse(1000, 50, 0o100664, false), None);
-        assert!(refuse(1000, 50, 0o100666, false).unwrap().contains("chmod go-w"));
+        assert!(refuse(1000, 50, 0o100666, false)
+            .unwrap()
+            .contains("chmod go-w"));
     }
 
     #[test]

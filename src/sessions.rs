@@ -23,9 +23,15 @@ impl std::fmt::Display for Busy {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Busy::Missing => f.write_str("no such tmux session"),
-            Busy::Dedicated => f.write_str("a dedicated session (only `dispatch --session` may use it)"),
+            Busy::Dedicated => {
+                f.write_str("a dedicated session (only `dispatch --session` may use it)")
+            }
             Busy::Held(p) => write!(f, "the state has it {}", p.as_str()),
-            Busy::Cooling(left) => write!(f, "cooling down after a failed launch ({}s left)", left.as_secs()),
+            Busy::Cooling(left) => write!(
+                f,
+                "cooling down after a failed launch ({}s left)",
+                left.as_secs()
+            ),
             Busy::Running(cmd) => write!(f, "its pane runs `{cmd}`, not a shell"),
         }
     }
@@ -50,7 +56,14 @@ pub fn cooldown_left(config: &Config, state: &State, session: &str, now: u64) ->
 /// Whether `session` may take a task, for a named target (`dispatch
 /// --session`: dedicated allowed, cooldown ignored since the operator chose)
 /// or for automatic use (`by_hand == false`).
-pub fn check(config: &Config, snapshot: &Snapshot, state: &State, session: &str, now: u64, by_hand: bool) -> Result<(), Busy> {
+pub fn check(
+    config: &Config,
+    snapshot: &Snapshot,
+    state: &State,
+    session: &str,
+    now: u64,
+    by_hand: bool,
+) -> Result<(), Busy> {
     if !by_hand && config.dedicated(session).is_some() {
         return Err(Busy::Dedicated);
     }
@@ -98,7 +111,13 @@ mod tests {
     fn snapshot(panes: &[(&str, &str)]) -> Snapshot {
         let mut s = Snapshot::default();
         for (name, cmd) in panes {
-            s.sessions.insert(name.to_string(), Pane { id: "%0".into(), command: cmd.to_string() });
+            s.sessions.insert(
+                name.to_string(),
+                Pane {
+                    id: "%0".into(),
+                    command: cmd.to_string(),
+                },
+            );
         }
         s
     }
@@ -106,12 +125,26 @@ mod tests {
     #[test]
     fn free_means_alive_idle_cool_and_at_a_shell() {
         let c = config();
-        let snap = snapshot(&[("ccl-auto-1", "bash"), ("ccl-auto-2", "claude"), ("ccl-auto-10", "bash"), ("mine", "bash")]);
+        let snap = snapshot(&[
+            ("ccl-auto-1", "bash"),
+            ("ccl-auto-2", "claude"),
+            ("ccl-auto-10", "bash"),
+            ("mine", "bash"),
+        ]);
         let state = State::default();
         assert_eq!(free_pool(&c, &snap, &state, 1000), vec!["ccl-auto-1"]);
-        assert_eq!(check(&c, &snap, &state, "ccl-auto-3", 1000, false), Err(Busy::Missing));
-        assert_eq!(check(&c, &snap, &state, "ccl-auto-2", 1000, false), Err(Busy::Running("claude".into())));
-        assert_eq!(check(&c, &snap, &state, "mine", 1000, false), Err(Busy::Dedicated));
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-3", 1000, false),
+            Err(Busy::Missing)
+        );
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-2", 1000, false),
+            Err(Busy::Running("claude".into()))
+        );
+        assert_eq!(
+            check(&c, &snap, &state, "mine", 1000, false),
+            Err(Busy::Dedicated)
+        );
         assert_eq!(check(&c, &snap, &state, "mine", 1000, true), Ok(()));
     }
 
@@ -129,12 +162,19 @@ mod tests {
         let mut state = State::default();
         state.set("ccl-auto-1", Phase::Working, 0);
         state.entry("ccl-auto-2").last_fail = Some(1000);
-        assert_eq!(check(&c, &snap, &state, "ccl-auto-1", 2000, false), Err(Busy::Held(Phase::Working)));
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-1", 2000, false),
+            Err(Busy::Held(Phase::Working))
+        );
         assert_eq!(
             check(&c, &snap, &state, "ccl-auto-2", 1100, false),
             Err(Busy::Cooling(Duration::from_secs(200)))
         );
-        assert_eq!(check(&c, &snap, &state, "ccl-auto-2", 1100, true), Ok(()), "by hand ignores the cooldown");
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-2", 1100, true),
+            Ok(()),
+            "by hand ignores the cooldown"
+        );
         assert_eq!(check(&c, &snap, &state, "ccl-auto-2", 1300, false), Ok(()));
     }
 

@@ -68,7 +68,10 @@ pub struct State {
 
 impl State {
     pub fn phase(&self, session: &str) -> Phase {
-        self.sessions.get(session).map(|s| s.state).unwrap_or_default()
+        self.sessions
+            .get(session)
+            .map(|s| s.state)
+            .unwrap_or_default()
     }
 
     pub fn entry(&mut self, session: &str) -> &mut SessionState {
@@ -163,7 +166,9 @@ impl Store {
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
-            Err(e) => return Err(e).with_context(|| format!("reading state {}", self.path.display())),
+            Err(e) => {
+                return Err(e).with_context(|| format!("reading state {}", self.path.display()))
+            }
         };
         serde_json::from_str(&text).map_err(|e| {
             bad_input(format!(
@@ -217,7 +222,12 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         f.write_all(b"\n")?;
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
-        File::open(if dir.as_os_str().is_empty() { Path::new(".") } else { dir })?.sync_all()
+        File::open(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })?
+        .sync_all()
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -290,7 +300,10 @@ mod tests {
     fn a_launch_lock_is_exclusive_until_dropped() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("state.json"));
-        let held = store.try_launch_lock("a/b").unwrap().expect("free at first");
+        let held = store
+            .try_launch_lock("a/b")
+            .unwrap()
+            .expect("free at first");
         assert!(store.try_launch_lock("a/b").unwrap().is_none());
         drop(held);
         assert!(store.try_launch_lock("a/b").unwrap().is_some());

@@ -37,7 +37,9 @@ impl Priority {
 
     /// Case-insensitive, as operators write `High` as often as `high`.
     pub fn parse(s: &str) -> Option<Priority> {
-        Self::ALL.into_iter().find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
+        Self::ALL
+            .into_iter()
+            .find(|p| p.as_str().eq_ignore_ascii_case(s.trim()))
     }
 }
 
@@ -116,7 +118,11 @@ pub fn parse(bytes: &[u8]) -> Result<Task, TaskError> {
         ));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
-        let line = bytes[..e.valid_up_to()].iter().filter(|&&b| b == b'\n').count() + 1;
+        let line = bytes[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count()
+            + 1;
         error(Some(line), "not UTF-8 text")
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);

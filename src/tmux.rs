@@ -59,11 +59,18 @@ impl Tmux {
     }
 
     fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<String> {
-        let (program, prefix) = self.argv.split_first().expect("config checks it is not empty");
+        let (program, prefix) = self
+            .argv
+            .split_first()
+            .expect("config checks it is not empty");
         let mut cmd = Command::new(program);
         cmd.args(prefix)
             .args(args)
-            .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| {
@@ -87,7 +94,11 @@ impl Tmux {
                 "tmux (`{} {}`) failed: {}",
                 self.describe(),
                 args.first().copied().unwrap_or(""),
-                if err.is_empty() { out.status.to_string() } else { err }
+                if err.is_empty() {
+                    out.status.to_string()
+                } else {
+                    err
+                }
             ));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
@@ -111,7 +122,10 @@ impl Tmux {
 
     /// The session that holds a pane (`$TMUX_PANE`, e.g. `%3`).
     pub fn session_of_pane(&self, pane: &str) -> anyhow::Result<String> {
-        let out = self.run(&["display-message", "-p", "-t", pane, "#{session_name}"], None)?;
+        let out = self.run(
+            &["display-message", "-p", "-t", pane, "#{session_name}"],
+            None,
+        )?;
         Ok(out.trim_end_matches('\n').to_string())
     }
 
@@ -121,8 +135,17 @@ impl Tmux {
         let t = target(session);
         let out = self.run(
             &[
-                "capture-pane", "-p", "-J", "-t", &t, ";",
-                "display-message", "-p", "-t", &t, "#{pane_current_command}",
+                "capture-pane",
+                "-p",
+                "-J",
+                "-t",
+                &t,
+                ";",
+                "display-message",
+                "-p",
+                "-t",
+                &t,
+                "#{pane_current_command}",
             ],
             None,
         )?;
@@ -139,10 +162,26 @@ impl Tmux {
         let t = target(session);
         self.run(
             &[
-                "send-keys", "-R", "-t", &t, ";",
-                "clear-history", "-t", &t, ";",
-                "send-keys", "-t", &t, "-l", "--", line, ";",
-                "send-keys", "-t", &t, "Enter",
+                "send-keys",
+                "-R",
+                "-t",
+                &t,
+                ";",
+                "clear-history",
+                "-t",
+                &t,
+                ";",
+                "send-keys",
+                "-t",
+                &t,
+                "-l",
+                "--",
+                line,
+                ";",
+                "send-keys",
+                "-t",
+                &t,
+                "Enter",
             ],
             None,
         )?;
@@ -151,7 +190,10 @@ impl Tmux {
 
     /// Types `text` literally, without Enter.
     pub fn type_text(&self, session: &str, text: &str) -> anyhow::Result<()> {
-        self.run(&["send-keys", "-t", &target(session), "-l", "--", text], None)?;
+        self.run(
+            &["send-keys", "-t", &target(session), "-l", "--", text],
+            None,
+        )?;
         Ok(())
     }
 
@@ -172,8 +214,18 @@ impl Tmux {
         let buffer = format!("agent-queue-{}-{}", std::process::id(), session);
         self.run(
             &[
-                "load-buffer", "-b", &buffer, "-", ";",
-                "paste-buffer", "-p", "-d", "-b", &buffer, "-t", &t,
+                "load-buffer",
+                "-b",
+                &buffer,
+                "-",
+                ";",
+                "paste-buffer",
+                "-p",
+                "-d",
+                "-b",
+                &buffer,
+                "-t",
+                &t,
             ],
             Some(text.as_bytes()),
         )?;

@@ -14,6 +14,8 @@
 #   AQ_AGENT_DIALOG  "trust": first show a folder-trust dialog (Enter accepts)
 #   AQ_AGENT_EXIT    text: print it and exit before the prompt
 #   AQ_AGENT_MARKER  the prompt marker (default ❯)
+#   AQ_AGENT_BARRIER N: show the prompt only once N agents have started (in
+#                    AQ_AGENT_LOG), which only concurrent launches achieve
 
 model= resume=
 while [ $# -gt 0 ]; do
@@ -32,6 +34,18 @@ echo "stand-in agent (model ${model:-none}) in $(pwd)"
 if [ -n "${AQ_AGENT_EXIT:-}" ]; then
     echo "$AQ_AGENT_EXIT"
     exit 1
+fi
+if [ -n "${AQ_AGENT_BARRIER:-}" ]; then
+    : > "$log/started.$session"
+    tries=0
+    while [ "$(ls "$log" | grep -c '^started\.')" -lt "$AQ_AGENT_BARRIER" ]; do
+        tries=$((tries + 1))
+        if [ "$tries" -gt 200 ]; then
+            echo "$session" >> "$log/barrier-timeouts"
+            break
+        fi
+        sleep 0.05
+    done
 fi
 if [ "${AQ_AGENT_START:-0}" != 0 ]; then
     sleep "$AQ_AGENT_START"

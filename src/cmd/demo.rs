@@ -28,13 +28,48 @@ const LIMIT: Duration = Duration::from_secs(20);
 
 /// (project, file, priority, body)
 const TASKS: [(&str, &str, &str, &str); 7] = [
-    ("webapp", "fix-login-redirect.md", "high", "Fix the login redirect loop after a session expires."),
-    ("webapp", "update-deps.md", "low", "Update the front-end dependencies."),
-    ("webapp", "outage.md", "critical", "Checkout returns 500 for every user: find and fix the cause."),
-    ("webapp", "docs-typo.md", "low", "Fix the typo in the README's install section."),
-    ("api", "rate-limit.md", "default", "Add a per-key rate limit to the public API."),
-    ("api", "flaky-test.md", "high", "Make the orders test stop failing one run in ten."),
-    ("api", "changelog.md", "default", "Write the changelog entry for 2.4."),
+    (
+        "webapp",
+        "fix-login-redirect.md",
+        "high",
+        "Fix the login redirect loop after a session expires.",
+    ),
+    (
+        "webapp",
+        "update-deps.md",
+        "low",
+        "Update the front-end dependencies.",
+    ),
+    (
+        "webapp",
+        "outage.md",
+        "critical",
+        "Checkout returns 500 for every user: find and fix the cause.",
+    ),
+    (
+        "webapp",
+        "docs-typo.md",
+        "low",
+        "Fix the typo in the README's install section.",
+    ),
+    (
+        "api",
+        "rate-limit.md",
+        "default",
+        "Add a per-key rate limit to the public API.",
+    ),
+    (
+        "api",
+        "flaky-test.md",
+        "high",
+        "Make the orders test stop failing one run in ten.",
+    ),
+    (
+        "api",
+        "changelog.md",
+        "default",
+        "Write the changelog entry for 2.4.",
+    ),
 ];
 
 /// Removes the demo's tmux server and folder when dropped.
@@ -76,13 +111,20 @@ impl Run for Demo {
         };
         let scan = aq(&["-q", "scan"])?;
         if !scan.status.success() {
-            return Err(anyhow!("scan failed: {}", String::from_utf8_lossy(&scan.stderr).trim()));
+            return Err(anyhow!(
+                "scan failed: {}",
+                String::from_utf8_lossy(&scan.stderr).trim()
+            ));
         }
         watch(&world, started)?;
 
         let status = aq(&["status"])?;
         println!("\n{}", String::from_utf8_lossy(&status.stdout));
-        println!("all {} tasks done in {:.1}s", TASKS.len(), started.elapsed().as_secs_f64());
+        println!(
+            "all {} tasks done in {:.1}s",
+            TASKS.len(),
+            started.elapsed().as_secs_f64()
+        );
         Ok(Outcome::Done)
     }
 }
@@ -101,7 +143,13 @@ fn build_world() -> anyhow::Result<World> {
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     let socket = format!("agent-queue-demo-{}", std::process::id());
     let world = World {
-        tmux: vec!["tmux".into(), "-L".into(), socket, "-f".into(), "/dev/null".into()],
+        tmux: vec![
+            "tmux".into(),
+            "-L".into(),
+            socket,
+            "-f".into(),
+            "/dev/null".into(),
+        ],
         dir,
     };
     let d = &world.dir;
@@ -115,11 +163,15 @@ fn build_world() -> anyhow::Result<World> {
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
     // Run through a link to sh named after the agent, so that tmux shows the
     // pane running `demo-agent`, not a shell, while the agent is up.
-    std::os::unix::fs::symlink("/bin/sh", d.join("agent/demo-agent")).context("linking the stand-in agent")?;
+    std::os::unix::fs::symlink("/bin/sh", d.join("agent/demo-agent"))
+        .context("linking the stand-in agent")?;
     for (project, file, priority, body) in TASKS {
         write(
             &format!("projects/{project}/.agent-queue/inbox/{file}"),
-            &format!("---\ntitle: {}\npriority: {priority}\n---\n{body}\n", file.trim_end_matches(".md")),
+            &format!(
+                "---\ntitle: {}\npriority: {priority}\n---\n{body}\n",
+                file.trim_end_matches(".md")
+            ),
         )?;
     }
     std::fs::create_dir_all(d.join("log"))?;
@@ -153,7 +205,17 @@ fn start_pool(world: &World, exe: &Path, config: &Path) -> anyhow::Result<()> {
     for session in POOL {
         let status = Command::new(&world.tmux[0])
             .args(&world.tmux[1..])
-            .args(["new-session", "-d", "-s", session, "-x", "120", "-y", "30", "/bin/sh"])
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                session,
+                "-x",
+                "120",
+                "-y",
+                "30",
+                "/bin/sh",
+            ])
             .env("AGENT_QUEUE_CONFIG", config)
             .env("AQ_AGENT_LOG", world.dir.join("log"))
             .env("AQ_AGENT_WORK", "0.6")
@@ -177,7 +239,10 @@ fn watch(world: &World, started: Instant) -> anyhow::Result<()> {
     let mut done = 0;
     let say = |session: &str, what: &str, task: &Path| {
         let (label, priority) = describe(task);
-        println!("{:5.1}s  {session}  {what:<4}  {label:<30} {priority}", started.elapsed().as_secs_f64());
+        println!(
+            "{:5.1}s  {session}  {what:<4}  {label:<30} {priority}",
+            started.elapsed().as_secs_f64()
+        );
     };
     while done < TASKS.len() {
         if started.elapsed() > LIMIT {
@@ -190,7 +255,9 @@ fn watch(world: &World, started: Instant) -> anyhow::Result<()> {
         let state: State = store.read()?;
         for session in POOL {
             let entry = state.sessions.get(session);
-            let working = entry.filter(|s| s.state == Phase::Working).and_then(|s| s.task.clone());
+            let working = entry
+                .filter(|s| s.state == Phase::Working)
+                .and_then(|s| s.task.clone());
             let launching = entry.is_some_and(|s| s.state == Phase::Launching);
             if launching || holding.get(session) == working.as_ref() {
                 continue;
@@ -216,6 +283,10 @@ fn describe(task: &Path) -> (String, &'static str) {
     let project = crate::inbox::project_of(task)
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default();
-    let priority = TASKS.iter().find(|t| t.1 == name).map(|t| t.2).unwrap_or("");
+    let priority = TASKS
+        .iter()
+        .find(|t| t.1 == name)
+        .map(|t| t.2)
+        .unwrap_or("");
     (format!("{project}/{name}"), priority)
 }

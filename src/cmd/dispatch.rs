@@ -17,7 +17,11 @@ impl Run for DispatchArgs {
         let config = ctx.config()?;
         let d = Dispatcher::new(&config);
         let path = std::path::absolute(&self.task).unwrap_or_else(|_| self.task.clone());
-        let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
         if !inbox::is_task_name(name.as_bytes()) {
             return Err(bad_input(format!(
                 "{}: not a pending task (its name must end in .md and not start with .)",
@@ -25,7 +29,10 @@ impl Run for DispatchArgs {
             )));
         }
         let project = inbox::project_of(&path).ok_or_else(|| {
-            bad_input(format!("{}: not in a project's .agent-queue/inbox/ folder", path.display()))
+            bad_input(format!(
+                "{}: not in a project's .agent-queue/inbox/ folder",
+                path.display()
+            ))
         })?;
         let meta = std::fs::symlink_metadata(&path)
             .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
@@ -46,7 +53,10 @@ impl Run for DispatchArgs {
                         config.pool.start + config.pool.size.saturating_sub(1)
                     )));
                 }
-                Target::One { session: s, by_hand: true }
+                Target::One {
+                    session: s,
+                    by_hand: true,
+                }
             }
             None => Target::Pool,
         };
@@ -59,7 +69,10 @@ impl Run for DispatchArgs {
         };
         let round = d.round(std::slice::from_ref(&pending), target, false)?;
         if round.failed > 0 {
-            anyhow::bail!("the launch failed; {} is back in its inbox", pending.path.display());
+            anyhow::bail!(
+                "the launch failed; {} is back in its inbox",
+                pending.path.display()
+            );
         }
         if round.dispatched == 1 {
             return Ok(Outcome::Done);
@@ -70,7 +83,10 @@ impl Run for DispatchArgs {
             (None, _) => crate::report::info("no free pool session; the task stays in its inbox"),
         }
         if !pending.path.exists() {
-            crate::report::info(format!("{} was taken by another invocation", pending.path.display()));
+            crate::report::info(format!(
+                "{} was taken by another invocation",
+                pending.path.display()
+            ));
         }
         Ok(Outcome::NothingFound)
     }

@@ -14,7 +14,10 @@ impl Run for FreeSession {
         let config = ctx.config()?;
         let state = Store::new(config.state_file.clone()).read()?;
         let snapshot = Tmux::new(config.tmux_command.clone()).snapshot()?;
-        match sessions::free_pool(&config, &snapshot, &state, now()).into_iter().next() {
+        match sessions::free_pool(&config, &snapshot, &state, now())
+            .into_iter()
+            .next()
+        {
             Some(session) => {
                 println!("{session}");
                 Ok(Outcome::Done)

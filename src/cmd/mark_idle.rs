@@ -52,7 +52,11 @@ impl Run for MarkIdleArgs {
         }
         {
             let mut locked = d.store.lock()?;
-            let task = locked.state.sessions.get(&session).and_then(|s| s.task.clone());
+            let task = locked
+                .state
+                .sessions
+                .get(&session)
+                .and_then(|s| s.task.clone());
             locked.state.set(&session, Phase::Idle, now());
             locked.save()?;
             match task {
@@ -96,7 +100,10 @@ fn detach_recycle(ctx: &Ctx, config: &Config, session: &str, no_next: bool) -> a
         .with_context(|| format!("opening {}", log_path.display()))?;
     let exe = std::env::current_exe().context("finding the agent-queue executable")?;
     let mut cmd = Command::new(exe);
-    cmd.arg("--config").arg(&config.path).arg("recycle").arg(session);
+    cmd.arg("--config")
+        .arg(&config.path)
+        .arg("recycle")
+        .arg(session);
     if no_next {
         cmd.arg("--no-next");
     }
@@ -113,7 +120,10 @@ fn detach_recycle(ctx: &Ctx, config: &Config, session: &str, no_next: bool) -> a
         });
     }
     cmd.spawn().context("starting agent-queue recycle")?;
-    report::debug(format!("recycling {session} in the background (log: {})", log_path.display()));
+    report::debug(format!(
+        "recycling {session} in the background (log: {})",
+        log_path.display()
+    ));
     Ok(())
 }
 
@@ -127,7 +137,9 @@ fn recycle(d: &Dispatcher, session: &str, no_next: bool) -> anyhow::Result<Outco
         d.tmux.type_text(session, "/exit")?;
         // Enter only once `/exit` shows: sent together, an agent that reads
         // input in chunks could take the pair for a paste.
-        wait(d, session, Duration::from_secs(5), |s| s.text.contains("/exit") || is_shell(&s.command, shells))?;
+        wait(d, session, Duration::from_secs(5), |s| {
+            s.text.contains("/exit") || is_shell(&s.command, shells)
+        })?;
         d.tmux.send_keys(session, &["Enter".into()])?;
         let s = wait(d, session, limit, |s| is_shell(&s.command, shells))?;
         if !is_shell(&s.command, shells) {
@@ -168,7 +180,14 @@ fn next_task(d: &Dispatcher, session: &str) -> anyhow::Result<()> {
         report::debug(format!("{session}: no pending task"));
         return Ok(());
     }
-    let round = d.round(&tasks, Target::One { session, by_hand: false }, false)?;
+    let round = d.round(
+        &tasks,
+        Target::One {
+            session,
+            by_hand: false,
+        },
+        false,
+    )?;
     if let Some(busy) = round.busy {
         report::debug(format!("{session} takes no task now: {busy}"));
     }

@@ -50,7 +50,12 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
     let snapshot = d.tmux.snapshot()?;
     let free = sessions::free_pool(d.config, &snapshot, &state, now());
     for (task, session) in tasks.iter().zip(free.iter()) {
-        let model = d.config.agent.models.for_priority(task.task.priority).to_string();
+        let model = d
+            .config
+            .agent
+            .models
+            .for_priority(task.task.priority)
+            .to_string();
         if report::json() {
             report::print_json(&Event::Planned {
                 session: session.clone(),
@@ -60,11 +65,18 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
                 model,
             });
         } else {
-            println!("{session}\t{}\t{model}\t{}", task.task.priority, task.path.display());
+            println!(
+                "{session}\t{}\t{model}\t{}",
+                task.task.priority,
+                task.path.display()
+            );
         }
     }
     if tasks.len() > free.len() {
-        report::info(format!("{} task(s) would wait for a free session", tasks.len() - free.len()));
+        report::info(format!(
+            "{} task(s) would wait for a free session",
+            tasks.len() - free.len()
+        ));
     }
     Ok(Outcome::Done)
 }

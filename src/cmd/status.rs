@@ -77,7 +77,10 @@ impl Run for Status {
 fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<SessionRow> {
     let now = now();
     let pool = config.pool.sessions().map(|s| (s, "pool"));
-    let dedicated = config.dedicated.iter().map(|d| (d.session.clone(), "dedicated"));
+    let dedicated = config
+        .dedicated
+        .iter()
+        .map(|d| (d.session.clone(), "dedicated"));
     pool.chain(dedicated)
         .map(|(session, kind)| {
             let entry = state.sessions.get(&session);
@@ -85,11 +88,14 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
             SessionRow {
                 alive: pane.is_some(),
                 state: entry.map(|e| e.state).unwrap_or(Phase::Idle).as_str(),
-                task: entry.and_then(|e| e.task.as_ref()).map(|t| t.display().to_string()),
+                task: entry
+                    .and_then(|e| e.task.as_ref())
+                    .map(|t| t.display().to_string()),
                 since: entry.filter(|e| e.since > 0).map(|e| format_utc(e.since)),
                 cooldown_left: sessions::cooldown_left(config, state, &session, now).as_secs(),
                 command: pane.map(|p| p.command.clone()),
-                free: kind == "pool" && sessions::check(config, snapshot, state, &session, now, false).is_ok(),
+                free: kind == "pool"
+                    && sessions::check(config, snapshot, state, &session, now, false).is_ok(),
                 session,
                 kind,
             }
@@ -98,9 +104,16 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
 }
 
 fn render(r: &Report) -> String {
-    let mut rows = vec![["SESSION", "KIND", "ALIVE", "STATE", "SINCE", "COOLDOWN", "TASK"].map(String::from)];
+    let mut rows = vec![[
+        "SESSION", "KIND", "ALIVE", "STATE", "SINCE", "COOLDOWN", "TASK",
+    ]
+    .map(String::from)];
     for s in &r.sessions {
-        let state = if s.free { "idle (free)".to_string() } else { s.state.to_string() };
+        let state = if s.free {
+            "idle (free)".to_string()
+        } else {
+            s.state.to_string()
+        };
         let alive = match (&s.command, s.alive) {
             (Some(cmd), true) => format!("yes ({cmd})"),
             _ => "no".to_string(),
@@ -111,7 +124,11 @@ fn render(r: &Report) -> String {
             alive,
             state,
             s.since.clone().unwrap_or_else(|| "-".into()),
-            if s.cooldown_left > 0 { format!("{}s", s.cooldown_left) } else { "-".into() },
+            if s.cooldown_left > 0 {
+                format!("{}s", s.cooldown_left)
+            } else {
+                "-".into()
+            },
             s.task.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
@@ -119,7 +136,11 @@ fn render(r: &Report) -> String {
     out.push('\n');
     let mut rows = vec![["PROJECT", "PENDING", "WAITING (REFUSED/BROKEN)"].map(String::from)];
     for p in &r.projects {
-        rows.push([p.project.clone(), p.pending.to_string(), format!("{}/{}", p.refused, p.broken)]);
+        rows.push([
+            p.project.clone(),
+            p.pending.to_string(),
+            format!("{}/{}", p.refused, p.broken),
+        ]);
     }
     out.push_str(&table(&rows));
     out
@@ -134,7 +155,11 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
     }
     let mut out = String::new();
     for row in rows {
-        let line: Vec<String> = row.iter().zip(widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
         out.push_str(line.join("  ").trim_end());
         out.push('\n');
     }

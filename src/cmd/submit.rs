@@ -59,7 +59,9 @@ impl SubmitArgs {
         let mut task = task::parse(&bytes).map_err(|e| bad_input(format!("{label}: {e}")))?;
         if let Some(p) = &self.priority {
             task.priority = Priority::parse(p).ok_or_else(|| {
-                bad_input(format!("unknown priority `{p}` (expected critical, high, default or low)"))
+                bad_input(format!(
+                    "unknown priority `{p}` (expected critical, high, default or low)"
+                ))
             })?;
         }
         if let Some(t) = &self.title {
@@ -95,14 +97,28 @@ fn file_name(title: Option<&str>) -> String {
     let mut slug: String = title
         .unwrap_or("task")
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
-    slug = slug.split('-').filter(|s| !s.is_empty()).collect::<Vec<_>>().join("-");
+    slug = slug
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
     slug.truncate(48);
     if slug.is_empty() {
         slug = "task".into();
     }
-    format!("{stamp}-{}-{}.md", slug.trim_end_matches('-'), std::process::id())
+    format!(
+        "{stamp}-{}-{}.md",
+        slug.trim_end_matches('-'),
+        std::process::id()
+    )
 }
 
 fn write_staged(staging: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
@@ -125,7 +141,11 @@ fn write_staged(staging: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<Path
 fn deliver(staged: &Path, inbox: &Path, name: &str) -> anyhow::Result<PathBuf> {
     let stem = name.trim_end_matches(".md");
     for n in 1..1000 {
-        let to = if n == 1 { inbox.join(name) } else { inbox.join(format!("{stem}-{n}.md")) };
+        let to = if n == 1 {
+            inbox.join(name)
+        } else {
+            inbox.join(format!("{stem}-{n}.md"))
+        };
         match rename_noreplace(staged, &to) {
             Ok(()) => {
                 File::open(inbox)
@@ -136,7 +156,9 @@ fn deliver(staged: &Path, inbox: &Path, name: &str) -> anyhow::Result<PathBuf> {
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => {
                 let _ = std::fs::remove_file(staged);
-                return Err(e).with_context(|| format!("moving {} into {}", staged.display(), inbox.display()));
+                return Err(e).with_context(|| {
+                    format!("moving {} into {}", staged.display(), inbox.display())
+                });
             }
         }
     }

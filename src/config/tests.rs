@@ -83,7 +83,10 @@ fn pool_membership_is_exact() {
 
 #[test]
 fn a_dedicated_session_cannot_be_in_the_pool() {
-    let e = cfg(&format!("{MINIMAL}[[dedicated]]\nsession = \"ccl-auto-12\"\n")).unwrap_err();
+    let e = cfg(&format!(
+        "{MINIMAL}[[dedicated]]\nsession = \"ccl-auto-12\"\n"
+    ))
+    .unwrap_err();
     assert!(format!("{e:#}").contains("ccl-auto-12"));
 }
 

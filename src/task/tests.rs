@@ -21,21 +21,42 @@ fn full_header() {
 #[test]
 fn no_header_is_all_body_with_defaults() {
     let t = ok("  just do it\n\n");
-    assert_eq!(t, Task { body: "just do it".into(), ..Task::default() });
+    assert_eq!(
+        t,
+        Task {
+            body: "just do it".into(),
+            ..Task::default()
+        }
+    );
 }
 
 #[test]
 fn priority_is_case_insensitive() {
-    assert_eq!(ok("---\npriority: CRITICAL\n---\nx").priority, Priority::Critical);
+    assert_eq!(
+        ok("---\npriority: CRITICAL\n---\nx").priority,
+        Priority::Critical
+    );
     assert_eq!(ok("---\npriority: Low\n---\nx").priority, Priority::Low);
 }
 
 #[test]
 fn null_and_empty_headers_mean_defaults() {
-    assert_eq!(ok("---\n---\nbody"), Task { body: "body".into(), ..Task::default() });
-    assert_eq!(ok("---\n# only a comment\n---\nbody").priority, Priority::Default);
+    assert_eq!(
+        ok("---\n---\nbody"),
+        Task {
+            body: "body".into(),
+            ..Task::default()
+        }
+    );
+    assert_eq!(
+        ok("---\n# only a comment\n---\nbody").priority,
+        Priority::Default
+    );
     let t = ok("---\ntitle:\npriority:\ntags:\n---\nbody");
-    assert_eq!((t.title, t.priority, t.tags.len()), (None, Priority::Default, 0));
+    assert_eq!(
+        (t.title, t.priority, t.tags.len()),
+        (None, Priority::Default, 0)
+    );
 }
 
 #[test]

@@ -1,0 +1,198 @@
+//! What needs no tmux: `parse`, config errors, usage errors, the demo.
+
+use std::fs;
+
+use crate::env::{stderr, stdout, World};
+
+#[test]
+fn parse_prints_the_task_as_json_without_a_config() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("fix.md");
+    fs::write(&file, "\u{feff}---\r\ntitle: Fix it\r\npriority: HIGH\r\ntags: [auth]\r\nneeds_claude_code: true\r\nowner: bot\r\n---\r\n  Body  \r\n").unwrap();
+    let out = assert_cmd::Command::cargo_bin("agent-queue")
+        .unwrap()
+        .env_clear()
+        .env("HOME", dir.path())
+        .args(["parse"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"path": file.display().to_string(), "title": "Fix it", "priority": "high",
+            "tags": ["auth"], "needs_claude_code": true, "body": "Body"})
+    );
+}
+
+#[test]
+fn parse_refuses_bad_files_with_exit_2_naming_file_and_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&str, &[u8], &str); 6] = [
+        (
+            "unterminated.md",
+            b"---\ntitle: x\nbody\n",
+            "line 1: unterminated",
+        ),
+        ("yaml.md", b"---\ntitle: [x\n---\nb\n", "invalid header"),
+        (
+            "type.md",
+            b"---\ntitle: ok\nneeds_claude_code: perhaps\n---\nb\n",
+            "line 3: invalid header",
+        ),
+        (
+            "prio.md",
+            b"---\n\npriority: urgent\n---\nb\n",
+            "line 3: unknown priority `urgent`",
+        ),
+        ("latin1.md", b"caf\xe9\n", "line 1: not UTF-8"),
+        ("big.md", &[b'a'; 1024 * 1024 + 1], "over the 1 MiB limit"),
+    ];
+    for (name, bytes, want) in cases {
+        let path = dir.path().join(name);
+        fs::write(&path, bytes).unwrap();
+        let out = assert_cmd::Command::cargo_bin("agent-queue")
+            .unwrap()
+            .arg("parse")
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = stderr(&out);
+        assert!(err.contains(&path.display().to_string()), "{name}: {err}");
+        assert!(err.contains(want), "{name}: want {want:?} in {err}");
+        assert!(stdout(&out).is_empty());
+    }
+}
+
+#[test]
+fn parse_does_not_hang_on_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("x.md");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0);
+    let out = assert_cmd::Command::cargo_bin("agent-queue")
+        .unwrap()
+        .arg("parse")
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(10))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("not a regular file"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_missing_config_is_exit_2_naming_the_path_looked_at() {
+    let w = World::new(1);
+    fs::remove_file(w.config_path()).unwrap();
+    let out = w.run(&["scan"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&w.config_path().display().to_string()),
+        "{err}"
+    );
+    assert!(err.contains("config.example.toml"), "{err}");
+}
+
+#[test]
+fn an_unknown_config_key_is_exit_2_naming_it() {
+    let mut w = World::new(1);
+    w.config("[security]\ntrusted_users = [1]\n");
+    let out = w.run(&["status"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("trusted_users"), "{}", stderr(&out));
+}
+
+#[test]
+fn config_comes_from_the_flag_then_the_environment() {
+    let w = World::new(1);
+    let elsewhere = w.path("elsewhere.toml");
+    fs::rename(w.config_path(), &elsewhere).unwrap();
+    assert_eq!(w.run(&["status"]).status.code(), Some(2));
+    let by_flag = w
+        .cmd()
+        .arg("--config")
+        .arg(&elsewhere)
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(by_flag.status.success(), "{}", stderr(&by_flag));
+    let by_env = w
+        .cmd()
+        .env("AGENT_QUEUE_CONFIG", &elsewhere)
+        .arg("status")
+        .output()
+        .unwrap();
+    assert!(by_env.status.success(), "{}", stderr(&by_env));
+}
+
+#[test]
+fn bad_usage_is_exit_2() {
+    let w = World::new(1);
+    assert_eq!(w.run(&["scan", "--no-such-flag"]).status.code(), Some(2));
+    assert_eq!(w.run(&["no-such-command"]).status.code(), Some(2));
+}
+
+#[test]
+fn demo_runs_the_cycle_and_leaves_nothing_behind() {
+    let home = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("agent-queue")
+        .unwrap()
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap())
+        .env("HOME", home.path())
+        .env("TMPDIR", tmp.path())
+        .arg("demo")
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("all 7 tasks done"), "{text}");
+    assert_eq!(text.matches("  got   ").count(), 7, "{text}");
+    assert_eq!(text.matches("  done  ").count(), 7, "{text}");
+    assert!(
+        text.contains("SESSION") && text.contains("PROJECT"),
+        "{text}"
+    );
+    let first_got = text.lines().find(|l| l.contains("  got   ")).unwrap();
+    assert!(
+        first_got.contains("outage.md"),
+        "the critical task goes first: {first_got}"
+    );
+    assert_eq!(
+        fs::read_dir(home.path()).unwrap().count(),
+        0,
+        "the demo wrote into HOME"
+    );
+    assert_eq!(
+        fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "the demo left files behind"
+    );
+}
+
+#[test]
+fn demo_without_tmux_says_so_and_exits_3() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = assert_cmd::Command::cargo_bin("agent-queue")
+        .unwrap()
+        .env("PATH", empty.path())
+        .arg("demo")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("tmux is not installed"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,375 @@
+//! The test world: a temp folder that is HOME and every XDG folder, projects
+//! with inboxes, a config, and a private tmux server (`tmux -L <unique> -f
+//! /dev/null`) whose sessions run a POSIX shell and, when a task arrives, the
+//! stand-in agent from `tests/stand-in-agent.sh`. The server is killed when
+//! the world is dropped, pass or fail.
+
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant, SystemTime};
+
+use assert_cmd::cargo::CommandCargoExt;
+use tempfile::TempDir;
+
+static NEXT: AtomicUsize = AtomicUsize::new(0);
+
+pub fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("agent-queue")
+}
+
+pub fn stand_in_agent() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stand-in-agent.sh")
+}
+
+/// One message as the stand-in agent logged it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub session: String,
+    pub model: String,
+    pub resume: String,
+    pub cwd: PathBuf,
+    pub text: String,
+    pub at: SystemTime,
+}
+
+pub struct World {
+    pub dir: TempDir,
+    pub socket: String,
+    /// Extra TOML appended to the generated config.
+    config_extra: String,
+    pool_prefix: String,
+    pool_size: u32,
+    /// The stand-in agent's environment, per session started after it is set.
+    pub agent_env: BTreeMap<String, String>,
+}
+
+impl Drop for World {
+    fn drop(&mut self) {
+        let _ = self.tmux_output(&["kill-server"]);
+    }
+}
+
+impl World {
+    /// A world with a pool `ccl-auto-1 .. ccl-auto-<size>` and the stand-in
+    /// agent configured; no tmux server runs until a session is started.
+    pub fn new(pool_size: u32) -> World {
+        let dir = tempfile::Builder::new()
+            .prefix("aq-test-")
+            .tempdir()
+            .unwrap();
+        let socket = format!(
+            "aq-test-{}-{}",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::SeqCst)
+        );
+        let w = World {
+            dir,
+            socket,
+            config_extra: String::new(),
+            pool_prefix: "ccl-auto-".into(),
+            pool_size,
+            agent_env: BTreeMap::new(),
+        };
+        for sub in ["home", "config", "state", "cache", "data", "log", "bin"] {
+            fs::create_dir_all(w.path(sub)).unwrap();
+        }
+        // tmux names a pane's command after argv[0]: a link to sh named
+        // `aq-agent` makes the stand-in show as an agent, not as a shell.
+        std::os::unix::fs::symlink("/bin/sh", w.path("bin/aq-agent")).unwrap();
+        let mut w = w;
+        w.agent_env
+            .insert("AQ_AGENT_LOG".into(), w.path("log").display().to_string());
+        w.agent_env.insert(
+            "AQ_STOP_HOOK".into(),
+            format!("{} -q mark-idle", sh_quote(&bin().display().to_string())),
+        );
+        w.write_config();
+        w
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.path("home")
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.path("config/agent-queue/config.toml")
+    }
+
+    pub fn state_path(&self) -> PathBuf {
+        self.path("state/agent-queue/state.json")
+    }
+
+    pub fn pool_session(&self, i: u32) -> String {
+        format!("{}{i}", self.pool_prefix)
+    }
+
+    /// Adds TOML to the config (sections the default config does not have,
+    /// or that replace nothing it has).
+    pub fn config(&mut self, toml: &str) -> &mut World {
+        self.config_extra.push_str(toml);
+        self.config_extra.push('\n');
+        self.write_config();
+        self
+    }
+
+    pub fn pool_prefix(&mut self, prefix: &str) -> &mut World {
+        self.pool_prefix = prefix.into();
+        self.write_config();
+        self
+    }
+
+    fn write_config(&self) {
+        let agent = format!(
+            "{} {} --model {{model}}",
+            sh_quote(&self.path("bin/aq-agent").display().to_string()),
+            sh_quote(&stand_in_agent().display().to_string())
+        );
+        let has_agent = self.config_extra.contains("[agent]");
+        let mut text = format!(
+            "[tmux]\ncommand = [\"tmux\", \"-L\", {socket:?}, \"-f\", \"/dev/null\"]\n\n\
+             [projects]\nroots = [{root:?}]\n\n\
+             [pool]\nprefix = {prefix:?}\nstart = 1\nsize = {size}\ncooldown = \"1m\"\n\n",
+            socket = self.socket,
+            root = self.path("projects").display().to_string(),
+            prefix = self.pool_prefix,
+            size = self.pool_size,
+        );
+        if !has_agent {
+            text.push_str(&format!(
+                "[agent]\ncommand = {agent:?}\nready_timeout = \"10s\"\nresume_dir = {:?}\n\n",
+                self.path("resume").display().to_string()
+            ));
+        }
+        text.push_str(&self.config_extra);
+        let path = self.config_path();
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, text).unwrap();
+    }
+
+    /// The stand-in agent command line, for configs that write their own
+    /// `[agent]` section.
+    pub fn agent_command(&self) -> String {
+        format!(
+            "{} {} --model {{model}}",
+            sh_quote(&self.path("bin/aq-agent").display().to_string()),
+            sh_quote(&stand_in_agent().display().to_string())
+        )
+    }
+
+    /// A project folder with an inbox, under the configured root.
+    pub fn project(&self, name: &str) -> PathBuf {
+        let p = self.path("projects").join(name);
+        fs::create_dir_all(p.join(".agent-queue/inbox")).unwrap();
+        p
+    }
+
+    /// Writes a task into a project's inbox, its mtime `age` in the past.
+    pub fn task(&self, project: &Path, name: &str, priority: &str, body: &str) -> PathBuf {
+        let path = project.join(".agent-queue/inbox").join(name);
+        fs::write(&path, format!("---\npriority: {priority}\n---\n{body}\n")).unwrap();
+        path
+    }
+
+    pub fn set_age(&self, path: &Path, age: Duration) {
+        let f = fs::File::options().write(true).open(path).unwrap();
+        f.set_modified(SystemTime::now() - age).unwrap();
+    }
+
+    /// Starts a session running a plain POSIX shell, with the stand-in
+    /// agent's environment.
+    pub fn start_session(&self, name: &str) {
+        let mut args: Vec<String> = ["new-session", "-d", "-s", name, "-x", "160", "-y", "40"]
+            .map(String::from)
+            .to_vec();
+        let mut env = self.agent_env.clone();
+        env.insert("HOME".into(), self.home().display().to_string());
+        env.insert(
+            "XDG_CONFIG_HOME".into(),
+            self.path("config").display().to_string(),
+        );
+        env.insert(
+            "XDG_STATE_HOME".into(),
+            self.path("state").display().to_string(),
+        );
+        env.insert("PS1".into(), "$ ".into());
+        env.insert("ENV".into(), "/dev/null".into());
+        for (k, v) in env {
+            args.push("-e".into());
+            args.push(format!("{k}={v}"));
+        }
+        args.push("/bin/sh".into());
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.tmux_output(&argv);
+        assert!(
+            out.status.success(),
+            "tmux new-session {name}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        self.wait_until(
+            Duration::from_secs(5),
+            &format!("{name} runs its shell"),
+            || self.pane_command(name).as_deref() == Some("sh"),
+        );
+    }
+
+    pub fn start_pool(&self) {
+        for i in 1..=self.pool_size {
+            self.start_session(&self.pool_session(i));
+        }
+    }
+
+    pub fn tmux_output(&self, args: &[&str]) -> Output {
+        Command::new("tmux")
+            .args(["-L", &self.socket, "-f", "/dev/null"])
+            .args(args)
+            .env("HOME", self.home())
+            .output()
+            .expect("tmux runs")
+    }
+
+    pub fn pane_command(&self, session: &str) -> Option<String> {
+        let out = self.tmux_output(&[
+            "display-message",
+            "-p",
+            "-t",
+            &format!("={session}:"),
+            "#{pane_current_command}",
+        ]);
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    }
+
+    pub fn screen(&self, session: &str) -> String {
+        let out = self.tmux_output(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")]);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `agent-queue` with HOME and the XDG folders in this world.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::from_std(Command::cargo_bin("agent-queue").unwrap());
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.path("config"))
+            .env("XDG_STATE_HOME", self.path("state"))
+            .env("XDG_CACHE_HOME", self.path("cache"))
+            .env("XDG_DATA_HOME", self.path("data"))
+            .timeout(Duration::from_secs(60));
+        cmd
+    }
+
+    /// Runs `agent-queue <args>` and returns its output, whatever its status.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().unwrap()
+    }
+
+    /// Polls `cond` every 20 ms until it holds; fails the test naming `what`.
+    pub fn wait_until(&self, limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
+        let start = Instant::now();
+        while !cond() {
+            if start.elapsed() > limit {
+                panic!("timed out after {limit:?} waiting until {what}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Every message the stand-in agents received, oldest first.
+    pub fn received(&self) -> Vec<Received> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(self.path("log")).unwrap() {
+            let entry = entry.unwrap();
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("msg") {
+                continue;
+            }
+            let text = fs::read_to_string(&path).unwrap();
+            let (head, body) = text.split_once("\n---\n").expect("a header");
+            let field = |k: &str| {
+                head.lines()
+                    .find_map(|l| l.strip_prefix(&format!("{k}=")))
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            out.push(Received {
+                session: field("session"),
+                model: field("model"),
+                resume: field("resume"),
+                cwd: PathBuf::from(field("cwd")),
+                text: body.trim_end_matches('\n').to_string(),
+                at: entry.metadata().unwrap().modified().unwrap(),
+            });
+        }
+        out.sort_by_key(|r| r.at);
+        out
+    }
+
+    pub fn wait_received(&self, n: usize, limit: Duration) -> Vec<Received> {
+        self.wait_until(
+            limit,
+            &format!("the agents received {n} message(s)"),
+            || self.received().len() >= n,
+        );
+        self.received()
+    }
+
+    /// The state file as JSON.
+    pub fn state(&self) -> serde_json::Value {
+        match fs::read_to_string(self.state_path()) {
+            Ok(t) => serde_json::from_str(&t).expect("the state file parses"),
+            Err(_) => serde_json::json!({"sessions": {}}),
+        }
+    }
+
+    pub fn session_state(&self, session: &str) -> String {
+        self.state()["sessions"][session]["state"]
+            .as_str()
+            .unwrap_or("idle")
+            .to_string()
+    }
+
+    /// Names in a project's inbox, sorted.
+    pub fn inbox(&self, project: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(project.join(".agent-queue/inbox"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    }
+
+    pub fn make_executable(path: &Path) {
+        fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+pub fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "'\\''"))
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// JSON lines of stdout.
+pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    stdout(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
+        .collect()
+}
