@@ -268,7 +268,15 @@ impl<'a> Dispatcher<'a> {
         let now = now();
         let ok = match outcome {
             Ok(()) => {
-                locked.state.set(&claim.session, Phase::Working, now);
+                let entry = locked.state.entry(&claim.session);
+                // A fast agent may finish its turn, and its Stop hook mark
+                // the session idle, before this launch has settled: then
+                // the task is done, and the session stays idle.
+                let still_ours = entry.state == Phase::Launching
+                    && entry.task.as_ref() == Some(&claim.dispatched);
+                if still_ours {
+                    locked.state.set(&claim.session, Phase::Working, now);
+                }
                 let entry = locked.state.entry(&claim.session);
                 entry.last_error = None;
                 if let Some(path) = resume {
@@ -332,13 +340,16 @@ impl<'a> Dispatcher<'a> {
                     };
                     let mut stage = String::new();
                     let _ = lock.read_to_string(&mut stage);
-                    let pasted = Stage::parse(&stage).is_some_and(|s| s >= Stage::Pasting);
+                    let stage = Stage::parse(&stage);
                     let agent_running = pane.is_some_and(|p| {
                         !sessions::is_shell(&p.command, &self.config.agent.shells)
                     });
-                    if pasted && agent_running {
-                        // The agent has the message (or its Enter is all that
-                        // is missing): putting it back would run it twice.
+                    if agent_running && stage >= Some(Stage::Pasted) {
+                        // The message is in the agent's input: finish the
+                        // delivery rather than run the task twice.
+                        if stage == Some(Stage::Pasted) {
+                            self.tmux.send_keys(&session, &["Enter".into()])?;
+                        }
                         locked.state.set(&session, Phase::Working, now);
                         locked.state.entry(&session).task = task.clone();
                         report::warn(format!(
@@ -348,7 +359,18 @@ impl<'a> Dispatcher<'a> {
                         changed += 1;
                         continue;
                     }
-                    format!("the process launching it into {session} died")
+                    if pane.is_some() && self.config.pool.contains(&session) {
+                        // The typed command may still be on its way, or its
+                        // agent starting, for a task it will never get:
+                        // interrupt it (at a shell, ^C only drops the line),
+                        // so that the session comes back free.
+                        self.tmux
+                            .send_keys(&session, &["C-c".into(), "C-c".into()])?;
+                    }
+                    format!(
+                        "the process launching it into {session} died ({})",
+                        stage.map(Stage::as_str).unwrap_or("before typing")
+                    )
                 }
                 Phase::Working if pane.is_none() => {
                     format!("session {session} died while holding it")

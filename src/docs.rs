@@ -92,8 +92,8 @@ fn render_man(cmd: clap::Command, main: bool) -> std::io::Result<Vec<u8>> {
         roff.control("SH", ["SEE ALSO"]);
         roff.text([roman("tmux(1), systemd.path(5), systemd.timer(5)")]);
         roff.to_writer(&mut out)?;
+        man.render_version_section(&mut out)?;
     }
-    man.render_version_section(&mut out)?;
     Ok(out)
 }
 

@@ -31,7 +31,10 @@ const DIALOG_SETTLE: Duration = Duration::from_secs(5);
 pub enum Stage {
     Typed,
     Ready,
+    /// The paste command was started: the agent may or may not have it.
     Pasting,
+    /// tmux returned from the paste: the text is in the agent's input.
+    Pasted,
     Submitted,
 }
 
@@ -41,14 +44,21 @@ impl Stage {
             Stage::Typed => "typed",
             Stage::Ready => "ready",
             Stage::Pasting => "pasting",
+            Stage::Pasted => "pasted",
             Stage::Submitted => "submitted",
         }
     }
 
     pub fn parse(s: &str) -> Option<Stage> {
-        [Stage::Typed, Stage::Ready, Stage::Pasting, Stage::Submitted]
-            .into_iter()
-            .find(|st| st.as_str() == s.trim())
+        [
+            Stage::Typed,
+            Stage::Ready,
+            Stage::Pasting,
+            Stage::Pasted,
+            Stage::Submitted,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s.trim())
     }
 }
 
@@ -178,6 +188,7 @@ impl Launch<'_> {
         self.tmux
             .paste(self.session, &self.message)
             .map_err(|e| LaunchError(format!("{e:#}")))?;
+        self.note(Stage::Pasted);
         self.wait_for(PASTE_SETTLE, |s| s.text != ready.text)?;
         self.press_enter()?;
         self.note(Stage::Submitted);
@@ -192,7 +203,11 @@ impl Launch<'_> {
             let s = self.screen()?;
             let at_shell = self.at_shell(&s);
             seen_agent |= !at_shell;
-            if at_shell && seen_agent {
+            // Back at the shell after the agent ran, or with more on the
+            // screen than the typed line (the command printed and the shell
+            // prompted again, too fast to be seen running): it exited.
+            let printed = s.text.lines().filter(|l| !l.trim().is_empty()).count() > 1;
+            if at_shell && (seen_agent || printed) {
                 return Err(self.fail("the agent exited before its prompt", &s));
             }
             if at_shell && start.elapsed() > START_GRACE {

@@ -4,32 +4,14 @@
 
 use std::process::ExitCode;
 
+use agent_queue::cmd::{Ctx, Run};
+use agent_queue::{cli, error, report};
 use clap::Parser;
-
-mod cli;
-mod cmd;
-mod config;
-mod dispatcher;
-mod docs;
-mod error;
-mod inbox;
-mod launch;
-mod pending;
-mod report;
-mod screen;
-mod security;
-mod sessions;
-mod shell;
-mod state;
-mod task;
-mod tmux;
-
-use cmd::Run;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     report::init(cli.global.json, cli.global.quiet, cli.global.verbose);
-    let ctx = cmd::Ctx { global: cli.global };
+    let ctx = Ctx { global: cli.global };
     match cli.command.run(&ctx) {
         Ok(error::Outcome::Done) => ExitCode::SUCCESS,
         Ok(error::Outcome::NothingFound) => ExitCode::from(1),

@@ -48,6 +48,9 @@ pub struct ProjectTasks {
 pub enum Mode {
     /// Report problems and rename old broken tasks `.rejected`.
     Act,
+    /// As `Act`, without repeating what an earlier pass of the same scan
+    /// reported (skipped and refused files).
+    Again,
     /// Report problems, change nothing (`--dry-run`).
     Look,
     /// Say nothing, change nothing (`status`).
@@ -70,7 +73,7 @@ pub fn sorted(projects: Vec<ProjectTasks>) -> Vec<Pending> {
 }
 
 fn say(mode: Mode, e: Event) {
-    if mode != Mode::Quiet {
+    if mode != Mode::Quiet && mode != Mode::Again {
         report::event(&e);
     }
 }
@@ -108,7 +111,7 @@ pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
     }
     if let Some(why) = folder_refusal(project, &inbox, trust) {
         out.refused = listing.entries.len();
-        if mode != Mode::Quiet {
+        if mode != Mode::Quiet && mode != Mode::Again {
             report::warn(format!(
                 "{} task(s) in {} wait: {why}",
                 out.refused,

@@ -7,7 +7,7 @@
 pub fn quote(s: &str) -> String {
     let safe = !s.is_empty()
         && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@".contains(&b));
     if safe {
         return s.to_string();
     }

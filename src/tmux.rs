@@ -44,6 +44,15 @@ pub struct Screen {
     pub command: String,
 }
 
+/// An argument tmux takes literally: tmux reads an argument that ends in
+/// `;` as the end of a command (the `;` dropped) unless it ends in `\;`.
+fn literal(arg: &str) -> String {
+    match arg.strip_suffix(';') {
+        Some(head) => format!("{head}\\;"),
+        None => arg.to_string(),
+    }
+}
+
 /// The exact target of a session's active pane.
 pub fn target(session: &str) -> String {
     format!("={session}:")
@@ -160,6 +169,7 @@ impl Tmux {
     /// Clears the pane's screen and history, then types `line` and Enter.
     pub fn reset_and_type(&self, session: &str, line: &str) -> anyhow::Result<()> {
         let t = target(session);
+        let line = literal(line);
         self.run(
             &[
                 "send-keys",
@@ -176,7 +186,7 @@ impl Tmux {
                 &t,
                 "-l",
                 "--",
-                line,
+                &line,
                 ";",
                 "send-keys",
                 "-t",
@@ -268,6 +278,12 @@ mod tests {
         assert_eq!(s.pane("ccl-auto-10").unwrap().id, "%2");
         assert_eq!(s.pane("x").unwrap().command, "python3 -m a:b");
         assert_eq!(s.sessions.len(), 3);
+    }
+
+    #[test]
+    fn a_trailing_semicolon_is_escaped_for_tmux() {
+        assert_eq!(literal("a; b"), "a; b");
+        assert_eq!(literal("run;"), "run\\;");
     }
 
     #[test]

@@ -14,6 +14,9 @@
 #   AQ_AGENT_DIALOG  "trust": first show a folder-trust dialog (Enter accepts)
 #   AQ_AGENT_EXIT    text: print it and exit before the prompt
 #   AQ_AGENT_MARKER  the prompt marker (default ❯)
+#   AQ_AGENT_START_ONCE  file: the first agent to start creates it and waits
+#                    30 s before its prompt; later ones start at once
+#   AQ_AGENT_NOECHO  1: turn off the terminal's echo, so a paste does not show
 #   AQ_AGENT_BARRIER N: show the prompt only once N agents have started (in
 #                    AQ_AGENT_LOG), which only concurrent launches achieve
 
@@ -46,6 +49,13 @@ if [ -n "${AQ_AGENT_BARRIER:-}" ]; then
         fi
         sleep 0.05
     done
+fi
+if [ "${AQ_AGENT_NOECHO:-}" = 1 ]; then
+    stty -echo
+fi
+if [ -n "${AQ_AGENT_START_ONCE:-}" ] && [ ! -e "$AQ_AGENT_START_ONCE" ]; then
+    : > "$AQ_AGENT_START_ONCE"
+    sleep 30
 fi
 if [ "${AQ_AGENT_START:-0}" != 0 ]; then
     sleep "$AQ_AGENT_START"

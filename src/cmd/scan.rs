@@ -24,8 +24,9 @@ impl Run for ScanArgs {
             return plan(&d);
         }
         let mut failed = 0;
-        for _ in 0..MAX_PASSES {
-            let tasks = pending::sorted(pending::read_all(&config, &d.trust, Mode::Act));
+        for pass in 0..MAX_PASSES {
+            let mode = if pass == 0 { Mode::Act } else { Mode::Again };
+            let tasks = pending::sorted(pending::read_all(&config, &d.trust, mode));
             let round = d.round(&tasks, Target::Pool, true)?;
             failed += round.failed;
             if round.claimed == 0 && round.recovered == 0 {

@@ -255,9 +255,10 @@ impl World {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// `agent-queue` with HOME and the XDG folders in this world.
-    pub fn cmd(&self) -> assert_cmd::Command {
-        let mut cmd = assert_cmd::Command::from_std(Command::cargo_bin("agent-queue").unwrap());
+    /// `agent-queue` with HOME and the XDG folders in this world, as a
+    /// plain process (for tests that run it in the background or kill it).
+    pub fn std_cmd(&self) -> Command {
+        let mut cmd = Command::cargo_bin("agent-queue").unwrap();
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", self.home())
@@ -265,7 +266,14 @@ impl World {
             .env("XDG_STATE_HOME", self.path("state"))
             .env("XDG_CACHE_HOME", self.path("cache"))
             .env("XDG_DATA_HOME", self.path("data"))
-            .timeout(Duration::from_secs(60));
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
+    /// `agent-queue` with HOME and the XDG folders in this world.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = assert_cmd::Command::from_std(self.std_cmd());
+        cmd.timeout(Duration::from_secs(60));
         cmd
     }
 
@@ -279,10 +287,34 @@ impl World {
         let start = Instant::now();
         while !cond() {
             if start.elapsed() > limit {
-                panic!("timed out after {limit:?} waiting until {what}");
+                panic!(
+                    "timed out after {limit:?} waiting until {what}\n{}",
+                    self.describe()
+                );
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+    }
+
+    /// The sessions' screens and the state, for failure messages.
+    pub fn describe(&self) -> String {
+        let mut out = format!(
+            "state: {}\n",
+            fs::read_to_string(self.state_path()).unwrap_or_default()
+        );
+        let list = self.tmux_output(&["list-sessions", "-F", "#{session_name}"]);
+        for session in String::from_utf8_lossy(&list.stdout).lines() {
+            out.push_str(&format!(
+                "--- {session} ({}):\n{}\n",
+                self.pane_command(session).unwrap_or_default(),
+                self.screen(session).trim_end()
+            ));
+        }
+        out.push_str(&format!("received: {}\n", self.received().len()));
+        if let Ok(log) = fs::read_to_string(self.path("state/agent-queue/recycle.log")) {
+            out.push_str(&format!("recycle.log:\n{log}"));
+        }
+        out
     }
 
     /// Every message the stand-in agents received, oldest first.

@@ -4,7 +4,12 @@
 mod env;
 
 mod cli;
+mod contrib;
 mod dispatch;
+mod docs;
+mod guarantees;
+mod hostile_input;
 mod mark_idle;
+mod properties;
 mod scan;
 mod status;

@@ -1,0 +1,112 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_agent_queue_global_optspecs
+    string join \n config= json q/quiet v/verbose h/help V/version
+end
+
+function __fish_agent_queue_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_agent_queue_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_agent_queue_using_subcommand
+    set -l cmd (__fish_agent_queue_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -s V -l version -d 'Print version'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "parse" -d 'Print a task file as JSON (needs no config)'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "free-session" -d 'Print the first free pool session; exit 1 when none is free'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "dispatch" -d 'Dispatch one task file to a free pool session, or to the named session'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "scan" -d 'Recover what crashed, then dispatch every pending task while pool sessions are free'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "mark-idle" -d 'Mark a session idle (default: the one holding $TMUX_PANE), recycle it and give it the next task'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "status" -d 'Show every session and each project\'s pending count'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "demo" -d 'Run the scan / mark-idle cycle on an embedded example, on a private tmux server'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "submit" -d 'Write a task into a project\'s inbox safely (staged, flushed, renamed)'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "recycle" -d 'Send /exit, wait for the shell, then dispatch the next task (run by mark-idle)'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "generate-docs" -d 'Render the man pages and shell completions into a folder'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand parse" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand parse" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand parse" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand parse" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand parse" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand free-session" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand free-session" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand free-session" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand free-session" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand free-session" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand dispatch" -l session -d 'Dispatch into this session (pool or dedicated) instead of the first free pool session' -r
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand dispatch" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand dispatch" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand dispatch" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand dispatch" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand dispatch" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand scan" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand scan" -l dry-run -d 'Print the plan and change nothing'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand scan" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand scan" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand scan" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand scan" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand mark-idle" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand mark-idle" -l no-next -d 'Do not give the session its next task'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand mark-idle" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand mark-idle" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand mark-idle" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand mark-idle" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand status" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand status" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand status" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand status" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand status" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand demo" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand demo" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand demo" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand demo" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand demo" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l title -d 'The task\'s title' -r
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l priority -d 'critical, high, default or low' -r
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l tag -d 'A tag (repeatable)' -r
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l create -d 'Create the project\'s inbox when it does not exist'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand recycle" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand recycle" -l no-next
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand recycle" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand recycle" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand recycle" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand recycle" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand generate-docs" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand generate-docs" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand generate-docs" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand generate-docs" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand generate-docs" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "parse" -d 'Print a task file as JSON (needs no config)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "free-session" -d 'Print the first free pool session; exit 1 when none is free'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "dispatch" -d 'Dispatch one task file to a free pool session, or to the named session'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "scan" -d 'Recover what crashed, then dispatch every pending task while pool sessions are free'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "mark-idle" -d 'Mark a session idle (default: the one holding $TMUX_PANE), recycle it and give it the next task'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "status" -d 'Show every session and each project\'s pending count'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "demo" -d 'Run the scan / mark-idle cycle on an embedded example, on a private tmux server'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "submit" -d 'Write a task into a project\'s inbox safely (staged, flushed, renamed)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "recycle" -d 'Send /exit, wait for the shell, then dispatch the next task (run by mark-idle)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "generate-docs" -d 'Render the man pages and shell completions into a folder'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand help; and not __fish_seen_subcommand_from parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,0 +1,21 @@
+//! agent-queue as a library: the binary's modules, public so that the fuzz
+//! targets, the benchmark and the tests reach the pure parts (task parsing,
+//! shell quoting, ordering) without going through the command line.
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod dispatcher;
+pub mod docs;
+pub mod error;
+pub mod inbox;
+pub mod launch;
+pub mod pending;
+pub mod report;
+pub mod screen;
+pub mod security;
+pub mod sessions;
+pub mod shell;
+pub mod state;
+pub mod task;
+pub mod tmux;

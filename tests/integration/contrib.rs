@@ -1,0 +1,383 @@
+//! What ships in `contrib/`: the systemd user units pass
+//! `systemd-analyze --user verify` without a word, the example config loads
+//! (with and without its commented-out examples), and the Claude Code Stop
+//! hook calls `mark-idle` bare, never blocks the agent, and works as shipped.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::time::Duration;
+
+use crate::env::{bin, stderr, stdout, World};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+}
+
+fn skip(why: &str) {
+    eprintln!("\n******** SKIPPED: {why} ********\n");
+}
+
+fn tempdir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new().prefix(prefix).tempdir().unwrap()
+}
+
+/// `key=value` lines of a unit file, comments and section headers aside.
+fn directives(unit: &str) -> Vec<(String, String)> {
+    unit.lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#') && !l.starts_with(';'))
+        .filter(|l| !l.starts_with('['))
+        .filter_map(|l| l.split_once('='))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect()
+}
+
+fn has(dirs: &[(String, String)], key: &str, value: &str) -> bool {
+    dirs.iter().any(|(k, v)| k == key && v == value)
+}
+
+const SERVICE: &str = "agent-queue-scan.service";
+const TIMER: &str = "agent-queue-scan.timer";
+const PATH_UNIT: &str = "agent-queue-inbox@.path";
+
+#[test]
+fn the_systemd_units_say_what_the_spec_asks() {
+    let dir = repo().join("contrib/systemd");
+    let read = |name: &str| {
+        fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("contrib/systemd/{name}: {e}"))
+    };
+    let service = directives(&read(SERVICE));
+    assert!(has(&service, "Type", "oneshot"), "{service:?}");
+    assert!(
+        service.iter().any(|(k, _)| k == "TimeoutStartSec"),
+        "{service:?}"
+    );
+    let exec = service
+        .iter()
+        .find(|(k, _)| k == "ExecStart")
+        .map(|(_, v)| v.clone())
+        .expect("ExecStart=");
+    assert!(exec.ends_with("/agent-queue scan"), "ExecStart={exec}");
+
+    let timer = directives(&read(TIMER));
+    for key in ["OnBootSec", "OnUnitActiveSec"] {
+        assert!(
+            timer.iter().any(|(k, _)| k == key),
+            "{key}= missing: {timer:?}"
+        );
+    }
+    assert!(has(&timer, "WantedBy", "timers.target"), "{timer:?}");
+
+    let path = directives(&read(PATH_UNIT));
+    assert!(
+        has(&path, "PathChanged", "%f/.agent-queue/inbox"),
+        "{path:?}"
+    );
+    assert!(has(&path, "MakeDirectory", "yes"), "{path:?}");
+    assert!(has(&path, "Unit", SERVICE), "{path:?}");
+    assert!(has(&path, "WantedBy", "paths.target"), "{path:?}");
+    // Level-triggered watches restart the scan while an inbox keeps a task
+    // no session can take, until systemd gives up on the units (SPEC).
+    for level in ["DirectoryNotEmpty", "PathExists", "PathExistsGlob"] {
+        assert!(
+            !path.iter().any(|(k, _)| k == level),
+            "{level}= is level-triggered: {path:?}"
+        );
+    }
+}
+
+/// `systemd-analyze --user verify` needs no user manager, only a runtime
+/// folder of its own (`$XDG_RUNTIME_DIR`, here a temp folder: as root, or
+/// anywhere without a login session, there is none). `%h` is `$HOME`, so the
+/// service's `%h/.cargo/bin/agent-queue` is made to exist in a temp HOME as a
+/// link to the binary under test: verify checks that ExecStart= is
+/// executable. `Documentation=man:...` is checked too, against the man pages
+/// committed under man/, by `man` with `$MANPATH`. verify exits 0 after
+/// warnings such as an unknown key, so any output at all is a failure.
+#[test]
+fn the_systemd_units_pass_systemd_analyze_verify_silently() {
+    if !on_path("systemd-analyze") {
+        skip("systemd-analyze is not installed: the systemd units in contrib/systemd were NOT verified");
+        return;
+    }
+    let tmp = tempdir("aq-units-");
+    let home = tmp.path().join("home");
+    let runtime = tmp.path().join("runtime");
+    let units = tmp.path().join("units");
+    let cargo_bin = home.join(".cargo/bin");
+    for d in [&runtime, &units, &cargo_bin] {
+        fs::create_dir_all(d).unwrap();
+    }
+    fs::set_permissions(&runtime, fs::Permissions::from_mode(0o700)).unwrap();
+    std::os::unix::fs::symlink(bin(), cargo_bin.join("agent-queue")).unwrap();
+
+    let mut files = Vec::new();
+    for entry in fs::read_dir(repo().join("contrib/systemd")).unwrap() {
+        let name = entry.unwrap().file_name().to_string_lossy().into_owned();
+        // A template is verified as an instance: /srv/p/x, escaped.
+        let copy = name.replacen("@.", "@srv-p-x.", 1);
+        fs::copy(
+            repo().join("contrib/systemd").join(&name),
+            units.join(&copy),
+        )
+        .unwrap();
+        files.push(units.join(copy));
+    }
+    files.sort();
+    assert_eq!(files.len(), 3, "{files:?}");
+
+    let mut cmd = Command::new("systemd-analyze");
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", &home)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("LC_ALL", "C")
+        .current_dir(&units)
+        .args(["--user", "verify"]);
+    if on_path("man") {
+        let man1 = tmp.path().join("man/man1");
+        fs::create_dir_all(&man1).unwrap();
+        for entry in
+            fs::read_dir(repo().join("man")).expect("man/ (run `cargo run -- generate-docs`)")
+        {
+            let path = entry.unwrap().path();
+            fs::copy(&path, man1.join(path.file_name().unwrap())).unwrap();
+        }
+        cmd.env("MANPATH", tmp.path().join("man"));
+    } else {
+        skip("man is not installed: Documentation= references were NOT checked");
+        cmd.arg("--man=no");
+    }
+    let out = cmd.args(&files).output().expect("systemd-analyze runs");
+    assert!(
+        out.status.success() && out.stderr.is_empty() && out.stdout.is_empty(),
+        "systemd-analyze --user verify {files:?}: {}\nstdout: {}\nstderr: {}",
+        out.status,
+        stdout(&out),
+        stderr(&out)
+    );
+}
+
+/// Runs `agent-queue --config <copy of text> free-session` in a temp HOME,
+/// with a tmux socket folder of its own, so no real tmux server is asked.
+fn free_session_with(text: &str) -> Output {
+    let tmp = tempdir("aq-example-");
+    let config = tmp.path().join("config.toml");
+    fs::write(&config, text).unwrap();
+    // Not group- or world-writable, or agent-queue refuses it.
+    fs::set_permissions(&config, fs::Permissions::from_mode(0o600)).unwrap();
+    Command::new(bin())
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", tmp.path())
+        .env("TMUX_TMPDIR", tmp.path())
+        .arg("--config")
+        .arg(&config)
+        .arg("free-session")
+        .output()
+        .unwrap()
+}
+
+fn assert_config_loads(text: &str, what: &str) {
+    let out = free_session_with(text);
+    // 0 or 1: a session was free or none was; 3: no tmux server to ask.
+    // 2 would mean the config is bad.
+    assert!(
+        matches!(out.status.code(), Some(0 | 1 | 3)),
+        "{what}: free-session exited {}: {}",
+        out.status,
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("config"),
+        "{what}: free-session complained about the config: {}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn the_example_config_loads_as_it_is() {
+    let text = fs::read_to_string(repo().join("contrib/config.example.toml")).unwrap();
+    assert_config_loads(&text, "contrib/config.example.toml");
+}
+
+/// Its examples (`[[dedicated]]`, a dialog answer) and written-out defaults
+/// are commented out as `#key = value`, prose as `# text`: with every such
+/// line uncommented it must still load.
+#[test]
+fn the_example_config_loads_with_every_commented_out_line_in() {
+    let text = fs::read_to_string(repo().join("contrib/config.example.toml")).unwrap();
+    let mut uncommented = 0;
+    let all: String = text
+        .lines()
+        .map(|l| match l.strip_prefix('#') {
+            Some(rest) if !rest.is_empty() && !rest.starts_with([' ', '#', '!']) => {
+                uncommented += 1;
+                format!("{rest}\n")
+            }
+            _ => format!("{l}\n"),
+        })
+        .collect();
+    assert!(uncommented >= 20, "only {uncommented} commented-out keys");
+    for key in [
+        "file",
+        "command",
+        "max_depth",
+        "session",
+        "project",
+        "resume_dir",
+        "ready_marker",
+        "ready_timeout",
+        "shells",
+        "message",
+        "empty_body",
+        "answer",
+        "critical",
+        "low",
+        "trusted_uids",
+        "trusted_gids",
+    ] {
+        assert!(
+            all.lines().any(|l| l.starts_with(&format!("{key} = "))),
+            "the example does not show `{key}`"
+        );
+    }
+    assert_config_loads(&all, "contrib/config.example.toml, uncommented");
+}
+
+/// The Stop hook's commands, from contrib/claude-code/settings.json.
+fn stop_hook_commands() -> Vec<String> {
+    let path = repo().join("contrib/claude-code/settings.json");
+    let text = fs::read_to_string(&path).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let groups = json["hooks"]["Stop"]
+        .as_array()
+        .expect("hooks.Stop is an array");
+    let mut out = Vec::new();
+    for g in groups {
+        for h in g["hooks"]
+            .as_array()
+            .expect("hooks.Stop[].hooks is an array")
+        {
+            assert_eq!(h["type"], "command", "{h}");
+            out.push(h["command"].as_str().expect("a command string").to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_claude_code_stop_hook_calls_mark_idle_bare() {
+    let commands = stop_hook_commands();
+    assert_eq!(commands.len(), 1, "{commands:?}");
+    let command = &commands[0];
+    // `agent-queue [-flags] mark-idle`, before any `|| ...` guard.
+    let call = command.split("||").next().unwrap();
+    let words: Vec<&str> = call.split_whitespace().collect();
+    assert_eq!(
+        words.first().map(|w| w.rsplit('/').next().unwrap()),
+        Some("agent-queue"),
+        "{command}"
+    );
+    let at = words
+        .iter()
+        .position(|w| *w == "mark-idle")
+        .expect("mark-idle");
+    assert!(words[1..at].iter().all(|w| w.starts_with('-')), "{command}");
+    assert!(
+        words[at + 1..]
+            .iter()
+            .all(|w| w.starts_with('-') && *w != "--no-next"),
+        "no session name (the hook's $TMUX_PANE says which), no --no-next: {command}"
+    );
+}
+
+/// Exit 2 from a Stop hook is Claude Code's "do not stop": it feeds stderr
+/// to the model as its next instruction, and the turn never ends. agent-queue
+/// exits 2 for bad usage or config, e.g. in a Claude Code session outside
+/// tmux or outside the pool, so the hook must turn that into a plain failure.
+#[test]
+fn the_claude_code_stop_hook_never_exits_2() {
+    let tmp = tempdir("aq-hook-");
+    let bindir = tmp.path().join("bin");
+    fs::create_dir_all(&bindir).unwrap();
+    std::os::unix::fs::symlink(bin(), bindir.join("agent-queue")).unwrap();
+    let path = std::env::join_paths(
+        std::iter::once(bindir).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap())),
+    )
+    .unwrap();
+    for command in stop_hook_commands() {
+        // No config, no $TMUX_PANE: agent-queue itself exits 2 here.
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(&command)
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", tmp.path())
+            .env("TMUX_TMPDIR", tmp.path())
+            .output()
+            .unwrap();
+        assert_ne!(out.status.code(), Some(2), "{command}: {}", stderr(&out));
+        assert!(
+            !out.status.success(),
+            "{command} hid a failure: {}",
+            stderr(&out)
+        );
+    }
+}
+
+/// The hook exactly as shipped, run by the stand-in agent at the end of each
+/// turn: the pool session is recycled and given the next task.
+#[test]
+fn the_claude_code_stop_hook_as_shipped_hands_over_the_next_task() {
+    let commands = stop_hook_commands();
+    let mut w = World::new(1);
+    std::os::unix::fs::symlink(bin(), w.path("bin/agent-queue")).unwrap();
+    // tmux gives a new session the PATH of the client that made it, not one
+    // passed with -e, so the hook puts `agent-queue` on its PATH itself.
+    let hook = format!(
+        "PATH={}:\"$PATH\"; {}",
+        crate::env::sh_quote(&w.path("bin").display().to_string()),
+        commands[0]
+    );
+    w.agent_env.insert("AQ_STOP_HOOK".into(), hook);
+    // A turn that takes a second, like a real one: an agent that finishes
+    // before its launcher has settled races the launcher's state update.
+    w.agent_env.insert("AQ_AGENT_WORK".into(), "1".into());
+    let p = w.project("p");
+    w.task(&p, "first.md", "high", "first");
+    w.task(&p, "second.md", "low", "second");
+    w.start_pool();
+    let out = w.run(&["scan"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let session = w.pool_session(1);
+    let got = w.wait_received(2, Duration::from_secs(30));
+    assert!(got[0].text.starts_with("[first.md]"), "{got:?}");
+    assert!(got[1].text.starts_with("[second.md]"), "{got:?}");
+    let idle = || w.session_state(&session) == "idle";
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while !idle() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        idle(),
+        "{session} is not idle again: state {}\nscreen:\n{}\nrecycle.log:\n{}",
+        w.state(),
+        w.screen(&session),
+        fs::read_to_string(w.path("state/agent-queue/recycle.log")).unwrap_or_default()
+    );
+    assert_eq!(
+        w.inbox(&p),
+        ["first.md.dispatched", "second.md.dispatched"],
+        "{:?}",
+        w.inbox(&p)
+    );
+}

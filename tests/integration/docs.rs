@@ -1,0 +1,116 @@
+//! The man pages and completions committed under man/ and completions/ are
+//! what `agent-queue generate-docs` renders from the clap definitions today,
+//! and the man pages render with groff without a single warning.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::env::{bin, stderr};
+
+const REGENERATE: &str =
+    "run `cargo run -- generate-docs` in the repository and commit man/ and completions/";
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Every file under `dir/man` and `dir/completions`, by relative path.
+fn files(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for sub in ["man", "completions"] {
+        let Ok(entries) = fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for entry in entries {
+            let entry = entry.unwrap();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            out.insert(format!("{sub}/{name}"), fs::read(entry.path()).unwrap());
+        }
+    }
+    out
+}
+
+#[test]
+fn committed_man_pages_and_completions_are_up_to_date() {
+    let tmp = tempfile::Builder::new()
+        .prefix("aq-docs-")
+        .tempdir()
+        .unwrap();
+    let out = Command::new(bin())
+        .arg("generate-docs")
+        .arg(tmp.path())
+        .env("HOME", tmp.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "generate-docs: {}: {}",
+        out.status,
+        stderr(&out)
+    );
+    let fresh = files(tmp.path());
+    assert!(
+        fresh.contains_key("man/agent-queue.1")
+            && ["agent-queue.bash", "_agent-queue", "agent-queue.fish"]
+                .iter()
+                .all(|f| fresh.contains_key(&format!("completions/{f}"))),
+        "generate-docs rendered only {:?}",
+        fresh.keys().collect::<Vec<_>>()
+    );
+    let committed = files(&repo());
+    let mut problems = Vec::new();
+    for (rel, bytes) in &fresh {
+        match committed.get(rel) {
+            None => problems.push(format!("{rel} is missing")),
+            Some(old) if old != bytes => problems.push(format!("{rel} is stale")),
+            Some(_) => {}
+        }
+    }
+    for rel in committed.keys().filter(|rel| !fresh.contains_key(*rel)) {
+        problems.push(format!("{rel} is no longer generated: remove it"));
+    }
+    assert!(problems.is_empty(), "{}\n{REGENERATE}", problems.join("\n"));
+}
+
+#[test]
+fn man_pages_render_with_groff_without_a_warning() {
+    let groff_here = std::env::var_os("PATH")
+        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("groff").is_file()));
+    if !groff_here {
+        eprintln!(
+            "\n******** SKIPPED: groff is not installed: the man pages were NOT checked ********\n"
+        );
+        return;
+    }
+    let mut pages: Vec<PathBuf> = fs::read_dir(repo().join("man"))
+        .unwrap_or_else(|e| panic!("man/: {e}; {REGENERATE}"))
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "1"))
+        .collect();
+    pages.sort();
+    assert!(!pages.is_empty(), "no man pages in man/; {REGENERATE}");
+    let mut problems = Vec::new();
+    for page in &pages {
+        let out = Command::new("groff")
+            .args(["-man", "-ww", "-z"])
+            .arg(page)
+            .env("LC_ALL", "C")
+            .output()
+            .expect("groff runs");
+        if !out.status.success() || !out.stderr.is_empty() {
+            problems.push(format!(
+                "{}: {}\n{}",
+                page.display(),
+                out.status,
+                stderr(&out)
+            ));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "groff -man -ww -z:\n{}",
+        problems.join("\n")
+    );
+}

@@ -1,0 +1,550 @@
+//! A stand-in for the Anthropic Messages API, good enough for the real Claude
+//! Code CLI (2.1.197) to run offline against it (`ANTHROPIC_BASE_URL`).
+//!
+//! Only `std` and `serde_json`: a `TcpListener` on 127.0.0.1:0 served from a
+//! background thread, one thread per connection, hand-written HTTP/1.1 with
+//! keep-alive, `Content-Length` and chunked request bodies, and
+//! `Expect: 100-continue`.
+//!
+//! What Claude Code calls (seen with `CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC=1`):
+//! `HEAD /` once at start-up (a connectivity check), then
+//! `POST /v1/messages?beta=true` with `"stream": true` for every turn (its
+//! `model` is the full id: `--model sonnet` sends `claude-sonnet-5`, `--model
+//! opus` sends `claude-opus-4-8`), and, beside most turns, a streamed
+//! session-title request to `claude-haiku-4-5-20251001`. Every request is
+//! answered; anything unknown gets `200 {}`.
+//!
+//! See REAL_AGENT_NOTES.md beside this file.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{self, BufRead, BufReader, Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+/// One request as the stand-in received it.
+#[derive(Debug, Clone)]
+pub struct RecordedRequest {
+    /// `GET`, `HEAD`, `POST`, ...
+    pub method: String,
+    /// The request target as sent, query included (`/v1/messages?beta=true`).
+    pub path: String,
+    /// Header names lower-cased, in the order received.
+    pub headers: Vec<(String, String)>,
+    /// The body parsed as JSON; `Value::Null` when empty or not JSON.
+    pub body: Value,
+    /// The body as received (de-chunked).
+    pub raw_body: Vec<u8>,
+}
+
+impl RecordedRequest {
+    /// The path without its query string.
+    pub fn route(&self) -> &str {
+        self.path.split('?').next().unwrap_or("")
+    }
+
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// True for a `POST /v1/messages` (a model turn, streamed or not).
+    pub fn is_messages(&self) -> bool {
+        self.method == "POST" && self.route() == "/v1/messages"
+    }
+
+    /// True for the side request Claude Code makes to name the session (a
+    /// Haiku model, system prompt "Generate a concise, sentence-case title",
+    /// user text `<session>\n{prompt}\n</session>...`). It is sent next to
+    /// most (not all) turns, so tests should not count on it either way.
+    pub fn is_title_request(&self) -> bool {
+        self.body
+            .get("system")
+            .map(|s| {
+                s.to_string()
+                    .contains("Generate a concise, sentence-case title")
+            })
+            .unwrap_or(false)
+    }
+
+    /// The text of the last user message's last text block, if any (Claude
+    /// Code sends the typed prompt as the last text block of the last user
+    /// message; earlier blocks carry `<system-reminder>` context).
+    pub fn last_user_text(&self) -> Option<String> {
+        let msgs = self.body.get("messages")?.as_array()?;
+        let last = msgs.iter().rev().find(|m| m["role"] == "user")?;
+        match &last["content"] {
+            Value::String(s) => Some(s.clone()),
+            Value::Array(blocks) => blocks
+                .iter()
+                .rev()
+                .find(|b| b["type"] == "text")
+                .and_then(|b| b["text"].as_str())
+                .map(str::to_owned),
+            _ => None,
+        }
+    }
+}
+
+struct Inner {
+    requests: Mutex<Vec<RecordedRequest>>,
+    stopped: AtomicBool,
+    conns: Mutex<HashMap<u64, TcpStream>>,
+    next_conn: AtomicU64,
+    reply_text: Mutex<String>,
+    reply_delay: Mutex<Duration>,
+}
+
+/// The running stand-in. Dropping it stops it.
+pub struct FakeApi {
+    addr: SocketAddr,
+    inner: Arc<Inner>,
+    acceptor: Mutex<Option<JoinHandle<()>>>,
+}
+
+impl FakeApi {
+    /// Binds 127.0.0.1:0 and serves from a background thread. Every model turn
+    /// answers the text `Done.`.
+    pub fn start() -> FakeApi {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("fake_api: bind 127.0.0.1:0");
+        let addr = listener.local_addr().expect("fake_api: local_addr");
+        // Polled so that stop() can drop the listener promptly and for sure.
+        listener
+            .set_nonblocking(true)
+            .expect("fake_api: set_nonblocking");
+        let inner = Arc::new(Inner {
+            requests: Mutex::new(Vec::new()),
+            stopped: AtomicBool::new(false),
+            conns: Mutex::new(HashMap::new()),
+            next_conn: AtomicU64::new(0),
+            reply_text: Mutex::new("Done.".to_owned()),
+            reply_delay: Mutex::new(Duration::ZERO),
+        });
+        let acc_inner = Arc::clone(&inner);
+        let acceptor = thread::Builder::new()
+            .name("fake-api-accept".into())
+            .spawn(move || accept_loop(listener, acc_inner))
+            .expect("fake_api: spawn");
+        FakeApi {
+            addr,
+            inner,
+            acceptor: Mutex::new(Some(acceptor)),
+        }
+    }
+
+    /// `http://127.0.0.1:PORT` (no trailing slash), for `ANTHROPIC_BASE_URL`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Every request received so far, oldest first.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        lock(&self.inner.requests).clone()
+    }
+
+    /// Only the `POST /v1/messages` requests (model turns).
+    pub fn message_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(RecordedRequest::is_messages)
+            .collect()
+    }
+
+    /// The model turns that carry a typed or pasted prompt: `POST
+    /// /v1/messages` minus the session-title side requests.
+    pub fn turn_requests(&self) -> Vec<RecordedRequest> {
+        self.message_requests()
+            .into_iter()
+            .filter(|r| !r.is_title_request())
+            .collect()
+    }
+
+    /// The prompts the agent sent to the model, oldest first (the last user
+    /// text of each turn request; a prompt is repeated in later turns'
+    /// history but counted once per turn here).
+    pub fn prompts(&self) -> Vec<String> {
+        self.turn_requests()
+            .iter()
+            .filter_map(RecordedRequest::last_user_text)
+            .collect()
+    }
+
+    /// Waits (polling every 20 ms) until `pred` holds for the recorded
+    /// requests, or `timeout` passes. Returns whether it held.
+    pub fn wait_for<F>(&self, timeout: Duration, pred: F) -> bool
+    where
+        F: Fn(&[RecordedRequest]) -> bool,
+    {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if pred(&lock(&self.inner.requests)) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// The text every later model turn answers (default `Done.`).
+    pub fn set_reply_text(&self, text: &str) {
+        *lock(&self.inner.reply_text) = text.to_owned();
+    }
+
+    /// Holds every later `/v1/messages` answer this long before sending it,
+    /// so that a test can see the agent busy.
+    pub fn set_reply_delay(&self, delay: Duration) {
+        *lock(&self.inner.reply_delay) = delay;
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.inner.stopped.load(Ordering::SeqCst)
+    }
+
+    /// Stops serving: the listener is closed before this returns (so new
+    /// connections are refused) and open keep-alive connections are shut
+    /// down. Idempotent.
+    pub fn stop(&self) {
+        self.inner.stopped.store(true, Ordering::SeqCst);
+        if let Some(h) = lock(&self.acceptor).take() {
+            let _ = h.join();
+        }
+        for (_, s) in lock(&self.inner.conns).drain() {
+            let _ = s.shutdown(Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for FakeApi {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
+    while !inner.stopped.load(Ordering::SeqCst) {
+        match listener.accept() {
+            Ok((stream, _)) => {
+                let _ = stream.set_nonblocking(false);
+                let _ = stream.set_nodelay(true);
+                let id = inner.next_conn.fetch_add(1, Ordering::SeqCst);
+                if let Ok(clone) = stream.try_clone() {
+                    lock(&inner.conns).insert(id, clone);
+                }
+                let conn_inner = Arc::clone(&inner);
+                let spawned =
+                    thread::Builder::new()
+                        .name("fake-api-conn".into())
+                        .spawn(move || {
+                            let _ = serve_connection(stream, &conn_inner);
+                            lock(&conn_inner.conns).remove(&id);
+                        });
+                if spawned.is_err() {
+                    lock(&inner.conns).remove(&id);
+                }
+            }
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                thread::sleep(Duration::from_millis(5));
+            }
+            Err(_) => thread::sleep(Duration::from_millis(5)),
+        }
+    }
+    // `listener` is dropped here: later connections are refused.
+}
+
+struct Request {
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Request {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
+    let mut reader = BufReader::new(stream.try_clone()?);
+    let mut writer = stream;
+    loop {
+        let req = match read_request(&mut reader, &mut writer)? {
+            Some(r) => r,
+            None => return Ok(()), // peer closed
+        };
+        if inner.stopped.load(Ordering::SeqCst) {
+            return Ok(());
+        }
+        let close = req
+            .header("connection")
+            .map(|v| v.eq_ignore_ascii_case("close"))
+            .unwrap_or(false);
+        let body_json = serde_json::from_slice::<Value>(&req.body).unwrap_or(Value::Null);
+        lock(&inner.requests).push(RecordedRequest {
+            method: req.method.clone(),
+            path: req.path.clone(),
+            headers: req.headers.clone(),
+            body: body_json.clone(),
+            raw_body: req.body.clone(),
+        });
+        respond(&mut writer, &req, &body_json, inner, close)?;
+        if close {
+            return Ok(());
+        }
+    }
+}
+
+/// Reads one request; `Ok(None)` on a clean EOF before a request line.
+fn read_request(
+    reader: &mut BufReader<TcpStream>,
+    writer: &mut TcpStream,
+) -> io::Result<Option<Request>> {
+    let mut line = String::new();
+    // Skip stray empty lines between requests (allowed by RFC 9112).
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(None);
+        }
+        if !line.trim().is_empty() {
+            break;
+        }
+    }
+    let mut parts = line.split_whitespace();
+    let method = parts.next().unwrap_or("").to_owned();
+    let path = parts.next().unwrap_or("/").to_owned();
+
+    let mut headers = Vec::new();
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let h = h.trim_end_matches(['\r', '\n']);
+        if h.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = h.split_once(':') {
+            headers.push((k.trim().to_ascii_lowercase(), v.trim().to_owned()));
+        }
+    }
+    let mut req = Request {
+        method,
+        path,
+        headers,
+        body: Vec::new(),
+    };
+
+    if req
+        .header("expect")
+        .map(|v| v.eq_ignore_ascii_case("100-continue"))
+        .unwrap_or(false)
+    {
+        writer.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")?;
+        writer.flush()?;
+    }
+
+    let chunked = req
+        .header("transfer-encoding")
+        .map(|v| v.to_ascii_lowercase().contains("chunked"))
+        .unwrap_or(false);
+    if chunked {
+        req.body = read_chunked(reader)?;
+    } else if let Some(len) = req
+        .header("content-length")
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body)?;
+        req.body = body;
+    }
+    Ok(Some(req))
+}
+
+fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
+    let mut body = Vec::new();
+    loop {
+        let mut size_line = String::new();
+        if reader.read_line(&mut size_line)? == 0 {
+            return Err(io::ErrorKind::UnexpectedEof.into());
+        }
+        let size_str = size_line.trim().split(';').next().unwrap_or("").trim();
+        let size = usize::from_str_radix(size_str, 16)
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
+        if size == 0 {
+            // Trailers, up to the empty line.
+            loop {
+                let mut t = String::new();
+                if reader.read_line(&mut t)? == 0 || t.trim().is_empty() {
+                    return Ok(body);
+                }
+            }
+        }
+        let start = body.len();
+        body.resize(start + size, 0);
+        reader.read_exact(&mut body[start..])?;
+        let mut crlf = String::new();
+        reader.read_line(&mut crlf)?;
+    }
+}
+
+fn respond(
+    w: &mut TcpStream,
+    req: &Request,
+    body: &Value,
+    inner: &Inner,
+    close: bool,
+) -> io::Result<()> {
+    let route = req.path.split('?').next().unwrap_or("");
+    let head_only = req.method == "HEAD";
+    match (req.method.as_str(), route) {
+        ("POST", "/v1/messages") => {
+            let delay = *lock(&inner.reply_delay);
+            if !delay.is_zero() {
+                let deadline = Instant::now() + delay;
+                while Instant::now() < deadline && !inner.stopped.load(Ordering::SeqCst) {
+                    thread::sleep(Duration::from_millis(10));
+                }
+                if inner.stopped.load(Ordering::SeqCst) {
+                    return Ok(());
+                }
+            }
+            let text = lock(&inner.reply_text).clone();
+            let model = body
+                .get("model")
+                .and_then(Value::as_str)
+                .unwrap_or("claude-sonnet-4-5")
+                .to_owned();
+            let n = lock(&inner.requests).len();
+            let id = format!("msg_fake{n:06}");
+            if body.get("stream").and_then(Value::as_bool) == Some(true) {
+                let sse = sse_body(&id, &model, &text);
+                send(
+                    w,
+                    200,
+                    "text/event-stream",
+                    sse.as_bytes(),
+                    head_only,
+                    close,
+                )
+            } else {
+                let msg = json!({
+                    "id": id,
+                    "type": "message",
+                    "role": "assistant",
+                    "model": model,
+                    "content": [{"type": "text", "text": text}],
+                    "stop_reason": "end_turn",
+                    "stop_sequence": null,
+                    "usage": {"input_tokens": 10, "output_tokens": 2}
+                });
+                send(
+                    w,
+                    200,
+                    "application/json",
+                    msg.to_string().as_bytes(),
+                    head_only,
+                    close,
+                )
+            }
+        }
+        ("POST", "/v1/messages/count_tokens") => send(
+            w,
+            200,
+            "application/json",
+            br#"{"input_tokens":10}"#,
+            head_only,
+            close,
+        ),
+        ("HEAD", _) | ("GET", "/") => send(w, 200, "text/plain", b"ok", head_only, close),
+        _ => send(w, 200, "application/json", b"{}", head_only, close),
+    }
+}
+
+fn sse_body(id: &str, model: &str, text: &str) -> String {
+    let events = [
+        (
+            "message_start",
+            json!({"type": "message_start", "message": {
+                "id": id, "type": "message", "role": "assistant", "model": model,
+                "content": [], "stop_reason": null, "stop_sequence": null,
+                "usage": {"input_tokens": 10, "output_tokens": 1}
+            }}),
+        ),
+        (
+            "content_block_start",
+            json!({"type": "content_block_start", "index": 0,
+                   "content_block": {"type": "text", "text": ""}}),
+        ),
+        (
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0,
+                   "delta": {"type": "text_delta", "text": text}}),
+        ),
+        (
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": 0}),
+        ),
+        (
+            "message_delta",
+            json!({"type": "message_delta",
+                   "delta": {"stop_reason": "end_turn", "stop_sequence": null},
+                   "usage": {"output_tokens": 2}}),
+        ),
+        ("message_stop", json!({"type": "message_stop"})),
+    ];
+    let mut out = String::new();
+    for (name, data) in events {
+        out.push_str("event: ");
+        out.push_str(name);
+        out.push_str("\ndata: ");
+        out.push_str(&data.to_string());
+        out.push_str("\n\n");
+    }
+    out
+}
+
+fn send(
+    w: &mut TcpStream,
+    status: u16,
+    content_type: &str,
+    body: &[u8],
+    head_only: bool,
+    close: bool,
+) -> io::Result<()> {
+    let reason = if status == 200 { "OK" } else { "Error" };
+    let head = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+         Cache-Control: no-cache\r\nrequest-id: req_fake\r\nConnection: {}\r\n\r\n",
+        body.len(),
+        if close { "close" } else { "keep-alive" }
+    );
+    let mut buf = head.into_bytes();
+    if !head_only {
+        buf.extend_from_slice(body);
+    }
+    w.write_all(&buf)?;
+    w.flush()
+}
