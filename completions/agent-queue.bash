@@ -25,9 +25,6 @@ _agent__queue() {
             agent__queue,free-session)
                 cmd="agent__queue__subcmd__free__subcmd__session"
                 ;;
-            agent__queue,generate-docs)
-                cmd="agent__queue__subcmd__generate__subcmd__docs"
-                ;;
             agent__queue,help)
                 cmd="agent__queue__subcmd__help"
                 ;;
@@ -36,9 +33,6 @@ _agent__queue() {
                 ;;
             agent__queue,parse)
                 cmd="agent__queue__subcmd__parse"
-                ;;
-            agent__queue,recycle)
-                cmd="agent__queue__subcmd__recycle"
                 ;;
             agent__queue,scan)
                 cmd="agent__queue__subcmd__scan"
@@ -58,9 +52,6 @@ _agent__queue() {
             agent__queue__subcmd__help,free-session)
                 cmd="agent__queue__subcmd__help__subcmd__free__subcmd__session"
                 ;;
-            agent__queue__subcmd__help,generate-docs)
-                cmd="agent__queue__subcmd__help__subcmd__generate__subcmd__docs"
-                ;;
             agent__queue__subcmd__help,help)
                 cmd="agent__queue__subcmd__help__subcmd__help"
                 ;;
@@ -69,9 +60,6 @@ _agent__queue() {
                 ;;
             agent__queue__subcmd__help,parse)
                 cmd="agent__queue__subcmd__help__subcmd__parse"
-                ;;
-            agent__queue__subcmd__help,recycle)
-                cmd="agent__queue__subcmd__help__subcmd__recycle"
                 ;;
             agent__queue__subcmd__help,scan)
                 cmd="agent__queue__subcmd__help__subcmd__scan"
@@ -89,7 +77,7 @@ _agent__queue() {
 
     case "${cmd}" in
         agent__queue)
-            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help"
+            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status demo submit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -164,26 +152,8 @@ _agent__queue() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        agent__subcmd__queue__subcmd__generate__subcmd__docs)
-            opts="-q -v -h --config --json --quiet --verbose --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         agent__subcmd__queue__subcmd__help)
-            opts="parse free-session dispatch scan mark-idle status demo submit recycle generate-docs help"
+            opts="parse free-session dispatch scan mark-idle status demo submit help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -238,20 +208,6 @@ _agent__queue() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        agent__subcmd__queue__subcmd__help__subcmd__generate__subcmd__docs)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
         agent__subcmd__queue__subcmd__help__subcmd__help)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -281,20 +237,6 @@ _agent__queue() {
             return 0
             ;;
         agent__subcmd__queue__subcmd__help__subcmd__parse)
-            opts=""
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        agent__subcmd__queue__subcmd__help__subcmd__recycle)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -370,24 +312,6 @@ _agent__queue() {
             ;;
         agent__subcmd__queue__subcmd__parse)
             opts="-q -v -h --config --json --quiet --verbose --help"
-            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
-                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-                return 0
-            fi
-            case "${prev}" in
-                --config)
-                    COMPREPLY=($(compgen -f "${cur}"))
-                    return 0
-                    ;;
-                *)
-                    COMPREPLY=()
-                    ;;
-            esac
-            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
-            return 0
-            ;;
-        agent__subcmd__queue__subcmd__recycle)
-            opts="-q -v -h --no-next --config --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -110,13 +110,20 @@ pub fn render() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
         let page = sub.clone().name(name.clone()).display_name(name.clone());
         files.push((format!("man/{name}.1"), render_man(page, false)?));
     }
+    // clap_complete offers hidden subcommands too: complete a copy of the
+    // command that has only the visible ones.
+    let full = Cli::command();
+    let mut visible = clap::Command::new("agent-queue")
+        .version(env!("CARGO_PKG_VERSION"))
+        .args(full.get_arguments().cloned())
+        .subcommands(full.get_subcommands().filter(|s| !s.is_hide_set()).cloned());
     for (shell, file) in [
         (Shell::Bash, "agent-queue.bash"),
         (Shell::Zsh, "_agent-queue"),
         (Shell::Fish, "agent-queue.fish"),
     ] {
         let mut out = Vec::new();
-        clap_complete::generate(shell, &mut Cli::command(), "agent-queue", &mut out);
+        clap_complete::generate(shell, &mut visible, "agent-queue", &mut out);
         files.push((format!("completions/{file}"), out));
     }
     Ok(files)

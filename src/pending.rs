@@ -59,6 +59,14 @@ pub enum Mode {
 
 /// Reads every project's inbox.
 pub fn read_all(config: &Config, trust: &Trust, mode: Mode) -> Vec<ProjectTasks> {
+    if matches!(mode, Mode::Act | Mode::Look) {
+        for root in config.projects.roots.iter().filter(|r| !r.is_dir()) {
+            report::warn(format!(
+                "[projects] root {} is not a folder: nothing under it is scanned",
+                root.display()
+            ));
+        }
+    }
     inbox::projects(config)
         .into_iter()
         .map(|p| read_project(&p, trust, mode))
@@ -193,23 +201,20 @@ fn handle_broken(path: &Path, reason: &str, age: Duration, mode: Mode) {
     }
 }
 
-/// Why the inbox, or a folder between it and the project, is not trusted.
-fn folder_refusal(project: &Path, inbox: &Path, trust: &Trust) -> Option<String> {
-    let mut dir = inbox;
-    loop {
+/// Why the inbox, or a folder between it and the project, is not trusted:
+/// every such folder at once, so that one round of fixes is enough.
+pub fn folder_refusal(project: &Path, inbox: &Path, trust: &Trust) -> Option<String> {
+    let mut why = Vec::new();
+    for dir in inbox.ancestors() {
         match std::fs::metadata(dir) {
-            Ok(meta) => {
-                if let Some(why) = trust.refuse_folder(dir, &meta) {
-                    return Some(why);
-                }
-            }
-            Err(e) => return Some(format!("{}: {e}", dir.display())),
+            Ok(meta) => why.extend(trust.refuse_folder(dir, &meta)),
+            Err(e) => why.push(format!("{}: {e}", dir.display())),
         }
         if dir == project {
-            return None;
+            break;
         }
-        dir = dir.parent()?;
     }
+    (!why.is_empty()).then(|| why.join("; "))
 }
 
 #[cfg(test)]

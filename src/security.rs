@@ -74,8 +74,13 @@ impl Trust {
             return None;
         }
         let who = if other_ok { "its group" } else { "every user" };
+        let or_trust = if other_ok {
+            format!(" (or add gid {gid} to [security] trusted_gids)")
+        } else {
+            String::new()
+        };
         Some(format!(
-            "{what} {} is writable by {who} (mode {perm:04o}, gid {gid}); fix: chmod go-w {}",
+            "{what} {} is writable by {who} (mode {perm:04o}, gid {gid}); fix: chmod go-w {}{or_trust}",
             path.display(),
             quote_for_message(path),
         ))

@@ -163,6 +163,7 @@ impl Store {
     /// Reads the state without the lock: a consistent snapshot, since writes
     /// are atomic renames, but possibly stale by the time it is used.
     pub fn read(&self) -> anyhow::Result<State> {
+        crate::security::check_state_path(&self.path)?;
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),

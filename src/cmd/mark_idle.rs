@@ -46,6 +46,14 @@ impl Run for MarkIdleArgs {
         };
         let dedicated = config.dedicated(&session).is_some();
         if !dedicated && !config.pool.contains(&session) {
+            if self.session.is_none() {
+                // A Stop hook installed for every agent also runs in sessions
+                // agent-queue does not manage: nothing to do there.
+                report::info(format!(
+                    "session `{session}` (from $TMUX_PANE) is not managed by agent-queue"
+                ));
+                return Ok(Outcome::NothingFound);
+            }
             return Err(bad_input(format!(
                 "unknown session `{session}`: it is neither in the pool nor a [[dedicated]] session"
             )));
@@ -96,6 +104,7 @@ fn detach_recycle(ctx: &Ctx, config: &Config, session: &str, no_next: bool) -> a
         .create(true)
         .append(true)
         .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
         .open(&log_path)
         .with_context(|| format!("opening {}", log_path.display()))?;
     let exe = std::env::current_exe().context("finding the agent-queue executable")?;

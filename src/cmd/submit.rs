@@ -13,8 +13,12 @@ use anyhow::Context;
 
 use super::{Ctx, Run};
 use crate::cli::SubmitArgs;
+use crate::config::Security;
 use crate::error::{bad_input, Outcome};
 use crate::inbox::{self, rename_noreplace, STAGING};
+use crate::pending;
+use crate::report;
+use crate::security::Trust;
 use crate::task::{self, Priority};
 
 impl Run for SubmitArgs {
@@ -39,6 +43,13 @@ impl Run for SubmitArgs {
         let name = file_name(task.title.as_deref());
         let staged = write_staged(&staging, &name, text.as_bytes())?;
         let path = deliver(&staged, &inbox, &name)?;
+        let trust = Trust::new(&Security::default());
+        if let Some(why) = pending::folder_refusal(&project, &inbox, &trust) {
+            report::warn(format!(
+                "{} will not be dispatched until this is fixed: {why}",
+                path.display()
+            ));
+        }
         println!("{}", path.display());
         Ok(Outcome::Done)
     }

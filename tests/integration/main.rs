@@ -12,4 +12,5 @@ mod hostile_input;
 mod mark_idle;
 mod properties;
 mod scan;
+mod security;
 mod status;
