@@ -52,14 +52,27 @@ pub enum Event {
         task: PathBuf,
         reason: String,
     },
+    /// `mark-idle`: the session's task (if it held one) is over.
+    Idle {
+        session: String,
+        task: Option<PathBuf>,
+    },
+    /// `submit`: a task landed in an inbox.
+    Submitted {
+        task: PathBuf,
+        project: PathBuf,
+        priority: Priority,
+    },
 }
 
 impl Event {
     fn level(&self) -> Level {
         match self {
-            Event::Dispatched { .. } | Event::Planned { .. } | Event::Recovered { .. } => {
-                Level::Info
-            }
+            Event::Dispatched { .. }
+            | Event::Planned { .. }
+            | Event::Recovered { .. }
+            | Event::Idle { .. }
+            | Event::Submitted { .. } => Level::Info,
             Event::Rejected { .. } | Event::Skipped { .. } => Level::Warning,
             Event::Failed { .. } => Level::Error,
         }
@@ -97,6 +110,17 @@ impl Event {
             }
             Event::Failed { task, reason, .. } => format!("failed {}: {reason}", task.display()),
             Event::Skipped { task, reason } => format!("skipped {}: {reason}", task.display()),
+            Event::Idle {
+                session,
+                task: Some(task),
+            } => format!("{session} is idle; it finished {}", task.display()),
+            Event::Idle {
+                session,
+                task: None,
+            } => format!("{session} is idle"),
+            Event::Submitted { task, priority, .. } => {
+                format!("submitted {} ({priority})", task.display())
+            }
         }
     }
 }

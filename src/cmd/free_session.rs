@@ -3,6 +3,7 @@
 
 use super::{Ctx, Run};
 use crate::error::Outcome;
+use crate::report;
 use crate::sessions;
 use crate::state::{now, Store};
 use crate::tmux::Tmux;
@@ -19,7 +20,11 @@ impl Run for FreeSession {
             .next()
         {
             Some(session) => {
-                println!("{session}");
+                if report::json() {
+                    report::print_json(&serde_json::json!({ "session": session }));
+                } else {
+                    println!("{session}");
+                }
                 Ok(Outcome::Done)
             }
             None => Ok(Outcome::NothingFound),

@@ -22,7 +22,7 @@ use crate::config::Config;
 use crate::dispatcher::{Dispatcher, Target};
 use crate::error::{bad_input, Outcome};
 use crate::pending::{self, Mode};
-use crate::report;
+use crate::report::{self, Event};
 use crate::sessions::is_shell;
 use crate::state::{now, Phase};
 
@@ -67,10 +67,10 @@ impl Run for MarkIdleArgs {
                 .and_then(|s| s.task.clone());
             locked.state.set(&session, Phase::Idle, now());
             locked.save()?;
-            match task {
-                Some(t) => report::info(format!("{session} is idle; it finished {}", t.display())),
-                None => report::info(format!("{session} is idle")),
-            }
+            report::event(&Event::Idle {
+                session: session.clone(),
+                task,
+            });
         }
         if dedicated {
             return Ok(Outcome::Done);

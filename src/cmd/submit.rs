@@ -17,7 +17,7 @@ use crate::config::Security;
 use crate::error::{bad_input, Outcome};
 use crate::inbox::{self, rename_noreplace, STAGING};
 use crate::pending;
-use crate::report;
+use crate::report::{self, Event};
 use crate::security::Trust;
 use crate::task::{self, Priority};
 
@@ -50,7 +50,15 @@ impl Run for SubmitArgs {
                 path.display()
             ));
         }
-        println!("{}", path.display());
+        if report::json() {
+            report::print_json(&Event::Submitted {
+                task: path,
+                project,
+                priority: task.priority,
+            });
+        } else {
+            println!("{}", path.display());
+        }
         Ok(Outcome::Done)
     }
 }

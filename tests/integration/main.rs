@@ -10,6 +10,7 @@ mod docs;
 mod guarantees;
 mod hostile_input;
 mod mark_idle;
+mod operator;
 mod properties;
 mod scan;
 mod security;
