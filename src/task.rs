@@ -1,5 +1,5 @@
 //! A task file is Markdown with an optional YAML header. The seed parsed it
-//! best-effort, so a typo in a header silently became part of the prompt; here
+//! best-effort, so a broken header silently became part of the prompt; here
 //! the parser is strict, pure (bytes in, task or error out) and names the line
 //! at fault, and the one function that touches the disk refuses anything that
 //! is not a small regular file before reading a byte of it.
@@ -126,7 +126,9 @@ pub fn parse(bytes: &[u8]) -> Result<Task, TaskError> {
         error(Some(line), "not UTF-8 text")
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let text = text.replace("\r\n", "\n");
+    // CRLF and lone CR line ends both become LF, so that what `render`
+    // writes reads back the same.
+    let text = text.replace("\r\n", "\n").replace('\r', "\n");
 
     let Some((header, body)) = split_header(&text)? else {
         return Ok(Task {
@@ -177,10 +179,42 @@ fn split_header(text: &str) -> Result<Option<(&str, &str)>, TaskError> {
 }
 
 fn is_fence(line: &str) -> bool {
-    line.trim_end() == "---"
+    line.trim_end_matches([' ', '\t', '\n']) == "---"
+}
+
+/// Deeper `[`/`{` nesting than this is refused before the YAML parser sees
+/// it: its time grows with the square of the depth (64,000 levels: 7 s).
+const MAX_NESTING: usize = 64;
+/// A header is a few short lines; this bounds the parser's work.
+const MAX_HEADER_BYTES: usize = 64 * 1024;
+
+fn check_header_shape(yaml: &str) -> Result<(), TaskError> {
+    if yaml.len() > MAX_HEADER_BYTES {
+        return Err(error(
+            Some(2),
+            format!("the header is {} bytes, over the 64 KiB limit", yaml.len()),
+        ));
+    }
+    let (mut depth, mut line) = (0usize, 2usize);
+    for c in yaml.chars() {
+        match c {
+            '[' | '{' => depth += 1,
+            ']' | '}' => depth = depth.saturating_sub(1),
+            '\n' => line += 1,
+            _ => {}
+        }
+        if depth > MAX_NESTING {
+            return Err(error(
+                Some(line),
+                format!("invalid header: nested deeper than {MAX_NESTING} levels"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn parse_header(yaml: &str) -> Result<Header, TaskError> {
+    check_header_shape(yaml)?;
     let blank = yaml
         .lines()
         .all(|l| l.trim().is_empty() || l.trim_start().starts_with('#'));

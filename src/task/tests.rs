@@ -141,3 +141,23 @@ fn render_reads_back() {
     assert_eq!(ok(&render(&task)), task);
     assert_eq!(ok(&render(&Task::default())), Task::default());
 }
+
+#[test]
+fn lone_carriage_returns_are_line_ends_too() {
+    let t = ok("x\r\r\ny\rz");
+    assert_eq!(t.body, "x\n\ny\nz");
+    assert_eq!(ok(&render(&t)), t);
+}
+
+#[test]
+fn deep_nesting_and_huge_headers_are_refused_quickly() {
+    let deep = format!("---\ntags: {}\n---\nx", "[".repeat(20_000));
+    let start = std::time::Instant::now();
+    let e = err(deep.as_bytes());
+    assert!(start.elapsed() < std::time::Duration::from_millis(100));
+    assert!(e.message.contains("nested deeper"), "{e}");
+    let huge = format!("---\ntitle: {}\n---\nx", "a".repeat(70 * 1024));
+    assert!(err(huge.as_bytes()).message.contains("64 KiB"));
+    let shallow = format!("---\nx-extra: {}{}\n---\nx", "[".repeat(10), "]".repeat(10));
+    assert_eq!(ok(&shallow).body, "x", "ten levels are fine");
+}
