@@ -27,7 +27,10 @@ impl Run for ScanArgs {
         for pass in 0..MAX_PASSES {
             let mode = if pass == 0 { Mode::Act } else { Mode::Again };
             let tasks = pending::sorted(pending::read_all(&config, &d.trust, mode));
-            let round = d.round(&tasks, Target::Pool, true)?;
+            // Recovery runs once: what a later pass could recover, this
+            // scan did not see die; and so a pass with nothing pending costs
+            // no tmux call.
+            let round = d.round(&tasks, Target::Pool, pass == 0)?;
             failed += round.failed;
             if round.claimed == 0 && round.recovered == 0 {
                 break;

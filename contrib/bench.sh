@@ -1,0 +1,388 @@
+#!/usr/bin/env bash
+# agent-queue's benchmark (issue 5): the figures of the performance table,
+# all measured in one run, on a private tmux server with the stand-in agent
+# (tests/stand-in-agent.sh). Not part of `cargo test`: it is timed.
+#
+#   contrib/bench.sh
+#
+# It builds the release binary (`cargo build --release`) unless
+# AQ_BENCH_BIN names one, and prints the machine, then one table:
+#
+#   idle scan             1,000 projects under one root (20 x 50, each with a
+#                         src/, one holding a node_modules of 3,000 folders),
+#                         20 live pool sessions, nothing pending: median of 11
+#                         `scan` runs against median of 11
+#                         `find ROOT -maxdepth 4 -type d -name inbox`
+#   tmux per idle scan    tmux processes one idle scan starts, counted by a
+#                         wrapper script set as `[tmux] command`
+#   one dispatch          `dispatch` of one task; the agent shows its prompt
+#                         0.5 s after it starts (AQ_AGENT_START=0.5)
+#   eight dispatches      one `scan` of 8 tasks into 8 free sessions, same agent
+#   recycle               the agent's Stop hook starts (it logs the time, then
+#                         runs `agent-queue mark-idle`) -> the next task reaches
+#                         the same session (the stand-in's message file), with
+#                         an agent ready 0.1 s after it starts
+#   peak memory of a scan `/usr/bin/time -f %M` of the idle scan
+#
+# Rows marked "info" are extra figures (tmux calls of a dispatch and of a
+# recycle, the idle scan while a session holds a task) that have no target of
+# their own. Exit status: 0 when every target is met, 1 when one is missed,
+# 2 when the benchmark itself could not run.
+#
+# Knobs (environment): AQ_BENCH_BIN (binary to use, no build), AQ_BENCH_RUNS
+# (scan runs, 11), AQ_BENCH_ONE (one-dispatch rounds, 5), AQ_BENCH_EIGHT
+# (eight-dispatch rounds, 3), AQ_BENCH_RECYCLES (recycles, 4), AQ_BENCH_KEEP=1
+# (keep the temp folder, for a look at the logs).
+
+set -uo pipefail
+export LC_ALL=C.UTF-8 LC_NUMERIC=C   # tmux must see UTF-8 (the ❯ marker); "." in $EPOCHREALTIME
+unset TMUX TMUX_PANE AGENT_QUEUE_CONFIG
+
+REPO=$(cd "$(dirname "$0")/.." && pwd)
+RUNS=${AQ_BENCH_RUNS:-11}
+ONE_ROUNDS=${AQ_BENCH_ONE:-5}
+EIGHT_ROUNDS=${AQ_BENCH_EIGHT:-3}
+RECYCLES=${AQ_BENCH_RECYCLES:-4}
+AGENT_START=0.5
+RECYCLE_AGENT_START=0.1
+
+die() { echo "bench: $*" >&2; exit 2; }
+say() { echo "bench: $*" >&2; }
+
+command -v tmux >/dev/null || die "tmux is not installed (apt-get install tmux)"
+[ -x /bin/sh ] || die "/bin/sh is missing"
+
+# --- the binary --------------------------------------------------------------
+if [ -n "${AQ_BENCH_BIN:-}" ]; then
+    BIN=$AQ_BENCH_BIN
+else
+    say "building the release binary (cargo build --release)"
+    (cd "$REPO" && cargo build --release --quiet) || die "cargo build --release failed"
+    BIN="${CARGO_TARGET_DIR:-$REPO/target}/release/agent-queue"
+fi
+[ -x "$BIN" ] || die "no agent-queue binary at $BIN"
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN")
+
+# --- /usr/bin/time, for the memory figure -------------------------------------
+TIME_BIN=/usr/bin/time
+if [ ! -x "$TIME_BIN" ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        say "/usr/bin/time is missing: installing the time package"
+        apt-get update -qq >/dev/null 2>&1 &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq time >/dev/null 2>&1
+    fi
+    [ -x "$TIME_BIN" ] || say "WARNING: /usr/bin/time is missing and could not be installed (apt-get install time): the peak-memory figure is SKIPPED"
+fi
+
+# --- the world: temp folder, private tmux server, cleaned up whatever happens --
+W=$(mktemp -d "${TMPDIR:-/tmp}/aq-bench.XXXXXX") || die "mktemp failed"
+SOCK="aq-bench-$$"
+TM=(tmux -L "$SOCK" -f /dev/null)
+cleanup() {
+    "${TM[@]}" kill-server >/dev/null 2>&1
+    rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"   # tmux 3.3 leaves its socket file behind
+    if [ "${AQ_BENCH_KEEP:-}" = 1 ]; then say "kept $W"; else rm -rf "$W"; fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+mkdir -p "$W"/{home,state,resume,bin,log,small} || die "mkdir failed"
+export HOME="$W/home" XDG_CONFIG_HOME="$W/home/.config" XDG_STATE_HOME="$W/home/.local/state"
+ln -s /bin/sh "$W/bin/aq-agent"          # tmux then shows the agent as `aq-agent`, not a shell
+# Counts tmux processes: every call is logged (time, arguments) and run.
+cat > "$W/bin/tmux-counted" <<EOF
+#!/bin/sh
+printf '%s %s\n' "\$(date +%s.%N)" "\$*" >> '$W/tmux-calls.log'
+exec tmux "\$@"
+EOF
+chmod +x "$W/bin/tmux-counted"
+
+sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }                  # shell quote
+ts() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }  # TOML string
+AGENT_CMD="$(sq "$W/bin/aq-agent") $(sq "$REPO/tests/stand-in-agent.sh") --model {model}"
+
+# config NAME PREFIX SIZE PROJECTS-LINE [counted] [STATE-NAME]
+config() {
+    local name=$1 prefix=$2 size=$3 projects=$4 counted=${5:-} state=${6:-$1}
+    local tmux_cmd
+    if [ "$counted" = counted ]; then
+        tmux_cmd="[$(ts "$W/bin/tmux-counted"), \"-L\", $(ts "$SOCK"), \"-f\", \"/dev/null\"]"
+    else
+        tmux_cmd="[\"tmux\", \"-L\", $(ts "$SOCK"), \"-f\", \"/dev/null\"]"
+    fi
+    cat > "$W/$name.toml" <<EOF
+[state]
+file = $(ts "$W/state/$state.json")
+
+[tmux]
+command = $tmux_cmd
+
+[projects]
+$projects
+
+[pool]
+prefix = $(ts "$prefix")
+start = 1
+size = $size
+cooldown = "1m"
+
+[agent]
+command = $(ts "$AGENT_CMD")
+ready_timeout = "10s"
+resume_dir = $(ts "$W/resume")
+EOF
+    echo "$W/$name.toml"
+}
+
+# session NAME [VAR=VALUE]...: a session at a POSIX shell, its agent's environment set
+session() {
+    local name=$1; shift
+    local env=(-e "HOME=$HOME" -e "PS1=$ " -e "ENV=/dev/null" -e "PATH=$PATH" -e "AQ_AGENT_LOG=$W/log")
+    local kv
+    for kv in "$@"; do env+=(-e "$kv"); done
+    "${TM[@]}" new-session -d -s "$name" -x 160 -y 40 "${env[@]}" /bin/sh ||
+        die "tmux new-session $name failed"
+    local i
+    for i in $(seq 200); do
+        [ "$("${TM[@]}" display-message -p -t "=$name:" '#{pane_current_command}' 2>/dev/null)" = sh ] && return 0
+        sleep 0.02
+    done
+    die "session $name never showed its shell"
+}
+kill_sessions() { local s; for s in "$@"; do "${TM[@]}" kill-session -t "=$s" 2>/dev/null; done; }
+
+project() { mkdir -p "$1/.agent-queue/inbox" "$1/src"; echo "$1"; }
+task() {   # task PROJECT NAME AGE-SECONDS
+    local f="$1/.agent-queue/inbox/$2"
+    printf -- '---\ntitle: %s\n---\nBenchmark task %s: nothing to do.\n' "$2" "$2" > "$f"
+    touch -d "@$(( $(date +%s) - $3 ))" "$f"
+    echo "$f"
+}
+msgs() { find "$W/log" -name "$1*.msg" | wc -l; }
+wait_msgs() {  # wait_msgs SESSION-PREFIX N SECONDS
+    local i
+    for i in $(seq $(( $3 * 50 ))); do
+        [ "$(msgs "$1")" -ge "$2" ] && return 0
+        sleep 0.02
+    done
+    die "the agents of $1* received $(msgs "$1") message(s), not $2, within $3 s (see AQ_BENCH_KEEP=1)"
+}
+wait_shell() { # wait_shell SESSION SECONDS
+    local i
+    for i in $(seq $(( $2 * 50 ))); do
+        [ "$("${TM[@]}" display-message -p -t "=$1:" '#{pane_current_command}' 2>/dev/null)" = sh ] && return 0
+        sleep 0.02
+    done
+    return 1
+}
+
+us() { local t=${1/./}; echo $((10#$t)); }        # $EPOCHREALTIME -> microseconds
+median() { sort -n | awk '{v[NR]=$1} END {if (NR==0) exit 1; print (NR%2) ? v[(NR+1)/2] : int((v[NR/2]+v[NR/2+1])/2)}'; }
+ms() { awk -v u="$1" 'BEGIN {printf "%.1f ms", u/1000}'; }
+secs() { awk -v u="$1" 'BEGIN {printf "%.3f s", u/1000000}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {printf "%.2f", a/b}'; }
+le() { awk -v a="$1" -v b="$2" 'BEGIN {exit !(a <= b + 1e-9)}'; }
+
+ROWS=()
+FAILED=0
+row() {  # row FIGURE MEASURED BASELINE RATIO TARGET RESULT
+    ROWS+=("$1|$2|$3|$4|$5|$6")
+    [ "$6" = FAIL ] && FAILED=1
+    return 0
+}
+verdict() { if le "$1" "$2"; then echo pass; else echo FAIL; fi; }
+
+CPU=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+MACHINE="$(nproc) CPU(s), ${CPU:-unknown CPU}, Linux $(uname -r), $(tmux -V)"
+REV=$(git -C "$REPO" rev-parse --short HEAD 2>/dev/null || echo unknown)
+say "machine: $MACHINE; load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+
+# --- 1. idle scan ---------------------------------------------------------------
+say "building the tree: 20 x 50 projects, one node_modules of 3,000 folders"
+T="$W/tree"
+mkdir -p "$T"/g{01..20}/p{01..50}/{src,.agent-queue/inbox} || die "building the tree failed"
+mkdir -p "$T"/g01/p01/node_modules/m{0001..3000} || die "building node_modules failed"
+IDLE=$(config idle ccl-auto- 20 "roots = [$(ts "$T")]")
+IDLE_COUNTED=$(config idle-counted ccl-auto- 20 "roots = [$(ts "$T")]" counted idle)
+say "starting 20 pool sessions"
+for i in $(seq 20); do session "ccl-auto-$i" "AQ_AGENT_START=$AGENT_START"; done
+
+found=$(find "$T" -maxdepth 4 -type d -name inbox | wc -l)
+[ "$found" = 1000 ] || die "find sees $found inboxes, not 1000"
+"$BIN" --config "$IDLE" -q scan || die "the idle scan failed (exit $?)"
+
+# idle_scans LABEL: median of $RUNS scans and of $RUNS finds, interleaved (warm cache)
+idle_scans() {
+    local i t0 t1 f=() s=()
+    find "$T" -maxdepth 4 -type d -name inbox >/dev/null
+    "$BIN" --config "$IDLE" -q scan
+    for i in $(seq "$RUNS"); do
+        t0=$EPOCHREALTIME; find "$T" -maxdepth 4 -type d -name inbox >/dev/null; t1=$EPOCHREALTIME
+        f+=($(( $(us "$t1") - $(us "$t0") )))
+        t0=$EPOCHREALTIME; "$BIN" --config "$IDLE" -q scan; rc=$?; t1=$EPOCHREALTIME
+        [ "$rc" = 0 ] || die "scan exited $rc"
+        s+=($(( $(us "$t1") - $(us "$t0") )))
+    done
+    FIND_US=$(printf '%s\n' "${f[@]}" | median)
+    SCAN_US=$(printf '%s\n' "${s[@]}" | median)
+    say "$1: find $(printf '%s ' "${f[@]}")us; scan $(printf '%s ' "${s[@]}")us"
+}
+count_scan() {  # sets COUNT: tmux processes of one scan
+    : > "$W/tmux-calls.log"
+    "$BIN" --config "$IDLE_COUNTED" -q scan || die "the counted scan failed"
+    COUNT=$(wc -l < "$W/tmux-calls.log")
+}
+
+say "idle scan: $RUNS runs of find and of scan, interleaved"
+idle_scans "idle scan"
+r=$(ratio "$SCAN_US" "$FIND_US")
+row "idle scan (1,000 projects)" "$(ms "$SCAN_US")" "find $(ms "$FIND_US")" "${r}x" "<= 2.0x find" "$(verdict "$r" 2.0)"
+count_scan; n=$COUNT
+row "tmux processes per idle scan" "$n" "-" "-" "<= 1" "$(verdict "$n" 1)"
+
+if [ -x "$TIME_BIN" ]; then
+    peak=0
+    for i in 1 2 3; do
+        "$TIME_BIN" -f %M -o "$W/time.out" "$BIN" --config "$IDLE" -q scan || die "scan under /usr/bin/time failed"
+        kb=$(tail -n 1 "$W/time.out")
+        [ "$kb" -gt "$peak" ] && peak=$kb
+    done
+    row "peak memory of a scan" "$(awk -v k="$peak" 'BEGIN {printf "%.1f MiB", k/1024}')" "-" \
+        "$(ratio "$peak" 16384)" "<= 16 MiB" "$(verdict "$peak" 16384)"
+    PEAK_ROW=${ROWS[-1]}; unset 'ROWS[-1]'
+else
+    PEAK_ROW="peak memory of a scan|SKIPPED|-|-|<= 16 MiB|SKIP (no /usr/bin/time)"
+fi
+
+# The same scan while one pool session holds a task (then it must ask tmux).
+HOLD=$(project "$W/small/hold")
+HOLD_CONFIG=$(config hold ccl-auto- 20 "paths = [$(ts "$HOLD")]" "" idle)
+"$BIN" --config "$HOLD_CONFIG" -q dispatch "$(task "$HOLD" hold.md 10)" || die "dispatch into ccl-auto-1 failed"
+wait_msgs ccl-auto-1. 1 5
+say "idle scan again, ccl-auto-1 working"
+idle_scans "idle scan, one session working"
+r=$(ratio "$SCAN_US" "$FIND_US")
+row "  idle scan, 1 session working (info)" "$(ms "$SCAN_US")" "find $(ms "$FIND_US")" "${r}x" "<= 2.0x find" "info: $(verdict "$r" 2.0)"
+count_scan; n=$COUNT
+row "  tmux processes, 1 session working (info)" "$n" "-" "-" "<= 1" "info: $(verdict "$n" 1)"
+kill_sessions $(for i in $(seq 20); do echo "ccl-auto-$i"; done)
+
+# --- 2. one dispatch ------------------------------------------------------------
+say "one dispatch: $ONE_ROUNDS rounds, agent ready ${AGENT_START}s after it starts"
+ONE=$(project "$W/small/one")
+d=()
+for r in $(seq "$ONE_ROUNDS"); do
+    session "one$r-1" "AQ_AGENT_START=$AGENT_START"
+    c=$(config "one$r" "one$r-" 1 "paths = [$(ts "$ONE")]")
+    t=$(task "$ONE" "one-$r.md" 10)
+    t0=$EPOCHREALTIME; "$BIN" --config "$c" -q dispatch "$t"; rc=$?; t1=$EPOCHREALTIME
+    [ "$rc" = 0 ] || die "dispatch exited $rc"
+    d+=($(( $(us "$t1") - $(us "$t0") )))
+    wait_msgs "one$r-1." 1 5
+    kill_sessions "one$r-1"
+done
+ONE_US=$(printf '%s\n' "${d[@]}" | median)
+say "one dispatch: $(printf '%s ' "${d[@]}")us"
+r=$(awk -v u="$ONE_US" -v s="$AGENT_START" 'BEGIN {printf "%.2f", u/1e6/s}')
+row "one dispatch" "$(secs "$ONE_US")" "agent start ${AGENT_START} s" "${r}x" "<= 1.35x" "$(verdict "$r" 1.35)"
+
+# The tmux calls of one dispatch (a separate, counted round: the wrapper's
+# own cost stays out of the timed ones).
+session one0-1 "AQ_AGENT_START=$AGENT_START"
+c=$(config one0 one0- 1 "paths = [$(ts "$ONE")]" counted)
+: > "$W/tmux-calls.log"
+"$BIN" --config "$c" -q dispatch "$(task "$ONE" one-0.md 10)" || die "the counted dispatch failed"
+n=$(wc -l < "$W/tmux-calls.log")
+cp "$W/tmux-calls.log" "$W/tmux-calls.dispatch.log"
+wait_msgs one0-1. 1 5
+kill_sessions one0-1
+row "  tmux processes per dispatch (info)" "$n" "-" "-" "-" "info"
+
+# --- 3. eight dispatches ----------------------------------------------------------
+say "eight dispatches: $EIGHT_ROUNDS rounds of one scan, 8 tasks, 8 free sessions"
+e=()
+for r in $(seq "$EIGHT_ROUNDS"); do
+    p=$(project "$W/small/eight$r")
+    for i in $(seq 8); do task "$p" "t$i.md" $((20 - i)) >/dev/null; done
+    names=()
+    for i in $(seq 8); do session "e$r-$i" "AQ_AGENT_START=$AGENT_START"; names+=("e$r-$i"); done
+    c=$(config "eight$r" "e$r-" 8 "paths = [$(ts "$p")]")
+    t0=$EPOCHREALTIME; "$BIN" --config "$c" -q scan; rc=$?; t1=$EPOCHREALTIME
+    [ "$rc" = 0 ] || die "scan of eight exited $rc"
+    e+=($(( $(us "$t1") - $(us "$t0") )))
+    wait_msgs "e$r-" 8 5
+    kill_sessions "${names[@]}"
+done
+EIGHT_US=$(printf '%s\n' "${e[@]}" | median)
+say "eight dispatches: $(printf '%s ' "${e[@]}")us"
+r=$(ratio "$EIGHT_US" "$ONE_US")
+row "eight dispatches (one scan)" "$(secs "$EIGHT_US")" "one $(secs "$ONE_US")" "${r}x" "<= 1.5x one" "$(verdict "$r" 1.5)"
+
+# --- 4. recycle ---------------------------------------------------------------------
+# recycle NAME COUNTED N: a session whose Stop hook logs the time and runs
+# mark-idle; N+1 tasks; one scan starts the chain. Sets REC_US (median, µs).
+recycle_run() {
+    local name=$1 counted=$2 n=$3 p c hook i
+    p=$(project "$W/small/$name")
+    for i in $(seq 0 "$n"); do task "$p" "r$i.md" $((100 - i)) >/dev/null; done
+    c=$(config "$name" "$name-" 1 "paths = [$(ts "$p")]" "$counted")
+    hook="date +%s.%N >> $(sq "$W/$name.hook"); $(sq "$BIN") --config $(sq "$c") -q mark-idle"
+    session "$name-1" "AQ_AGENT_START=$RECYCLE_AGENT_START" "AQ_STOP_HOOK=$hook"
+    : > "$W/tmux-calls.log"
+    "$BIN" --config "$c" -q scan || die "the scan that starts the recycle chain failed"
+    wait_msgs "$name-1." $((n + 1)) $((5 * (n + 1)))
+    # The last hook recycles into an empty inbox: let it finish.
+    sleep 0.3
+    wait_shell "$name-1" 10 || say "note: $name-1 did not come back to its shell"
+    local times=() at=() rec=()
+    mapfile -t times < "$W/$name.hook"
+    mapfile -t at < <(find "$W/log" -name "$name-1.*.msg" -exec stat -c %.9Y {} + | sort -n)
+    for i in $(seq 0 $((n - 1))); do
+        rec+=($(awk -v a="${at[$((i + 1))]}" -v h="${times[$i]}" 'BEGIN {printf "%d", (a - h) * 1e6}'))
+    done
+    REC_US=$(printf '%s\n' "${rec[@]}" | median)
+    REC_ALL="${rec[*]}"
+    REC_HOOKS="${times[*]}"
+    kill_sessions "$name-1"
+}
+say "recycle: $RECYCLES recycles, agent ready ${RECYCLE_AGENT_START}s after it starts"
+recycle_run rec "" "$RECYCLES"
+say "recycle: $REC_ALL us"
+row "recycle (Stop hook -> next task)" "$(secs "$REC_US")" "-" "$(ratio "$REC_US" 1500000)" "<= 1.5 s" "$(verdict "$REC_US" 1500000)"
+recycle_run reccount counted 1
+# One whole cycle: from the first hook's start to the second's.
+read -r h0 h1 _ <<< "$REC_HOOKS"
+n=$(awk -v a="$h0" -v b="$h1" '$1 >= a && $1 < b' "$W/tmux-calls.log" | wc -l)
+cp "$W/tmux-calls.log" "$W/tmux-calls.recycle.log"
+row "  tmux processes per recycle (info)" "$n" "-" "-" "-" "info"
+
+ROWS+=("$PEAK_ROW")
+case $PEAK_ROW in *"|FAIL") FAILED=1 ;; esac
+
+# --- the table ------------------------------------------------------------------------
+echo
+echo "agent-queue benchmark ($REV, $BIN)"
+echo "machine: $MACHINE"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
+{
+    echo "figure|measured|baseline|ratio|target|result"
+    echo "-|-|-|-|-|-"
+    printf '%s\n' "${ROWS[@]}"
+} | awk -F'|' '
+    { for (i = 1; i <= NF; i++) { c[NR, i] = $i; if (length($i) > w[i]) w[i] = length($i) } n = NR }
+    END {
+        for (r = 1; r <= n; r++) {
+            line = "|"
+            for (i = 1; i <= 6; i++) {
+                v = c[r, i]
+                if (r == 2) { v = ""; for (k = 0; k < w[i]; k++) v = v "-" }
+                line = line " " sprintf("%-" w[i] "s", v) " |"
+            }
+            print line
+        }
+    }'
+echo
+echo "ratio: against the baseline, or measured / target for the absolute targets"
+if [ "$FAILED" = 0 ]; then echo "every target met"; else echo "some target(s) missed"; fi
+exit "$FAILED"
