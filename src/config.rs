@@ -137,8 +137,22 @@ pub struct Dialog {
     pub answer: Vec<String>,
 }
 
-/// The screens Claude Code 2.1.197 is known to stop at. A config entry with
-/// the same name replaces one of these; others are added after them.
+/// The screens Claude Code 2.1.197 is known to show instead of its prompt
+/// (checked under tmux by `tests/integration/real_agent.rs`). A config entry
+/// with the same name replaces one of these; others are added after them.
+/// None is answered by default: the launch fails naming it.
+///
+/// - folder trust: a folder not yet trusted in `~/.claude.json` (`1` or
+///   Enter accepts);
+/// - API key: `ANTHROPIC_API_KEY` set but not yet approved (`1` accepts;
+///   Enter means No, and leaves an agent that is not logged in);
+/// - bypass warning: `--dangerously-skip-permissions` without
+///   `skipDangerousModePermissionPrompt` (`2` accepts; Enter means "No, exit");
+/// - onboarding, security notes: the first run of a new user (Enter goes on);
+/// - no service: the first run's connectivity check failed (it then exits);
+/// - as root: root without `IS_SANDBOX=1` (it then exits);
+/// - not logged in: a prompt that cannot work (the key was refused once, or
+///   the login expired); a task given to it would be lost.
 pub fn default_dialogs() -> Vec<Dialog> {
     let d = |name: &str, matches: &str| Dialog {
         name: name.into(),
@@ -149,8 +163,14 @@ pub fn default_dialogs() -> Vec<Dialog> {
         d("folder trust", "Yes, I trust this folder"),
         d("API key", "Do you want to use this API key?"),
         d("bypass warning", "running in Bypass Permissions mode"),
+        d(
+            "onboarding",
+            "Choose the text style that looks best with your terminal",
+        ),
+        d("security notes", "Security notes:"),
         d("no service", "Unable to connect to Anthropic services"),
         d("as root", "cannot be used with root/sudo privileges"),
+        d("not logged in", "Not logged in · Run /login"),
     ]
 }
 

@@ -9,7 +9,8 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use crate::config::Agent;
+use crate::config::{Agent, Dialog};
+use crate::report;
 use crate::screen;
 use crate::shell::quote;
 use crate::task::Task;
@@ -20,8 +21,16 @@ pub const POLL: Duration = Duration::from_millis(40);
 /// How long the typed command may take to leave the shell before the launch
 /// counts as failed (a `cd` into a missing folder, an unknown command).
 const START_GRACE: Duration = Duration::from_secs(5);
-/// How long a paste may take to show on the screen, and Enter to be taken.
-const PASTE_SETTLE: Duration = Duration::from_secs(2);
+/// How long a shell that shows output after the typed line must stay in the
+/// foreground before the command counts as having exited unseen.
+const EXIT_GRACE: Duration = Duration::from_secs(1);
+/// How long a paste may take to show in the agent's input before Enter is
+/// pressed anyway (only an agent that does not echo its input waits it out).
+const PASTE_SETTLE: Duration = Duration::from_secs(5);
+/// How long Enter may take to be taken before it is pressed once more.
+const ENTER_SETTLE: Duration = Duration::from_millis(1500);
+/// How often the screen is read while Enter is checked.
+const ENTER_POLL: Duration = Duration::from_millis(10);
 /// How long a dialog may stay after its answer before the launch gives up.
 const DIALOG_SETTLE: Duration = Duration::from_secs(5);
 
@@ -154,12 +163,32 @@ impl Launch<'_> {
     }
 
     fn fail(&self, what: impl std::fmt::Display, screen: &Screen) -> LaunchError {
-        let last = screen::tail(&screen.text, 4);
+        self.fail_quoting(what, screen, 4)
+    }
+
+    fn fail_quoting(
+        &self,
+        what: impl std::fmt::Display,
+        screen: &Screen,
+        lines: usize,
+    ) -> LaunchError {
+        let last = screen::tail(&screen.text, lines);
         if last.is_empty() {
             LaunchError(format!("{}: {what}", self.session))
         } else {
             LaunchError(format!("{}: {what}; it shows: {last}", self.session))
         }
+    }
+
+    /// A failure at a dialog quotes the line that matched, then the last
+    /// lines (the choices).
+    fn fail_at(&self, what: impl std::fmt::Display, screen: &Screen, d: &Dialog) -> LaunchError {
+        let last = screen::tail(&screen.text, 3);
+        let shows = match screen::line_with(&screen.text, &d.matches) {
+            Some(line) if !last.contains(line) => format!("{line} … {last}"),
+            _ => last,
+        };
+        LaunchError(format!("{}: {what}; it shows: {shows}", self.session))
     }
 
     fn screen(&self) -> Result<Screen, LaunchError> {
@@ -170,6 +199,26 @@ impl Launch<'_> {
 
     fn at_shell(&self, screen: &Screen) -> bool {
         crate::sessions::is_shell(&screen.command, &self.agent.shells)
+    }
+
+    fn send(&self, keys: &[String]) -> Result<(), LaunchError> {
+        self.tmux
+            .send_keys(self.session, keys)
+            .map_err(|e| LaunchError(format!("{e:#}")))
+    }
+
+    /// A configured dialog on the screen, once the message is in the agent:
+    /// one whose text the message itself holds cannot be told from it.
+    fn dialog_after_paste<'s>(&'s self, screen: &Screen) -> Option<&'s Dialog> {
+        let dialogs: Vec<&Dialog> = self
+            .agent
+            .dialogs
+            .iter()
+            .filter(|d| !d.matches.is_empty() && !self.message.contains(&d.matches))
+            .collect();
+        dialogs
+            .into_iter()
+            .find(|d| screen.text.contains(&d.matches))
     }
 
     /// Runs the whole launch; on error the caller puts the task back.
@@ -183,14 +232,42 @@ impl Launch<'_> {
         self.note(Stage::Typed);
         let ready = self.wait_ready()?;
         self.note(Stage::Ready);
+        let marker = &self.agent.ready_marker;
+        let before = screen::input(&ready.text, marker);
 
         self.note(Stage::Pasting);
         self.tmux
             .paste(self.session, &self.message)
             .map_err(|e| LaunchError(format!("{e:#}")))?;
         self.note(Stage::Pasted);
-        self.wait_for(PASTE_SETTLE, |s| s.text != ready.text)?;
-        self.press_enter()?;
+        // Enter only once the paste shows in the input: an agent that has
+        // just drawn its prompt may drop an Enter that comes before (Claude
+        // Code 2.1.197 does, for short and long pastes alike). An agent that
+        // does not echo what it is given is waited for until PASTE_SETTLE.
+        let typed = |s: &Screen| {
+            screen::input(&s.text, marker).filter(|i| !i.is_empty() && Some(i) != before.as_ref())
+        };
+        let shown = self.wait_for(PASTE_SETTLE, |s| {
+            self.at_shell(s) || self.dialog_after_paste(s).is_some() || typed(s).is_some()
+        })?;
+        if self.at_shell(&shown) {
+            return Err(self.fail_quoting(
+                "the agent exited before the task was submitted",
+                &shown,
+                6,
+            ));
+        }
+        if let Some(d) = self.dialog_after_paste(&shown) {
+            return Err(self.fail_at(
+                format!(
+                    "the agent showed its {} dialog after its prompt; Enter was not pressed",
+                    d.name
+                ),
+                &shown,
+                d,
+            ));
+        }
+        self.press_enter(typed(&shown))?;
         self.note(Stage::Submitted);
         Ok(())
     }
@@ -199,16 +276,38 @@ impl Launch<'_> {
         let start = Instant::now();
         let mut seen_agent = false;
         let mut answered: Vec<(String, Instant)> = Vec::new();
+        // The prompt counts once two reads in a row show it and no dialog:
+        // nothing is pasted into a screen that is still being drawn.
+        let mut ready_once = false;
+        let mut quiet_at_shell: Option<Instant> = None;
         loop {
             let s = self.screen()?;
             let at_shell = self.at_shell(&s);
             seen_agent |= !at_shell;
-            // Back at the shell after the agent ran, or with more on the
-            // screen than the typed line (the command printed and the shell
-            // prompted again, too fast to be seen running): it exited.
+            let dialog = screen::dialog(&s.text, &self.agent.dialogs);
+            // Back at the shell after the agent ran: it exited. Or still at
+            // the shell with more on the screen than the typed line: the
+            // command printed and the shell prompted again, too fast to be
+            // seen running; but a shell that prompts late (right after the
+            // last agent exited, the reset and the typed line came first)
+            // shows two lines too, for the moment it takes to start the
+            // command. So that counts only when it lasts.
             let printed = s.text.lines().filter(|l| !l.trim().is_empty()).count() > 1;
-            if at_shell && (seen_agent || printed) {
-                return Err(self.fail("the agent exited before its prompt", &s));
+            if at_shell && printed && !seen_agent {
+                quiet_at_shell.get_or_insert_with(Instant::now);
+            } else {
+                quiet_at_shell = None;
+            }
+            let exited_unseen = quiet_at_shell.is_some_and(|at| at.elapsed() >= EXIT_GRACE);
+            if at_shell && (seen_agent || exited_unseen) {
+                let what = match dialog {
+                    Some(d) => format!(
+                        "the agent exited before its prompt, at its {} screen",
+                        d.name
+                    ),
+                    None => "the agent exited before its prompt".to_string(),
+                };
+                return Err(self.fail_quoting(what, &s, 6));
             }
             if at_shell && start.elapsed() > START_GRACE {
                 return Err(self.fail(
@@ -216,31 +315,38 @@ impl Launch<'_> {
                     &s,
                 ));
             }
-            if let Some(d) = screen::dialog(&s.text, &self.agent.dialogs) {
+            let ready = !at_shell
+                && dialog.is_none()
+                && screen::is_ready(&s.text, &self.agent.ready_marker);
+            if let Some(d) = dialog {
                 if d.answer.is_empty() {
-                    return Err(self.fail(
-                        format!("the agent stopped at its {} dialog (set an answer in [[agent.dialog]] to accept it)", d.name),
+                    return Err(self.fail_at(
+                        format!(
+                            "the agent stopped at its {} dialog, which the config does not answer ([[agent.dialog]])",
+                            d.name
+                        ),
                         &s,
+                        d,
                     ));
                 }
                 match answered.iter().find(|(n, _)| *n == d.name) {
                     None => {
-                        self.tmux
-                            .send_keys(self.session, &d.answer)
-                            .map_err(|e| LaunchError(format!("{e:#}")))?;
+                        self.send(&d.answer)?;
                         answered.push((d.name.clone(), Instant::now()));
                     }
                     Some((_, at)) if at.elapsed() > DIALOG_SETTLE => {
-                        return Err(self.fail(
+                        return Err(self.fail_at(
                             format!("the {} dialog stayed after its configured answer", d.name),
                             &s,
+                            d,
                         ));
                     }
                     Some(_) => {}
                 }
-            } else if !at_shell && screen::is_ready(&s.text, &self.agent.ready_marker) {
+            } else if ready && ready_once {
                 return Ok(s);
             }
+            ready_once = ready;
             if start.elapsed() > self.agent.ready_timeout {
                 return Err(self.fail(
                     format!(
@@ -261,25 +367,59 @@ impl Launch<'_> {
         limit: Duration,
         done: impl Fn(&Screen) -> bool,
     ) -> Result<Screen, LaunchError> {
+        self.wait_every(POLL, limit, done)
+    }
+
+    fn wait_every(
+        &self,
+        poll: Duration,
+        limit: Duration,
+        done: impl Fn(&Screen) -> bool,
+    ) -> Result<Screen, LaunchError> {
         let start = Instant::now();
         loop {
             let s = self.screen()?;
             if done(&s) || start.elapsed() >= limit {
                 return Ok(s);
             }
-            std::thread::sleep(POLL);
+            std::thread::sleep(poll);
         }
     }
 
-    /// Enter on its own, then once more if the input line still holds the
-    /// folded paste after it had time to be taken.
-    fn press_enter(&self) -> Result<(), LaunchError> {
-        let enter = |_: ()| self.tmux.send_keys(self.session, &["Enter".into()]);
-        enter(()).map_err(|e| LaunchError(format!("{e:#}")))?;
+    /// Enter on its own, then once more if the input still shows what was
+    /// pasted, unchanged, after ENTER_SETTLE: Claude Code empties its input
+    /// box when it takes Enter, a line agent prints below it. A second Enter
+    /// on an empty input does nothing (Claude Code sends no prompt for it).
+    /// `typed` is the input as it showed after the paste; `None` when the
+    /// agent did not show it, so nothing can be checked.
+    fn press_enter(&self, typed: Option<screen::Input>) -> Result<(), LaunchError> {
+        let enter = || self.send(&["Enter".into()]);
+        enter()?;
+        let Some(typed) = typed else {
+            return Ok(());
+        };
         let marker = &self.agent.ready_marker;
-        let s = self.wait_for(PASTE_SETTLE, |s| !screen::paste_waiting(&s.text, marker))?;
-        if screen::paste_waiting(&s.text, marker) {
-            enter(()).map_err(|e| LaunchError(format!("{e:#}")))?;
+        let waiting = |s: &Screen| {
+            !self.at_shell(s) && screen::input(&s.text, marker).as_ref() == Some(&typed)
+        };
+        // Read often: the launch holds the session's launch lock until it
+        // returns, and a fast agent's Stop hook may already be recycling the
+        // session for its next task.
+        let s = self.wait_every(ENTER_POLL, ENTER_SETTLE, |s| !waiting(s))?;
+        if waiting(&s) {
+            report::debug(format!(
+                "{}: the agent did not take Enter; pressing it once more",
+                self.session
+            ));
+            enter()?;
+            let s = self.wait_for(ENTER_SETTLE, |s| !waiting(s))?;
+            if waiting(&s) {
+                report::warn(format!(
+                    "{}: the task still waits in the agent's input after a second Enter; it shows: {}",
+                    self.session,
+                    screen::tail(&s.text, 4)
+                ));
+            }
         }
         Ok(())
     }

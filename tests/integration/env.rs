@@ -45,7 +45,8 @@ pub struct World {
     config_extra: String,
     pool_prefix: String,
     pool_size: u32,
-    /// The stand-in agent's environment, per session started after it is set.
+    /// The agent's environment, per session started after it is set (a
+    /// `PATH` here is the sessions' PATH).
     pub agent_env: BTreeMap<String, String>,
 }
 
@@ -114,7 +115,8 @@ impl World {
     }
 
     /// Adds TOML to the config (sections the default config does not have,
-    /// or that replace nothing it has).
+    /// or that replace nothing it has). An `[agent]` section replaces the
+    /// stand-in agent's, leaving every key it does not set at its default.
     pub fn config(&mut self, toml: &str) -> &mut World {
         self.config_extra.push_str(toml);
         self.config_extra.push('\n');
@@ -203,13 +205,18 @@ impl World {
         );
         env.insert("PS1".into(), "$ ".into());
         env.insert("ENV".into(), "/dev/null".into());
-        for (k, v) in env {
+        for (k, v) in &env {
             args.push("-e".into());
             args.push(format!("{k}={v}"));
         }
         args.push("/bin/sh".into());
-        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = self.tmux_output(&argv);
+        let mut cmd = self.tmux_command();
+        // tmux gives a new session's first pane the PATH of the client that
+        // made it, whatever `-e PATH=` says.
+        if let Some(path) = env.get("PATH") {
+            cmd.env("PATH", path);
+        }
+        let out = cmd.args(&args).output().expect("tmux runs");
         assert!(
             out.status.success(),
             "tmux new-session {name}: {}",
@@ -228,13 +235,16 @@ impl World {
         }
     }
 
+    /// `tmux` on this world's server, without arguments yet.
+    pub fn tmux_command(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.args(["-L", &self.socket, "-f", "/dev/null"])
+            .env("HOME", self.home());
+        cmd
+    }
+
     pub fn tmux_output(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket, "-f", "/dev/null"])
-            .args(args)
-            .env("HOME", self.home())
-            .output()
-            .expect("tmux runs")
+        self.tmux_command().args(args).output().expect("tmux runs")
     }
 
     pub fn pane_command(&self, session: &str) -> Option<String> {

@@ -1,7 +1,9 @@
 //! agent-queue's integration tests: the real binary, a real tmux server on a
-//! private socket, and the stand-in agent from `tests/stand-in-agent.sh`.
+//! private socket, and the stand-in agent from `tests/stand-in-agent.sh`;
+//! `real_agent` drives the real Claude Code CLI against `fake_api`.
 
 mod env;
+mod fake_api;
 
 mod cli;
 mod contrib;
@@ -12,6 +14,7 @@ mod hostile_input;
 mod mark_idle;
 mod operator;
 mod properties;
+mod real_agent;
 mod scan;
 mod security;
 mod status;

@@ -62,7 +62,9 @@ fn task() -> impl Strategy<Value = Task> {
     );
     let body = lines(6)
         .prop_map(|b| b.trim().to_string())
-        .prop_filter("a CR in a body is a line end, read as \\n", |b| !b.contains('\r'));
+        .prop_filter("a CR in a body is a line end, read as \\n", |b| {
+            !b.contains('\r')
+        });
     (
         title,
         proptest::sample::select(Priority::ALL.to_vec()),
