@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -55,6 +56,8 @@ pub struct Round {
     pub dispatched: usize,
     pub failed: usize,
     pub recovered: usize,
+    /// Where the tasks of failed launches are back in their inboxes.
+    pub returned: Vec<PathBuf>,
     /// Why a `Target::One` session could not be used.
     pub busy: Option<Busy>,
 }
@@ -101,18 +104,25 @@ impl<'a> Dispatcher<'a> {
             claims
         };
         round.claimed = claims.len();
-        let results: Vec<bool> = std::thread::scope(|scope| {
+        let results: Vec<Result<(), Option<PathBuf>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = claims
                 .into_iter()
                 .map(|claim| scope.spawn(move || self.launch_and_settle(claim)))
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or(false))
+                .map(|h| h.join().unwrap_or(Err(None)))
                 .collect()
         });
-        round.dispatched = results.iter().filter(|ok| **ok).count();
-        round.failed = results.len() - round.dispatched;
+        for result in results {
+            match result {
+                Ok(()) => round.dispatched += 1,
+                Err(back) => {
+                    round.failed += 1;
+                    round.returned.extend(back);
+                }
+            }
+        }
         Ok(round)
     }
 
@@ -222,7 +232,8 @@ impl<'a> Dispatcher<'a> {
         }
     }
 
-    fn launch_and_settle(&self, claim: Claim) -> bool {
+    /// Launches, then settles; on failure, where the task is back.
+    fn launch_and_settle(&self, claim: Claim) -> Result<(), Option<PathBuf>> {
         let resume = self.resume(&claim.session);
         let agent = &self.config.agent;
         let launch = Launch {
@@ -244,15 +255,18 @@ impl<'a> Dispatcher<'a> {
             claim.session
         ));
         let outcome = launch.run();
+        if outcome.is_err() && self.config.pool.contains(&claim.session) {
+            self.interrupt(&claim.session);
+        }
         match self.settle(&claim, &outcome, resume.as_ref().map(|r| r.0.as_path())) {
-            Ok(ok) => ok,
+            Ok(settled) => settled,
             Err(e) => {
                 report::error(format!(
                     "settling {} in {}: {e:#}",
                     claim.dispatched.display(),
                     claim.session
                 ));
-                false
+                Err(None)
             }
         }
         // `claim.lock` drops here, after the state says how it ended.
@@ -263,7 +277,7 @@ impl<'a> Dispatcher<'a> {
         claim: &Claim,
         outcome: &Result<(), launch::LaunchError>,
         resume: Option<&Path>,
-    ) -> anyhow::Result<bool> {
+    ) -> anyhow::Result<Result<(), Option<PathBuf>>> {
         let mut locked = self.store.lock()?;
         let now = now();
         let ok = match outcome {
@@ -292,7 +306,7 @@ impl<'a> Dispatcher<'a> {
                     priority: claim.pending.task.priority,
                     model: claim.model.clone(),
                 });
-                true
+                Ok(())
             }
             Err(e) => {
                 let back = inbox::unclaim(&claim.dispatched);
@@ -308,15 +322,53 @@ impl<'a> Dispatcher<'a> {
                     Err(be) => format!("{e}; and putting it back failed: {be}"),
                 };
                 report::event(&Event::Failed {
-                    task: back.unwrap_or_else(|_| claim.dispatched.clone()),
+                    task: back.as_ref().unwrap_or(&claim.dispatched).clone(),
                     reason,
                     session: Some(claim.session.clone()),
                 });
-                false
+                Err(back.ok())
             }
         };
         locked.save()?;
         Ok(ok)
+    }
+
+    /// After a failed launch into a pool session its agent may sit at a
+    /// dialog, or be half started, and keep the session busy for good:
+    /// interrupt it. Two `C-c` a moment apart leave Claude Code's dialogs
+    /// without answering them (sent at once, the API-key question stays).
+    fn interrupt(&self, session: &str) {
+        let shells = &self.config.agent.shells;
+        let screen = || self.tmux.screen(session).ok();
+        let at_shell = |s: &Option<crate::tmux::Screen>| {
+            s.as_ref()
+                .is_none_or(|s| sessions::is_shell(&s.command, shells))
+        };
+        // The second C-c goes once the first has shown its effect (Claude
+        // Code: "Press Ctrl-C again to exit"), the way a person presses it.
+        for wait in [Duration::from_millis(500), Duration::from_secs(2)] {
+            let before = screen();
+            if at_shell(&before) || self.tmux.send_keys(session, &["C-c".into()]).is_err() {
+                return;
+            }
+            let start = Instant::now();
+            while start.elapsed() < wait {
+                std::thread::sleep(Duration::from_millis(20));
+                let now = screen();
+                if at_shell(&now) {
+                    return;
+                }
+                let changed = now.as_ref().map(|s| &s.text) != before.as_ref().map(|s| &s.text);
+                if changed && wait < Duration::from_secs(1) {
+                    break;
+                }
+            }
+        }
+        if !at_shell(&screen()) {
+            report::warn(format!(
+                "{session}: its agent did not exit after C-c twice; the session stays busy until it does"
+            ));
+        }
     }
 
     /// Puts back the tasks of launches whose process died and of sessions

@@ -161,9 +161,29 @@ fn recycle(d: &Dispatcher, session: &str, no_next: bool) -> anyhow::Result<Outco
         report::debug(format!("{session}: the agent exited"));
     }
     if !no_next {
+        wait_for_launcher(d, session, limit)?;
         next_task(d, session)?;
     }
     Ok(Outcome::Done)
+}
+
+/// A fast agent can end its turn (and its Stop hook start this recycle)
+/// while the launch that gave it the task is still settling, holding the
+/// session's launch lock: wait for that launch to let go, or the claim that
+/// follows would pass the session over.
+fn wait_for_launcher(d: &Dispatcher, session: &str, limit: Duration) -> anyhow::Result<()> {
+    let start = Instant::now();
+    while d.store.try_launch_lock(session)?.is_none() {
+        if start.elapsed() >= limit {
+            report::warn(format!(
+                "{session}: a launch there is still in flight after {}s",
+                limit.as_secs()
+            ));
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Ok(())
 }
 
 fn wait(

@@ -3,6 +3,9 @@
 //! something: a `PathChanged=` unit drops the events that land while its
 //! service runs, so a scan must not exit with work it could still see.
 
+use std::collections::HashSet;
+use std::path::PathBuf;
+
 use super::{Ctx, Run};
 use crate::cli::ScanArgs;
 use crate::dispatcher::{Dispatcher, Target};
@@ -24,14 +27,20 @@ impl Run for ScanArgs {
             return plan(&d);
         }
         let mut failed = 0;
+        // A task whose launch failed is not tried again by the same scan:
+        // a task that stops every agent at a dialog would otherwise take
+        // each free session in turn into a cooldown.
+        let mut returned: HashSet<PathBuf> = HashSet::new();
         for pass in 0..MAX_PASSES {
             let mode = if pass == 0 { Mode::Act } else { Mode::Again };
-            let tasks = pending::sorted(pending::read_all(&config, &d.trust, mode));
+            let mut tasks = pending::sorted(pending::read_all(&config, &d.trust, mode));
+            tasks.retain(|t| !returned.contains(&t.path));
             // Recovery runs once: what a later pass could recover, this
             // scan did not see die; and so a pass with nothing pending costs
             // no tmux call.
             let round = d.round(&tasks, Target::Pool, pass == 0)?;
             failed += round.failed;
+            returned.extend(round.returned);
             if round.claimed == 0 && round.recovered == 0 {
                 break;
             }
