@@ -10,7 +10,7 @@ use crate::dispatcher::{Dispatcher, Target};
 use crate::error::{bad_input, Outcome};
 use crate::inbox;
 use crate::pending::Pending;
-use crate::task::{self, ReadError};
+use crate::task;
 
 impl Run for DispatchArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -39,10 +39,7 @@ impl Run for DispatchArgs {
         if let Some(why) = d.trust.refuse_file(&path, &meta) {
             return Err(bad_input(format!("refusing task: {why}")));
         }
-        let task = task::read(&path).map_err(|e| match e {
-            ReadError::Io(e) => bad_input(format!("{}: {e}", path.display())),
-            ReadError::Invalid(e) => bad_input(format!("{}: {e}", path.display())),
-        })?;
+        let task = task::read(&path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
         let target = match &self.session {
             Some(s) => {
                 if !config.pool.contains(s) && config.dedicated(s).is_none() {

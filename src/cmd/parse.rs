@@ -8,7 +8,7 @@ use super::{Ctx, Run};
 use crate::cli::ParseArgs;
 use crate::error::{bad_input, Outcome};
 use crate::report;
-use crate::task::{self, ReadError, Task};
+use crate::task::{self, Task};
 
 #[derive(Serialize)]
 struct Parsed<'a> {
@@ -20,10 +20,7 @@ struct Parsed<'a> {
 impl Run for ParseArgs {
     fn run(&self, _ctx: &Ctx) -> anyhow::Result<Outcome> {
         let path = &self.file;
-        let task = task::read(path).map_err(|e| match e {
-            ReadError::Io(e) => bad_input(format!("{}: {e}", path.display())),
-            ReadError::Invalid(e) => bad_input(format!("{}: {e}", path.display())),
-        })?;
+        let task = task::read(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
         report::print_json(&Parsed {
             path: path.display().to_string(),
             task: &task,
