@@ -363,6 +363,11 @@ fn merge_dialogs(mut defaults: Vec<Dialog>, configured: Vec<Dialog>) -> Vec<Dial
 }
 
 impl Config {
+    /// The model a task of this priority runs with (`[agent.models]`).
+    pub fn model_for(&self, priority: Priority) -> String {
+        self.agent.models.for_priority(priority).to_string()
+    }
+
     pub fn dedicated(&self, session: &str) -> Option<&Dedicated> {
         self.dedicated.iter().find(|d| d.session == session)
     }

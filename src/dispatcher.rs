@@ -186,12 +186,7 @@ impl<'a> Dispatcher<'a> {
             let entry = locked.state.entry(&session);
             entry.task = Some(dispatched.clone());
             entry.project = Some(pending.project.clone());
-            let model = self
-                .config
-                .agent
-                .models
-                .for_priority(pending.task.priority)
-                .to_string();
+            let model = self.config.model_for(pending.task.priority);
             claims.push(Claim {
                 pending: pending.clone(),
                 dispatched,

@@ -403,8 +403,8 @@ impl Launch<'_> {
             !self.at_shell(s) && screen::input(&s.text, marker).as_ref() == Some(&typed)
         };
         // Read often: the launch holds the session's launch lock until it
-        // returns, and a fast agent's Stop hook may already be recycling the
-        // session for its next task.
+        // returns, and the recycle that a fast agent's Stop hook starts
+        // waits for that lock before it hands the session its next task.
         let s = self.wait_every(ENTER_POLL, ENTER_SETTLE, |s| !waiting(s))?;
         if waiting(&s) {
             report::debug(format!(

@@ -63,12 +63,7 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
     let snapshot = d.tmux.snapshot()?;
     let free = sessions::free_pool(d.config, &snapshot, &state, now());
     for (task, session) in tasks.iter().zip(free.iter()) {
-        let model = d
-            .config
-            .agent
-            .models
-            .for_priority(task.task.priority)
-            .to_string();
+        let model = d.config.model_for(task.task.priority);
         if report::json() {
             report::print_json(&Event::Planned {
                 session: session.clone(),

@@ -293,17 +293,8 @@ impl World {
     }
 
     /// Polls `cond` every 20 ms until it holds; fails the test naming `what`.
-    pub fn wait_until(&self, limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !cond() {
-            if start.elapsed() > limit {
-                panic!(
-                    "timed out after {limit:?} waiting until {what}\n{}",
-                    self.describe()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+    pub fn wait_until(&self, limit: Duration, what: &str, cond: impl FnMut() -> bool) {
+        poll_until(limit, what, cond, || self.describe());
     }
 
     /// The sessions' screens and the state, for failure messages.
@@ -393,6 +384,26 @@ impl World {
 
     pub fn make_executable(path: &Path) {
         fs::set_permissions(path, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+/// Polls `cond` every 20 ms until it holds; past `limit` the test fails,
+/// naming `what` and showing `describe()`.
+pub fn poll_until(
+    limit: Duration,
+    what: &str,
+    mut cond: impl FnMut() -> bool,
+    describe: impl Fn() -> String,
+) {
+    let start = Instant::now();
+    while !cond() {
+        if start.elapsed() > limit {
+            panic!(
+                "timed out after {limit:?} waiting until {what}\n{}",
+                describe()
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

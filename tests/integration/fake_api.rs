@@ -15,7 +15,6 @@
 //! answered; anything unknown gets `200 {}`.
 //!
 //! See REAL_AGENT_NOTES.md beside this file.
-#![allow(dead_code)]
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
@@ -23,9 +22,12 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::{json, Value};
+
+/// What every model turn answers.
+const REPLY: &str = "Done.";
 
 /// One request as the stand-in received it.
 #[derive(Debug, Clone)]
@@ -34,27 +36,14 @@ pub struct RecordedRequest {
     pub method: String,
     /// The request target as sent, query included (`/v1/messages?beta=true`).
     pub path: String,
-    /// Header names lower-cased, in the order received.
-    pub headers: Vec<(String, String)>,
     /// The body parsed as JSON; `Value::Null` when empty or not JSON.
     pub body: Value,
-    /// The body as received (de-chunked).
-    pub raw_body: Vec<u8>,
 }
 
 impl RecordedRequest {
     /// The path without its query string.
     pub fn route(&self) -> &str {
         self.path.split('?').next().unwrap_or("")
-    }
-
-    /// The first header of that name (case-insensitive).
-    pub fn header(&self, name: &str) -> Option<&str> {
-        let name = name.to_ascii_lowercase();
-        self.headers
-            .iter()
-            .find(|(k, _)| *k == name)
-            .map(|(_, v)| v.as_str())
     }
 
     /// True for a `POST /v1/messages` (a model turn, streamed or not).
@@ -100,8 +89,6 @@ struct Inner {
     stopped: AtomicBool,
     conns: Mutex<HashMap<u64, TcpStream>>,
     next_conn: AtomicU64,
-    reply_text: Mutex<String>,
-    reply_delay: Mutex<Duration>,
 }
 
 /// The running stand-in. Dropping it stops it.
@@ -126,8 +113,6 @@ impl FakeApi {
             stopped: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
-            reply_text: Mutex::new("Done.".to_owned()),
-            reply_delay: Mutex::new(Duration::ZERO),
         });
         let acc_inner = Arc::clone(&inner);
         let acceptor = thread::Builder::new()
@@ -144,10 +129,6 @@ impl FakeApi {
     /// `http://127.0.0.1:PORT` (no trailing slash), for `ANTHROPIC_BASE_URL`.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.addr)
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
     }
 
     /// Every request received so far, oldest first.
@@ -170,49 +151,6 @@ impl FakeApi {
             .into_iter()
             .filter(|r| !r.is_title_request())
             .collect()
-    }
-
-    /// The prompts the agent sent to the model, oldest first (the last user
-    /// text of each turn request; a prompt is repeated in later turns'
-    /// history but counted once per turn here).
-    pub fn prompts(&self) -> Vec<String> {
-        self.turn_requests()
-            .iter()
-            .filter_map(RecordedRequest::last_user_text)
-            .collect()
-    }
-
-    /// Waits (polling every 20 ms) until `pred` holds for the recorded
-    /// requests, or `timeout` passes. Returns whether it held.
-    pub fn wait_for<F>(&self, timeout: Duration, pred: F) -> bool
-    where
-        F: Fn(&[RecordedRequest]) -> bool,
-    {
-        let deadline = Instant::now() + timeout;
-        loop {
-            if pred(&lock(&self.inner.requests)) {
-                return true;
-            }
-            if Instant::now() >= deadline {
-                return false;
-            }
-            thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// The text every later model turn answers (default `Done.`).
-    pub fn set_reply_text(&self, text: &str) {
-        *lock(&self.inner.reply_text) = text.to_owned();
-    }
-
-    /// Holds every later `/v1/messages` answer this long before sending it,
-    /// so that a test can see the agent busy.
-    pub fn set_reply_delay(&self, delay: Duration) {
-        *lock(&self.inner.reply_delay) = delay;
-    }
-
-    pub fn is_stopped(&self) -> bool {
-        self.inner.stopped.load(Ordering::SeqCst)
     }
 
     /// Stops serving: the listener is closed before this returns (so new
@@ -305,9 +243,7 @@ fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
         lock(&inner.requests).push(RecordedRequest {
             method: req.method.clone(),
             path: req.path.clone(),
-            headers: req.headers.clone(),
             body: body_json.clone(),
-            raw_body: req.body.clone(),
         });
         respond(&mut writer, &req, &body_json, inner, close)?;
         if close {
@@ -421,17 +357,7 @@ fn respond(
     let head_only = req.method == "HEAD";
     match (req.method.as_str(), route) {
         ("POST", "/v1/messages") => {
-            let delay = *lock(&inner.reply_delay);
-            if !delay.is_zero() {
-                let deadline = Instant::now() + delay;
-                while Instant::now() < deadline && !inner.stopped.load(Ordering::SeqCst) {
-                    thread::sleep(Duration::from_millis(10));
-                }
-                if inner.stopped.load(Ordering::SeqCst) {
-                    return Ok(());
-                }
-            }
-            let text = lock(&inner.reply_text).clone();
+            let text = REPLY.to_owned();
             let model = body
                 .get("model")
                 .and_then(Value::as_str)

@@ -314,17 +314,8 @@ impl Real {
         )
     }
 
-    fn wait_until(&self, limit: Duration, what: &str, mut cond: impl FnMut() -> bool) {
-        let start = Instant::now();
-        while !cond() {
-            if start.elapsed() > limit {
-                panic!(
-                    "timed out after {limit:?} waiting until {what}\n{}",
-                    self.describe()
-                );
-            }
-            std::thread::sleep(Duration::from_millis(25));
-        }
+    fn wait_until(&self, limit: Duration, what: &str, cond: impl FnMut() -> bool) {
+        crate::env::poll_until(limit, what, cond, || self.describe());
     }
 
     /// Runs `agent-queue -v <args>` (every step on stderr, for failure
