@@ -123,6 +123,9 @@ pub struct RecycleArgs {
     pub session: String,
     #[arg(long)]
     pub no_next: bool,
+    /// The session's recycle lock, taken by the caller and inherited
+    #[arg(long, value_name = "FD")]
+    pub lock_fd: Option<i32>,
 }
 
 #[derive(Debug, Args)]

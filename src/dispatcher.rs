@@ -9,13 +9,11 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
-
-use anyhow::Context;
 
 use crate::config::Config;
 use crate::inbox;
 use crate::launch::{self, Launch, Stage};
+use crate::pane::{self, Activity, Started};
 use crate::pending::Pending;
 use crate::report::{self, Event};
 use crate::security::Trust;
@@ -44,6 +42,8 @@ struct Claim {
     pending: Pending,
     dispatched: PathBuf,
     session: String,
+    /// The pane it goes into, and the nonce of this start.
+    started: Started,
     model: String,
     /// Held for the whole launch: a scan that can take it knows we died.
     lock: File,
@@ -82,6 +82,7 @@ impl<'a> Dispatcher<'a> {
         recover: bool,
     ) -> anyhow::Result<Round> {
         let mut round = Round::default();
+        let mut to_stop = Vec::new();
         let claims = {
             let mut locked = self.store.lock()?;
             let holds_any = locked
@@ -95,7 +96,7 @@ impl<'a> Dispatcher<'a> {
             // One tmux call decides both recovery and freeness.
             let snapshot = self.tmux.snapshot()?;
             if recover && holds_any {
-                round.recovered = self.recover(&mut locked, &snapshot)?;
+                (round.recovered, to_stop) = self.recover(&mut locked, &snapshot)?;
             }
             let claims = self.claim(&mut locked, &snapshot, tasks, target, &mut round)?;
             if round.recovered > 0 || !claims.is_empty() {
@@ -103,6 +104,11 @@ impl<'a> Dispatcher<'a> {
             }
             claims
         };
+        // A session whose started agent still runs is not free, so nothing
+        // claims it while this runs outside the lock.
+        for (session, started) in &to_stop {
+            launch::stop(&self.tmux, session, started);
+        }
         round.claimed = claims.len();
         let results: Vec<Result<(), Option<PathBuf>>> = std::thread::scope(|scope| {
             let handles: Vec<_> = claims
@@ -182,15 +188,24 @@ impl<'a> Dispatcher<'a> {
                 }
             };
             let _ = lock.set_len(0);
+            // Free sessions exist in the snapshot.
+            let pane = snapshot.pane(&session).expect("a free session has a pane");
+            let started = Started {
+                pane: pane.id.clone(),
+                pid: pane.pid,
+                nonce: pane::nonce(),
+            };
             locked.state.set(&session, Phase::Launching, now);
             let entry = locked.state.entry(&session);
             entry.task = Some(dispatched.clone());
             entry.project = Some(pending.project.clone());
+            entry.started = Some(started.clone());
             let model = self.config.model_for(pending.task.priority);
             claims.push(Claim {
                 pending: pending.clone(),
                 dispatched,
                 session,
+                started,
                 model,
                 lock,
             });
@@ -235,11 +250,13 @@ impl<'a> Dispatcher<'a> {
             tmux: &self.tmux,
             agent,
             session: &claim.session,
+            started: &claim.started,
             command_line: launch::command_line(
                 agent,
                 &claim.pending.project,
                 &claim.model,
                 resume.as_ref().map(|r| r.1.as_str()),
+                &claim.started.nonce,
             ),
             message: launch::message(agent, &claim.pending.name, &claim.pending.task),
             progress: Some(&claim.lock),
@@ -251,7 +268,7 @@ impl<'a> Dispatcher<'a> {
         ));
         let outcome = launch.run();
         if outcome.is_err() && self.config.pool.contains(&claim.session) {
-            self.interrupt(&claim.session);
+            launch::stop(&self.tmux, &claim.session, &claim.started);
         }
         match self.settle(&claim, &outcome, resume.as_ref().map(|r| r.0.as_path())) {
             Ok(settled) => settled,
@@ -328,99 +345,100 @@ impl<'a> Dispatcher<'a> {
         Ok(ok)
     }
 
-    /// After a failed launch into a pool session its agent may sit at a
-    /// dialog, or be half started, and keep the session busy for good:
-    /// interrupt it. Two `C-c` a moment apart leave Claude Code's dialogs
-    /// without answering them (sent at once, the API-key question stays).
-    fn interrupt(&self, session: &str) {
-        let shells = &self.config.agent.shells;
-        let screen = || self.tmux.screen(session).ok();
-        let at_shell = |s: &Option<crate::tmux::Screen>| {
-            s.as_ref()
-                .is_none_or(|s| sessions::is_shell(&s.command, shells))
-        };
-        // The second C-c goes once the first has shown its effect (Claude
-        // Code: "Press Ctrl-C again to exit"), the way a person presses it.
-        for wait in [Duration::from_millis(500), Duration::from_secs(2)] {
-            let before = screen();
-            if at_shell(&before) || self.tmux.send_keys(session, &["C-c".into()]).is_err() {
-                return;
-            }
-            let start = Instant::now();
-            while start.elapsed() < wait {
-                std::thread::sleep(Duration::from_millis(20));
-                let now = screen();
-                if at_shell(&now) {
-                    return;
-                }
-                let changed = now.as_ref().map(|s| &s.text) != before.as_ref().map(|s| &s.text);
-                if changed && wait < Duration::from_secs(1) {
-                    break;
-                }
-            }
-        }
-        if !at_shell(&screen()) {
-            report::warn(format!(
-                "{session}: its agent did not exit after C-c twice; the session stays busy until it does"
-            ));
-        }
-    }
-
     /// Puts back the tasks of launches whose process died and of sessions
-    /// that died while holding a task. Returns how many changed.
-    fn recover(&self, locked: &mut Locked, snapshot: &Snapshot) -> anyhow::Result<usize> {
-        let holders: Vec<(String, Phase, Option<PathBuf>)> = locked
+    /// that died, or were made again, while holding a task; and frees the
+    /// sessions whose agent exited without its Stop hook. Returns how many
+    /// changed, and the agents of dead launches that are still to be
+    /// stopped (slow, so the caller does it once the lock is released).
+    fn recover(
+        &self,
+        locked: &mut Locked,
+        snapshot: &Snapshot,
+    ) -> anyhow::Result<(usize, Vec<(String, Started)>)> {
+        let holders: Vec<(String, Phase, Option<PathBuf>, Option<Started>)> = locked
             .state
             .sessions
             .iter()
             .filter(|(_, s)| s.state != Phase::Idle)
-            .map(|(n, s)| (n.clone(), s.state, s.task.clone()))
+            .map(|(n, s)| (n.clone(), s.state, s.task.clone(), s.started.clone()))
             .collect();
         let mut changed = 0;
+        let mut to_stop = Vec::new();
         let now = now();
-        for (session, phase, task) in holders {
+        for (session, phase, task, started) in holders {
             let pane = snapshot.pane(&session);
-            let reason = match phase {
-                Phase::Launching => {
+            let activity = pane.and_then(|p| sessions::activity(started.as_ref(), p));
+            let shown = task
+                .as_deref()
+                .unwrap_or(Path::new("?"))
+                .display()
+                .to_string();
+            let reason = match (phase, pane, &activity) {
+                (Phase::Launching, _, _) => {
                     let Some(mut lock) = self.store.try_launch_lock(&session)? else {
                         continue; // still in flight
                     };
                     let mut stage = String::new();
                     let _ = lock.read_to_string(&mut stage);
                     let stage = Stage::parse(&stage);
-                    let agent_running = pane.is_some_and(|p| {
-                        !sessions::is_shell(&p.command, &self.config.agent.shells)
-                    });
-                    if agent_running && stage >= Some(Stage::Pasted) {
-                        // The message is in the agent's input: finish the
-                        // delivery rather than run the task twice.
-                        if stage == Some(Stage::Pasted) {
-                            self.tmux.send_keys(&session, &["Enter".into()])?;
+                    let dedicated = self.config.dedicated(&session).is_some();
+                    let started = started.as_ref().filter(|_| pane.is_some());
+                    match (&activity, started) {
+                        (Some(Activity::Running), Some(started)) if stage >= Some(Stage::Pasted) => {
+                            // The message is in the agent's input: finish the
+                            // delivery rather than run the task twice; but
+                            // nothing automatic types into a dedicated session.
+                            let how = if dedicated {
+                                "it waits in its agent's input, unsent: press Enter there, or clear it"
+                            } else {
+                                if stage == Some(Stage::Pasted) {
+                                    self.tmux.send_keys(&started.pane, &["Enter".into()])?;
+                                }
+                                "it stays with its agent"
+                            };
+                            locked.state.set(&session, Phase::Working, now);
+                            locked.state.entry(&session).task = task.clone();
+                            report::warn(format!(
+                                "the launch into {session} was cut off after the paste; {shown}: {how}"
+                            ));
+                            changed += 1;
+                            continue;
                         }
-                        locked.state.set(&session, Phase::Working, now);
-                        locked.state.entry(&session).task = task.clone();
-                        report::warn(format!(
-                            "the launch into {session} was cut off after the paste; {} stays with its agent",
-                            task.as_deref().unwrap_or(Path::new("?")).display()
-                        ));
-                        changed += 1;
-                        continue;
-                    }
-                    if pane.is_some() && self.config.pool.contains(&session) {
-                        // The typed command may still be on its way, or its
-                        // agent starting, for a task it will never get:
-                        // interrupt it (at a shell, ^C only drops the line),
-                        // so that the session comes back free.
-                        self.tmux
-                            .send_keys(&session, &["C-c".into(), "C-c".into()])?;
+                        (Some(Activity::Running | Activity::NotStarted), Some(started))
+                            if !dedicated =>
+                        {
+                            // The typed command may still be on its way, or its
+                            // agent starting, for a task it will never get.
+                            to_stop.push((session.clone(), started.clone()));
+                        }
+                        _ => {}
                     }
                     format!(
                         "the process launching it into {session} died ({})",
                         stage.map(Stage::as_str).unwrap_or("before typing")
                     )
                 }
-                Phase::Working if pane.is_none() => {
-                    format!("session {session} died while holding it")
+                (Phase::Working, None, _) => format!("session {session} died while holding it"),
+                (Phase::Working, Some(_), Some(Activity::Replaced)) => format!(
+                    "session {session} was closed and made again (or tmux restarted) while holding it"
+                ),
+                (Phase::Working, Some(_), Some(Activity::Exited(status))) => {
+                    // The task reached the agent, which then ended without
+                    // saying it was done: whether it was is unknown, so the
+                    // task is not run again.
+                    locked.state.set(&session, Phase::Idle, now);
+                    changed += 1;
+                    if let Some(task) = task {
+                        report::event(&Event::Ended {
+                            task,
+                            session: session.clone(),
+                            reason: format!(
+                                "its agent exited (status {status}) without its Stop hook; \
+                                 whether the task was done is unknown, so it stays .dispatched"
+                            ),
+                        });
+                    }
+                    continue;
                 }
                 _ => continue,
             };
@@ -439,13 +457,6 @@ impl<'a> Dispatcher<'a> {
                 )),
             }
         }
-        Ok(changed)
-    }
-
-    /// The session that holds `$TMUX_PANE`.
-    pub fn session_of_pane(&self, pane: &str) -> anyhow::Result<String> {
-        self.tmux
-            .session_of_pane(pane)
-            .with_context(|| format!("finding the session of pane {pane} ($TMUX_PANE)"))
+        Ok((changed, to_stop))
     }
 }

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::config::{Agent, Dialog};
+use crate::pane::{self, Activity, Started};
 use crate::report;
 use crate::screen;
 use crate::shell::quote;
@@ -18,12 +19,9 @@ use crate::tmux::{Screen, Tmux};
 
 /// How often the screen is read while waiting: the SPEC asks ≤ 50 ms.
 pub const POLL: Duration = Duration::from_millis(40);
-/// How long the typed command may take to leave the shell before the launch
-/// counts as failed (a `cd` into a missing folder, an unknown command).
+/// How long the pane's shell may take to run the typed line (and the line
+/// to report its start) before the launch counts as failed.
 const START_GRACE: Duration = Duration::from_secs(5);
-/// How long a shell that shows output after the typed line must stay in the
-/// foreground before the command counts as having exited unseen.
-const EXIT_GRACE: Duration = Duration::from_secs(1);
 /// How long a paste may take to show in the agent's input before Enter is
 /// pressed anyway (only an agent that does not echo its input waits it out).
 const PASTE_SETTLE: Duration = Duration::from_secs(5);
@@ -96,14 +94,30 @@ pub fn resume_id(text: &str) -> Option<&str> {
     ok.then_some(id)
 }
 
-/// The line typed into the session's shell.
-pub fn command_line(agent: &Agent, project: &Path, model: &str, resume: Option<&str>) -> String {
+/// The agent command with its model and resume id, as `sh` will run it.
+pub fn agent_command(agent: &Agent, model: &str, resume: Option<&str>) -> String {
     let mut cmd = agent.command.replace("{model}", &quote(model));
     if let Some(id) = resume {
         cmd.push_str(" --resume ");
         cmd.push_str(&quote(id));
     }
-    format!("cd {} && {cmd}", quote(&project.to_string_lossy()))
+    cmd
+}
+
+/// The line typed into the session's shell: the agent command run in the
+/// project folder by the script that reports its start and end (`pane`).
+pub fn command_line(
+    agent: &Agent,
+    project: &Path,
+    model: &str,
+    resume: Option<&str>,
+    nonce: &str,
+) -> String {
+    pane::command_line(
+        &agent_command(agent, model, resume),
+        nonce,
+        &project.to_string_lossy(),
+    )
 }
 
 /// Control characters other than newline and tab are dropped, so a task
@@ -147,6 +161,8 @@ pub struct Launch<'a> {
     pub tmux: &'a Tmux,
     pub agent: &'a Agent,
     pub session: &'a str,
+    /// The pane it launches into and the nonce of this start.
+    pub started: &'a Started,
     pub command_line: String,
     pub message: String,
     /// The launch lock file, where the stage reached is noted.
@@ -193,18 +209,30 @@ impl Launch<'_> {
 
     fn screen(&self) -> Result<Screen, LaunchError> {
         self.tmux
-            .screen(self.session)
-            .map_err(|e| LaunchError(format!("{e:#}")))
+            .screen(&self.started.pane)
+            .map_err(|e| LaunchError(format!("{}: {e:#}", self.session)))
     }
 
-    fn at_shell(&self, screen: &Screen) -> bool {
-        crate::sessions::is_shell(&screen.command, &self.agent.shells)
+    fn activity(&self, screen: &Screen) -> Activity {
+        pane::activity(
+            self.started,
+            &self.started.pane,
+            screen.pid,
+            screen.mark.as_ref(),
+        )
+    }
+
+    fn exited(&self, screen: &Screen) -> bool {
+        matches!(
+            self.activity(screen),
+            Activity::Exited(_) | Activity::Replaced
+        )
     }
 
     fn send(&self, keys: &[String]) -> Result<(), LaunchError> {
         self.tmux
-            .send_keys(self.session, keys)
-            .map_err(|e| LaunchError(format!("{e:#}")))
+            .send_keys(&self.started.pane, keys)
+            .map_err(|e| LaunchError(format!("{}: {e:#}", self.session)))
     }
 
     /// A configured dialog on the screen, once the message is in the agent:
@@ -227,8 +255,8 @@ impl Launch<'_> {
         // launch counts (an agent that exited leaves its last screen, prompt
         // marker included).
         self.tmux
-            .reset_and_type(self.session, &self.command_line)
-            .map_err(|e| LaunchError(format!("{e:#}")))?;
+            .reset_and_type(&self.started.pane, &self.command_line)
+            .map_err(|e| LaunchError(format!("{}: {e:#}", self.session)))?;
         self.note(Stage::Typed);
         let ready = self.wait_ready()?;
         self.note(Stage::Ready);
@@ -237,8 +265,8 @@ impl Launch<'_> {
 
         self.note(Stage::Pasting);
         self.tmux
-            .paste(self.session, &self.message)
-            .map_err(|e| LaunchError(format!("{e:#}")))?;
+            .paste(&self.started.pane, &self.message)
+            .map_err(|e| LaunchError(format!("{}: {e:#}", self.session)))?;
         self.note(Stage::Pasted);
         // Enter only once the paste shows in the input: an agent that has
         // just drawn its prompt may drop an Enter that comes before (Claude
@@ -248,14 +276,10 @@ impl Launch<'_> {
             screen::input(&s.text, marker).filter(|i| !i.is_empty() && Some(i) != before.as_ref())
         };
         let shown = self.wait_for(PASTE_SETTLE, |s| {
-            self.at_shell(s) || self.dialog_after_paste(s).is_some() || typed(s).is_some()
+            self.exited(s) || self.dialog_after_paste(s).is_some() || typed(s).is_some()
         })?;
-        if self.at_shell(&shown) {
-            return Err(self.fail_quoting(
-                "the agent exited before the task was submitted",
-                &shown,
-                6,
-            ));
+        if self.exited(&shown) {
+            return Err(self.exited_before_taking(&shown));
         }
         if let Some(d) = self.dialog_after_paste(&shown) {
             return Err(self.fail_at(
@@ -272,52 +296,58 @@ impl Launch<'_> {
         Ok(())
     }
 
+    fn exited_before_taking(&self, s: &Screen) -> LaunchError {
+        let status = match self.activity(s) {
+            Activity::Exited(status) => format!(" (status {status})"),
+            _ => " (its pane was replaced)".to_string(),
+        };
+        self.fail_quoting(
+            format!("the agent exited{status} before it took the task"),
+            s,
+            6,
+        )
+    }
+
     fn wait_ready(&self) -> Result<Screen, LaunchError> {
         let start = Instant::now();
-        let mut seen_agent = false;
         let mut answered: Vec<(String, Instant)> = Vec::new();
         // The prompt counts once two reads in a row show it and no dialog:
         // nothing is pasted into a screen that is still being drawn.
         let mut ready_once = false;
-        let mut quiet_at_shell: Option<Instant> = None;
         loop {
             let s = self.screen()?;
-            let at_shell = self.at_shell(&s);
-            seen_agent |= !at_shell;
             let dialog = screen::dialog(&s.text, &self.agent.dialogs);
-            // Back at the shell after the agent ran: it exited. Or still at
-            // the shell with more on the screen than the typed line: the
-            // command printed and the shell prompted again, too fast to be
-            // seen running; but a shell that prompts late (right after the
-            // last agent exited, the reset and the typed line came first)
-            // shows two lines too, for the moment it takes to start the
-            // command. So that counts only when it lasts.
-            let printed = s.text.lines().filter(|l| !l.trim().is_empty()).count() > 1;
-            if at_shell && printed && !seen_agent {
-                quiet_at_shell.get_or_insert_with(Instant::now);
-            } else {
-                quiet_at_shell = None;
+            match self.activity(&s) {
+                Activity::Running => {}
+                Activity::NotStarted if start.elapsed() <= START_GRACE => {
+                    std::thread::sleep(POLL);
+                    continue;
+                }
+                Activity::NotStarted => {
+                    return Err(self.fail(
+                        format!(
+                            "the typed command did not start within {}s (is the pane at a shell \
+                             prompt, with `tmux` on its PATH?)",
+                            START_GRACE.as_secs()
+                        ),
+                        &s,
+                    ))
+                }
+                Activity::Exited(status) => {
+                    let at = dialog
+                        .map(|d| format!(", at its {} screen", d.name))
+                        .unwrap_or_default();
+                    return Err(self.fail_quoting(
+                        format!("the agent exited (status {status}) before its prompt{at}"),
+                        &s,
+                        6,
+                    ));
+                }
+                Activity::Replaced => {
+                    return Err(self.fail("its pane was closed or replaced during the launch", &s))
+                }
             }
-            let exited_unseen = quiet_at_shell.is_some_and(|at| at.elapsed() >= EXIT_GRACE);
-            if at_shell && (seen_agent || exited_unseen) {
-                let what = match dialog {
-                    Some(d) => format!(
-                        "the agent exited before its prompt, at its {} screen",
-                        d.name
-                    ),
-                    None => "the agent exited before its prompt".to_string(),
-                };
-                return Err(self.fail_quoting(what, &s, 6));
-            }
-            if at_shell && start.elapsed() > START_GRACE {
-                return Err(self.fail(
-                    format!("the agent did not start within {}s", START_GRACE.as_secs()),
-                    &s,
-                ));
-            }
-            let ready = !at_shell
-                && dialog.is_none()
-                && screen::is_ready(&s.text, &self.agent.ready_marker);
+            let ready = dialog.is_none() && screen::is_ready(&s.text, &self.agent.ready_marker);
             if let Some(d) = dialog {
                 if d.answer.is_empty() {
                     return Err(self.fail_at(
@@ -391,37 +421,103 @@ impl Launch<'_> {
     /// box when it takes Enter, a line agent prints below it. A second Enter
     /// on an empty input does nothing (Claude Code sends no prompt for it).
     /// `typed` is the input as it showed after the paste; `None` when the
-    /// agent did not show it, so nothing can be checked.
+    /// agent did not show it, so nothing can be checked but that it runs.
+    ///
+    /// Enter goes only to the agent that was started: a screen read just
+    /// before shows it running, and an agent that exits before its input
+    /// changed fails the launch (what it was sent never reaches the shell:
+    /// the started script discards it).
     fn press_enter(&self, typed: Option<screen::Input>) -> Result<(), LaunchError> {
-        let enter = || self.send(&["Enter".into()]);
-        enter()?;
-        let Some(typed) = typed else {
-            return Ok(());
-        };
         let marker = &self.agent.ready_marker;
-        let waiting = |s: &Screen| {
-            !self.at_shell(s) && screen::input(&s.text, marker).as_ref() == Some(&typed)
-        };
-        // Read often: the launch holds the session's launch lock until it
-        // returns, and the recycle that a fast agent's Stop hook starts
-        // waits for that lock before it hands the session its next task.
-        let s = self.wait_every(ENTER_POLL, ENTER_SETTLE, |s| !waiting(s))?;
-        if waiting(&s) {
-            report::debug(format!(
-                "{}: the agent did not take Enter; pressing it once more",
-                self.session
-            ));
-            enter()?;
-            let s = self.wait_for(ENTER_SETTLE, |s| !waiting(s))?;
-            if waiting(&s) {
-                report::warn(format!(
-                    "{}: the task still waits in the agent's input after a second Enter; it shows: {}",
-                    self.session,
-                    screen::tail(&s.text, 4)
+        let waiting = |s: &Screen| screen::input(&s.text, marker).as_ref() == typed.as_ref();
+        for (attempt, limit) in [(1, ENTER_SETTLE), (2, ENTER_SETTLE)] {
+            let before = self.screen()?;
+            if self.exited(&before) {
+                return Err(self.exited_before_taking(&before));
+            }
+            if attempt == 2 {
+                report::debug(format!(
+                    "{}: the agent did not take Enter; pressing it once more",
+                    self.session
                 ));
             }
+            self.send(&["Enter".into()])?;
+            if typed.is_none() {
+                return Ok(());
+            }
+            // Read often: the launch holds the session's launch lock until
+            // it returns, and the recycle that a fast agent's Stop hook
+            // starts waits for that lock before it hands the session its
+            // next task.
+            let s = self.wait_every(ENTER_POLL, limit, |s| self.exited(s) || !waiting(s))?;
+            if self.exited(&s) {
+                return Err(self.exited_before_taking(&s));
+            }
+            if !waiting(&s) {
+                return Ok(());
+            }
         }
+        report::warn(format!(
+            "{}: the task still waits in the agent's input after a second Enter; it shows: {}",
+            self.session,
+            screen::tail(&self.screen()?.text, 4)
+        ));
         Ok(())
+    }
+}
+
+/// Stops the agent a failed launch started in a pool session, so that the
+/// session comes back to its shell instead of staying at a dialog for good:
+/// `C-c`, then `C-c` again once the first has shown its effect (Claude Code:
+/// "Press Ctrl-C again to exit"; sent at once, its API-key question stays),
+/// and when the agent still runs after both, its pane is respawned (tmux
+/// kills what it runs and starts its shell again). Returns whether nothing
+/// agent-queue started runs there any more.
+pub fn stop(tmux: &Tmux, session: &str, started: &Started) -> bool {
+    let read = || tmux.screen(&started.pane).ok();
+    let runs = |s: &Option<Screen>| {
+        s.as_ref().is_some_and(|s| {
+            pane::activity(started, &started.pane, s.pid, s.mark.as_ref()) == Activity::Running
+        })
+    };
+    for wait in [Duration::from_millis(500), Duration::from_secs(2)] {
+        let before = read();
+        if !runs(&before) {
+            return true;
+        }
+        if tmux.send_keys(&started.pane, &["C-c".into()]).is_err() {
+            break;
+        }
+        let start = Instant::now();
+        while start.elapsed() < wait {
+            std::thread::sleep(Duration::from_millis(20));
+            let now = read();
+            if !runs(&now) {
+                return true;
+            }
+            let changed = now.as_ref().map(|s| &s.text) != before.as_ref().map(|s| &s.text);
+            if changed && wait < Duration::from_secs(1) {
+                break;
+            }
+        }
+    }
+    if !runs(&read()) {
+        return true;
+    }
+    match tmux.respawn(&started.pane) {
+        Ok(()) => {
+            report::warn(format!(
+                "{session}: its agent did not exit after C-c twice; its pane was respawned (a new shell)"
+            ));
+            true
+        }
+        Err(e) => {
+            report::warn(format!(
+                "{session}: its agent did not exit after C-c twice and its pane could not be \
+                 respawned ({e:#}); the session takes no task until the agent exits"
+            ));
+            false
+        }
     }
 }
 
@@ -449,14 +545,18 @@ mod tests {
 
     #[test]
     fn the_command_line_quotes_the_folder_and_model() {
-        let line = command_line(&agent(), Path::new("/srv/p/it's $(x)"), "opus", None);
-        assert_eq!(
-            line,
-            "cd '/srv/p/it'\\''s $(x)' && claude --model opus --dangerously-skip-permissions"
+        let line = command_line(&agent(), Path::new("/srv/p/it's $(x)"), "opus", None, "n1");
+        assert!(
+            line.ends_with(" agent-queue n1 '/srv/p/it'\\''s $(x)'"),
+            "{line}"
         );
+        assert!(line.contains("&& claude --model opus --dangerously-skip-permissions;"));
         let id = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
-        assert!(command_line(&agent(), Path::new("/p"), "sonnet", Some(id))
-            .ends_with(&format!(" --resume {id}")));
+        assert!(
+            agent_command(&agent(), "son net", Some(id)).ends_with(&format!(
+                "--model 'son net' --dangerously-skip-permissions --resume {id}"
+            ))
+        );
     }
 
     #[test]

@@ -52,6 +52,12 @@ pub enum Event {
         task: PathBuf,
         reason: String,
     },
+    /// A task's agent ended without saying it was done (no Stop hook).
+    Ended {
+        task: PathBuf,
+        reason: String,
+        session: String,
+    },
     /// `mark-idle`: the session's task (if it held one) is over.
     Idle {
         session: String,
@@ -73,7 +79,7 @@ impl Event {
             | Event::Recovered { .. }
             | Event::Idle { .. }
             | Event::Submitted { .. } => Level::Info,
-            Event::Rejected { .. } | Event::Skipped { .. } => Level::Warning,
+            Event::Rejected { .. } | Event::Skipped { .. } | Event::Ended { .. } => Level::Warning,
             Event::Failed { .. } => Level::Error,
         }
     }
@@ -110,6 +116,11 @@ impl Event {
             }
             Event::Failed { task, reason, .. } => format!("failed {}: {reason}", task.display()),
             Event::Skipped { task, reason } => format!("skipped {}: {reason}", task.display()),
+            Event::Ended {
+                task,
+                reason,
+                session,
+            } => format!("{session} ended {}: {reason}", task.display()),
             Event::Idle {
                 session,
                 task: Some(task),

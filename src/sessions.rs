@@ -1,13 +1,16 @@
 //! When a session may be given a task, decided from one tmux snapshot and the
 //! state, without I/O. A pool session is free only when everything agrees: it
-//! exists, the state does not hold it, its cooldown is over, and its pane sits
-//! at a shell, so a stale state can never send a task into a running agent.
+//! exists, the state does not hold it, its cooldown is over, no program that
+//! agent-queue started there still runs (the pane says so, see `pane`), and
+//! its pane sits at a shell, so a stale state can never send a task into a
+//! running agent.
 
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::pane::{self, Activity, Mark, Started};
 use crate::state::{Phase, State};
-use crate::tmux::Snapshot;
+use crate::tmux::{Pane, Snapshot};
 
 /// Why a session cannot take a task now.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,6 +19,8 @@ pub enum Busy {
     Dedicated,
     Held(Phase),
     Cooling(Duration),
+    /// The program agent-queue started there has not returned.
+    Started,
     Running(String),
 }
 
@@ -32,6 +37,7 @@ impl std::fmt::Display for Busy {
                 "cooling down after a failed launch ({}s left)",
                 left.as_secs()
             ),
+            Busy::Started => f.write_str("the agent agent-queue started there still runs"),
             Busy::Running(cmd) => write!(f, "its pane runs `{cmd}`, not a shell"),
         }
     }
@@ -42,6 +48,23 @@ pub fn is_shell(command: &str, shells: &[String]) -> bool {
     let name = command.trim_start_matches('-');
     let name = name.rsplit('/').next().unwrap_or(name);
     shells.iter().any(|s| s == name)
+}
+
+/// What the program agent-queue last started in a session is doing, as
+/// its pane shows: `None` when nothing was started there.
+pub fn activity(started: Option<&Started>, pane: &Pane) -> Option<Activity> {
+    started.map(|s| pane::activity(s, &pane.id, pane.pid, pane.mark.as_ref()))
+}
+
+/// Whether a started script runs in the pane: the one agent-queue recorded
+/// there, or one it has no record of (the state was lost or reset). A pane
+/// that was made again since the record says nothing of it: its shell is new.
+pub fn started_runs(started: Option<&Started>, pane: &Pane) -> bool {
+    match activity(started, pane) {
+        Some(Activity::Running) => true,
+        Some(Activity::Replaced | Activity::Exited(_)) => false,
+        Some(Activity::NotStarted) | None => matches!(pane.mark, Some(Mark::Running(_))),
+    }
 }
 
 /// Seconds of cooldown left for `session` at `now`.
@@ -77,6 +100,10 @@ pub fn check(
         if !left.is_zero() {
             return Err(Busy::Cooling(left));
         }
+    }
+    let started = state.sessions.get(session).and_then(|s| s.started.as_ref());
+    if started_runs(started, pane) {
+        return Err(Busy::Started);
     }
     if !is_shell(&pane.command, &config.agent.shells) {
         return Err(Busy::Running(pane.command.clone()));
@@ -115,6 +142,8 @@ mod tests {
                 name.to_string(),
                 Pane {
                     id: "%0".into(),
+                    pid: 1,
+                    mark: None,
                     command: cmd.to_string(),
                 },
             );
@@ -176,6 +205,39 @@ mod tests {
             "by hand ignores the cooldown"
         );
         assert_eq!(check(&c, &snap, &state, "ccl-auto-2", 1300, false), Ok(()));
+    }
+
+    #[test]
+    fn a_session_whose_started_agent_runs_is_not_free_whatever_its_pane_is_called() {
+        let c = config();
+        // A wrapper script that does not exec its agent shows as a shell.
+        let mut snap = snapshot(&[("ccl-auto-1", "bash"), ("ccl-auto-2", "bash")]);
+        for (name, mark) in [("ccl-auto-1", "n1 run"), ("ccl-auto-2", "n2 done 0")] {
+            snap.sessions.get_mut(name).unwrap().mark = Mark::parse(mark);
+        }
+        let mut state = State::default();
+        for (name, nonce) in [("ccl-auto-1", "n1"), ("ccl-auto-2", "n2")] {
+            state.entry(name).started = Some(Started {
+                pane: "%0".into(),
+                pid: 1,
+                nonce: nonce.into(),
+            });
+        }
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-1", 0, false),
+            Err(Busy::Started)
+        );
+        assert_eq!(check(&c, &snap, &state, "ccl-auto-2", 0, false), Ok(()));
+        // The state forgot it: the pane's word is enough.
+        assert_eq!(
+            check(&c, &snap, &State::default(), "ccl-auto-1", 0, false),
+            Err(Busy::Started)
+        );
+        // The pane was made again (tmux restarted): the old record says
+        // nothing about the new shell.
+        snap.sessions.get_mut("ccl-auto-1").unwrap().pid = 2;
+        snap.sessions.get_mut("ccl-auto-1").unwrap().mark = None;
+        assert_eq!(check(&c, &snap, &state, "ccl-auto-1", 0, false), Ok(()));
     }
 
     #[test]

@@ -20,6 +20,7 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::error::bad_input;
+use crate::pane::Started;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -58,6 +59,10 @@ pub struct SessionState {
     pub last_fail: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub last_error: Option<String>,
+    /// The program agent-queue last started here, kept after its task
+    /// ends: whether it still runs decides if `/exit` may be typed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started: Option<Started>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,7 +129,13 @@ impl Store {
     }
 
     fn launch_lock_path(&self, session: &str) -> PathBuf {
-        suffixed(&self.path, ".launches").join(format!("{}.lock", file_safe(session)))
+        self.session_lock_path(session, "lock")
+    }
+
+    /// `<state>.launches/<session>.<kind>`; `file_safe` escapes every `.`
+    /// of the session name, so kinds never collide.
+    fn session_lock_path(&self, session: &str, kind: &str) -> PathBuf {
+        suffixed(&self.path, ".launches").join(format!("{}.{kind}", file_safe(session)))
     }
 
     /// Creates the state folder (0700) if needed and refuses a state path
@@ -183,20 +194,30 @@ impl Store {
     /// Tries to take `session`'s launch lock without waiting: `None` when a
     /// live process holds it (a launch is in flight there).
     pub fn try_launch_lock(&self, session: &str) -> anyhow::Result<Option<File>> {
-        let path = self.launch_lock_path(session);
-        if let Some(dir) = path.parent() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .with_context(|| format!("creating {}", dir.display()))?;
-        }
-        let file = open_private(&path).with_context(|| format!("opening {}", path.display()))?;
-        match fs2::FileExt::try_lock_exclusive(&file) {
-            Ok(()) => Ok(Some(file)),
-            Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => Ok(None),
-            Err(e) => Err(e).with_context(|| format!("locking {}", path.display())),
-        }
+        try_lock(&self.launch_lock_path(session))
+    }
+
+    /// Tries to take `session`'s recycle lock: `None` while another process
+    /// recycles it (sends `/exit` and waits), so that one `/exit` is typed
+    /// however many `mark-idle` run at once.
+    pub fn try_recycle_lock(&self, session: &str) -> anyhow::Result<Option<File>> {
+        try_lock(&self.session_lock_path(session, "recycle.lock"))
+    }
+}
+
+fn try_lock(path: &Path) -> anyhow::Result<Option<File>> {
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .with_context(|| format!("creating {}", dir.display()))?;
+    }
+    let file = open_private(path).with_context(|| format!("opening {}", path.display()))?;
+    match fs2::FileExt::try_lock_exclusive(&file) {
+        Ok(()) => Ok(Some(file)),
+        Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("locking {}", path.display())),
     }
 }
 

@@ -12,16 +12,23 @@ use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, Context};
 
+use crate::pane::Mark;
+
 #[derive(Debug, Clone)]
 pub struct Tmux {
     argv: Vec<String>,
 }
 
-/// One session as seen by a single `list-panes -a`.
+/// One session's active pane as seen by a single `list-panes -a`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pane {
     pub id: String,
-    /// What the session's active pane runs in the foreground.
+    /// The pane's first process (its shell): with the id, which pane this is.
+    pub pid: u32,
+    /// What the started script reports (`@agent-queue`), if anything.
+    pub mark: Option<Mark>,
+    /// The name of what the pane runs in the foreground, as tmux sees it:
+    /// only a hint, since shims and wrapper scripts show as shells.
     pub command: String,
 }
 
@@ -42,6 +49,28 @@ impl Snapshot {
 pub struct Screen {
     pub text: String,
     pub command: String,
+    pub pid: u32,
+    pub mark: Option<Mark>,
+}
+
+/// The fields after the session name in a snapshot line, and after the
+/// screen in a screen read: `:` never occurs in a pane id, a pid or a mark,
+/// and the command goes last as it may hold anything.
+const PANE_FORMAT: &str = "#{pane_id}:#{pane_pid}:#{@agent-queue}:#{pane_current_command}";
+
+fn parse_pane(fields: &str) -> Option<Pane> {
+    let mut parts = fields.splitn(4, ':');
+    let (Some(id), Some(pid), Some(mark), Some(command)) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    Some(Pane {
+        id: id.to_string(),
+        pid: pid.parse().unwrap_or(0),
+        mark: Mark::parse(mark),
+        command: command.to_string(),
+    })
 }
 
 /// An argument tmux takes literally: tmux reads an argument that ends in
@@ -116,81 +145,100 @@ impl Tmux {
     /// Lists every session with its active pane, in one tmux process.
     pub fn snapshot(&self) -> anyhow::Result<Snapshot> {
         // `:` cannot occur in a session name (tmux replaces it), so it splits
-        // safely; the command goes last as it may hold anything.
-        let out = self.run(
-            &[
-                "list-panes",
-                "-a",
-                "-F",
-                "#{window_active}#{pane_active}:#{pane_id}:#{session_name}:#{pane_current_command}",
-            ],
-            None,
-        )?;
+        // safely.
+        let format = format!("#{{window_active}}#{{pane_active}}:#{{session_name}}:{PANE_FORMAT}");
+        let out = self.run(&["list-panes", "-a", "-F", &format], None)?;
         Ok(parse_snapshot(&out))
     }
 
-    /// The session that holds a pane (`$TMUX_PANE`, e.g. `%3`).
-    pub fn session_of_pane(&self, pane: &str) -> anyhow::Result<String> {
-        let out = self.run(
-            &["display-message", "-p", "-t", pane, "#{session_name}"],
+    /// The server's socket and the session of a pane (`$TMUX_PANE`, e.g.
+    /// `%3`), or `None` when this server has no such pane.
+    pub fn pane_owner(&self, pane: &str) -> anyhow::Result<Option<(String, String)>> {
+        let out = match self.run(
+            &[
+                "display-message",
+                "-p",
+                "-t",
+                pane,
+                "#{socket_path}\t#{session_name}",
+            ],
             None,
-        )?;
-        Ok(out.trim_end_matches('\n').to_string())
+        ) {
+            Ok(out) => out,
+            Err(e) if format!("{e:#}").contains("can't find pane") => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        Ok(out
+            .trim_end_matches('\n')
+            .split_once('\t')
+            .map(|(socket, session)| (socket.to_string(), session.to_string())))
     }
 
-    /// Reads the visible screen (wrapped lines joined) and the foreground
-    /// command of a session's active pane.
-    pub fn screen(&self, session: &str) -> anyhow::Result<Screen> {
-        let t = target(session);
+    /// Reads the visible screen (wrapped lines joined) of a pane (`%3`) or
+    /// a session's active pane (`=name:`), with what the pane runs.
+    pub fn screen(&self, target: &str) -> anyhow::Result<Screen> {
         let out = self.run(
             &[
                 "capture-pane",
                 "-p",
                 "-J",
                 "-t",
-                &t,
+                target,
                 ";",
                 "display-message",
                 "-p",
                 "-t",
-                &t,
-                "#{pane_current_command}",
+                target,
+                PANE_FORMAT,
             ],
             None,
         )?;
         let out = out.strip_suffix('\n').unwrap_or(&out);
-        let (text, command) = out.rsplit_once('\n').unwrap_or(("", out));
+        let (text, fields) = out.rsplit_once('\n').unwrap_or(("", out));
+        let pane = parse_pane(fields)
+            .ok_or_else(|| anyhow!("tmux printed no pane for {target}: {fields:?}"))?;
         Ok(Screen {
             text: text.to_string(),
-            command: command.to_string(),
+            command: pane.command,
+            pid: pane.pid,
+            mark: pane.mark,
         })
     }
 
-    /// Clears the pane's screen and history, then types `line` and Enter.
-    pub fn reset_and_type(&self, session: &str, line: &str) -> anyhow::Result<()> {
-        let t = target(session);
+    /// Clears the pane's screen and history and its shell's input line
+    /// (`C-e C-u`: end of line, then erase to its start, in the line editors
+    /// of bash, zsh and fish and in a terminal's own line editing, all in
+    /// order with what follows, unlike `C-c`), then types `line` and Enter.
+    pub fn reset_and_type(&self, target: &str, line: &str) -> anyhow::Result<()> {
+        let t = target;
         let line = literal(line);
         self.run(
             &[
                 "send-keys",
                 "-R",
                 "-t",
-                &t,
+                t,
                 ";",
                 "clear-history",
                 "-t",
-                &t,
+                t,
                 ";",
                 "send-keys",
                 "-t",
-                &t,
+                t,
+                "C-e",
+                "C-u",
+                ";",
+                "send-keys",
+                "-t",
+                t,
                 "-l",
                 "--",
                 &line,
                 ";",
                 "send-keys",
                 "-t",
-                &t,
+                t,
                 "Enter",
             ],
             None,
@@ -198,20 +246,38 @@ impl Tmux {
         Ok(())
     }
 
-    /// Types `text` literally, without Enter.
-    pub fn type_text(&self, session: &str, text: &str) -> anyhow::Result<()> {
+    /// Kills whatever a pane runs and starts its shell again: the last
+    /// resort for an agent that no key stops. The pane option is cleared.
+    pub fn respawn(&self, target: &str) -> anyhow::Result<()> {
         self.run(
-            &["send-keys", "-t", &target(session), "-l", "--", text],
+            &[
+                "respawn-pane",
+                "-k",
+                "-t",
+                target,
+                ";",
+                "set-option",
+                "-p",
+                "-u",
+                "-t",
+                target,
+                crate::pane::OPTION,
+            ],
             None,
         )?;
         Ok(())
     }
 
+    /// Types `text` literally, without Enter.
+    pub fn type_text(&self, target: &str, text: &str) -> anyhow::Result<()> {
+        self.run(&["send-keys", "-t", target, "-l", "--", text], None)?;
+        Ok(())
+    }
+
     /// Sends tmux key names (`Enter`, `Down`, `C-u`) that the config or
     /// agent-queue itself chose: never text from a task.
-    pub fn send_keys(&self, session: &str, keys: &[String]) -> anyhow::Result<()> {
-        let t = target(session);
-        let mut args = vec!["send-keys", "-t", t.as_str()];
+    pub fn send_keys(&self, target: &str, keys: &[String]) -> anyhow::Result<()> {
+        let mut args = vec!["send-keys", "-t", target];
         args.extend(keys.iter().map(String::as_str));
         self.run(&args, None)?;
         Ok(())
@@ -219,9 +285,13 @@ impl Tmux {
 
     /// Pastes `text` as one bracketed paste (`paste-buffer -p`): the agent
     /// sees text, never keys, whatever the text says.
-    pub fn paste(&self, session: &str, text: &str) -> anyhow::Result<()> {
-        let t = target(session);
-        let buffer = format!("agent-queue-{}-{}", std::process::id(), session);
+    pub fn paste(&self, target: &str, text: &str) -> anyhow::Result<()> {
+        let t = target;
+        let buffer = format!(
+            "agent-queue-{}-{}",
+            std::process::id(),
+            target.trim_start_matches(['%', '='])
+        );
         self.run(
             &[
                 "load-buffer",
@@ -235,7 +305,7 @@ impl Tmux {
                 "-b",
                 &buffer,
                 "-t",
-                &t,
+                t,
             ],
             Some(text.as_bytes()),
         )?;
@@ -246,20 +316,13 @@ impl Tmux {
 fn parse_snapshot(out: &str) -> Snapshot {
     let mut sessions = HashMap::new();
     for line in out.lines() {
-        let mut parts = line.splitn(4, ':');
-        let (Some(active), Some(id), Some(name), Some(command)) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
+        let mut parts = line.splitn(3, ':');
+        let (Some("11"), Some(name), Some(fields)) = (parts.next(), parts.next(), parts.next())
         else {
             continue;
         };
-        if active == "11" {
-            sessions.insert(
-                name.to_string(),
-                Pane {
-                    id: id.to_string(),
-                    command: command.to_string(),
-                },
-            );
+        if let Some(pane) = parse_pane(fields) {
+            sessions.insert(name.to_string(), pane);
         }
     }
     Snapshot { sessions }
@@ -272,10 +335,14 @@ mod tests {
     #[test]
     fn snapshot_keeps_the_active_pane_of_each_session() {
         let s = parse_snapshot(
-            "11:%0:ccl-auto-1:bash\n01:%1:ccl-auto-10:claude\n11:%2:ccl-auto-10:sh\n10:%3:x:vim\n11:%4:x:python3 -m a:b\n",
+            "11:ccl-auto-1:%0:10::bash\n01:ccl-auto-10:%1:11::claude\n\
+             11:ccl-auto-10:%2:12:ab run:sh\n10:x:%3:13::vim\n11:x:%4:14::python3 -m a:b\n",
         );
         assert_eq!(s.pane("ccl-auto-1").unwrap().command, "bash");
-        assert_eq!(s.pane("ccl-auto-10").unwrap().id, "%2");
+        assert_eq!(s.pane("ccl-auto-1").unwrap().mark, None);
+        let p = s.pane("ccl-auto-10").unwrap();
+        assert_eq!((p.id.as_str(), p.pid), ("%2", 12));
+        assert_eq!(p.mark, Some(Mark::Running("ab".into())));
         assert_eq!(s.pane("x").unwrap().command, "python3 -m a:b");
         assert_eq!(s.sessions.len(), 3);
     }

@@ -19,6 +19,7 @@
 #   AQ_AGENT_NOECHO  1: turn off the terminal's echo, so a paste does not show
 #   AQ_AGENT_BARRIER N: show the prompt only once N agents have started (in
 #                    AQ_AGENT_LOG), which only concurrent launches achieve
+#   AQ_AGENT_QUIT_AT_PROMPT  1: draw the prompt, then exit without reading
 
 model= resume=
 while [ $# -gt 0 ]; do
@@ -73,6 +74,9 @@ n=0
 while :; do
     # Bracketed paste on, then the prompt line.
     printf '%s[?2004h%s ' "$esc" "$marker"
+    if [ "${AQ_AGENT_QUIT_AT_PROMPT:-}" = 1 ]; then
+        exit 0
+    fi
     IFS= read -r line || exit 0
     case $line in
         /exit)

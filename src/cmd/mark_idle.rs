@@ -2,15 +2,23 @@
 //! bare by the agent's Stop hook from inside the session it marks.
 //!
 //! A dedicated session is only marked idle. A pool session is marked idle,
-//! sent `/exit` (when `[pool] recycle` is on) and, once its pane is back at a
-//! shell, given the next pending task. From inside the session that waiting
+//! sent `/exit` (when `[pool] recycle` is on) and, once the agent has
+//! exited, given the next pending task. From inside the session that waiting
 //! cannot happen in the foreground: the agent waits for its hook to return
 //! before it reads `/exit`. So the rest is handed to a detached
 //! `agent-queue recycle`, and the hook returns at once.
+//!
+//! `/exit` is typed only into the agent that agent-queue started in that
+//! pane and that still runs there (the pane says so, see `pane`), never into
+//! whatever else a pane runs, and one recycle at a time per session: the
+//! recycle lock, taken before the session is marked, passes to the detached
+//! recycle, so however many `mark-idle` run at once, one `/exit` is typed.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
+use std::os::fd::{AsRawFd, FromRawFd};
 use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -21,34 +29,39 @@ use crate::cli::{MarkIdleArgs, RecycleArgs};
 use crate::config::Config;
 use crate::dispatcher::{Dispatcher, Target};
 use crate::error::{bad_input, Outcome};
+use crate::pane::{Activity, Started};
 use crate::pending::{self, Mode};
 use crate::report::{self, Event};
-use crate::sessions::is_shell;
+use crate::sessions;
 use crate::state::{now, Phase};
+
+/// The variable the started script exports to the agent and its hooks.
+pub const RUN_VAR: &str = "AGENT_QUEUE_RUN";
 
 impl Run for MarkIdleArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
         let d = Dispatcher::new(&config);
-        let own_pane = std::env::var("TMUX_PANE").ok().filter(|p| !p.is_empty());
-        let own_session = match &own_pane {
-            Some(pane) => Some(d.session_of_pane(pane)?),
-            None => None,
+        let own_session = match &self.session {
+            Some(_) => None,
+            None => match own_session(&d)? {
+                Ok(s) => Some(s),
+                Err(why) => {
+                    // A Stop hook installed for every agent also runs in
+                    // sessions agent-queue does not manage: nothing to do.
+                    report::info(format!("not managed by agent-queue: {why}"));
+                    return Ok(Outcome::NothingFound);
+                }
+            },
         };
-        let session = match (&self.session, &own_session) {
-            (Some(s), _) => s.clone(),
-            (None, Some(s)) => s.clone(),
-            (None, None) => {
-                return Err(bad_input(
-                    "no session named and $TMUX_PANE is not set: name the session, or call this from inside it",
-                ))
-            }
-        };
+        let session = self
+            .session
+            .clone()
+            .or(own_session.clone())
+            .expect("named or found");
         let dedicated = config.dedicated(&session).is_some();
         if !dedicated && !config.pool.contains(&session) {
             if self.session.is_none() {
-                // A Stop hook installed for every agent also runs in sessions
-                // agent-queue does not manage: nothing to do there.
                 report::info(format!(
                     "session `{session}` (from $TMUX_PANE) is not managed by agent-queue"
                 ));
@@ -58,6 +71,38 @@ impl Run for MarkIdleArgs {
                 "unknown session `{session}`: it is neither in the pool nor a [[dedicated]] session"
             )));
         }
+        // Its agent's hook: it speaks for the agent agent-queue started,
+        // not for one that ran in this session before.
+        if own_session.is_some() && !dedicated {
+            if let Ok(run) = std::env::var(RUN_VAR) {
+                let current = d
+                    .store
+                    .read()?
+                    .sessions
+                    .get(&session)
+                    .and_then(|s| s.started.clone());
+                if current.as_ref().is_some_and(|s| s.nonce != run) {
+                    report::info(format!(
+                        "{session}: a Stop hook of an agent started there before ({RUN_VAR}={run}); ignored"
+                    ));
+                    return Ok(Outcome::Done);
+                }
+            }
+        }
+        let recycling = !dedicated && config.pool.recycle;
+        let lock = if recycling {
+            match d.store.try_recycle_lock(&session)? {
+                Some(lock) => Some(lock),
+                None => {
+                    report::info(format!(
+                        "{session} is being recycled by another invocation; nothing to do"
+                    ));
+                    return Ok(Outcome::Done);
+                }
+            }
+        } else {
+            None
+        };
         {
             let mut locked = d.store.lock()?;
             let task = locked
@@ -75,30 +120,107 @@ impl Run for MarkIdleArgs {
         if dedicated {
             return Ok(Outcome::Done);
         }
-        if !config.pool.recycle {
+        let Some(lock) = lock else {
             if !self.no_next {
                 next_task(&d, &session)?;
             }
             return Ok(Outcome::Done);
-        }
+        };
         if own_session.as_deref() == Some(session.as_str()) {
-            detach_recycle(ctx, &config, &session, self.no_next)?;
+            detach_recycle(ctx, &config, &session, self.no_next, &lock)?;
             return Ok(Outcome::Done);
         }
-        recycle(&d, &session, self.no_next)
+        recycle(&d, &session, self.no_next, lock)
     }
 }
 
 impl Run for RecycleArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
-        recycle(&Dispatcher::new(&config), &self.session, self.no_next)
+        let d = Dispatcher::new(&config);
+        if config.dedicated(&self.session).is_some() {
+            return Err(bad_input(format!(
+                "`{}` is a dedicated session: agent-queue never recycles it",
+                self.session
+            )));
+        }
+        if !config.pool.contains(&self.session) {
+            return Err(bad_input(format!(
+                "unknown session `{}`: it is not in the pool",
+                self.session
+            )));
+        }
+        let lock = match self.lock_fd {
+            // SAFETY: `mark-idle` passed this descriptor down, open and
+            // locked, for this process to own (see detach_recycle).
+            Some(fd) => unsafe { File::from_raw_fd(fd) },
+            None => match d.store.try_recycle_lock(&self.session)? {
+                Some(lock) => lock,
+                None => {
+                    report::info(format!(
+                        "{} is being recycled by another invocation; nothing to do",
+                        self.session
+                    ));
+                    return Ok(Outcome::Done);
+                }
+            },
+        };
+        recycle(&d, &self.session, self.no_next, lock)
+    }
+}
+
+/// The session whose pane runs this process, when `$TMUX` names the
+/// configured tmux server; otherwise why not (a hook in the operator's own
+/// server must not act on a pane of the pool's server that has the same id).
+fn own_session(d: &Dispatcher) -> anyhow::Result<Result<String, String>> {
+    let Some(pane) = std::env::var("TMUX_PANE").ok().filter(|p| !p.is_empty()) else {
+        return Err(bad_input(
+            "no session named and $TMUX_PANE is not set: name the session, or call this from inside it",
+        ));
+    };
+    let Some(socket) = std::env::var("TMUX")
+        .ok()
+        .and_then(|t| t.split(',').next().map(str::to_string))
+        .filter(|s| !s.is_empty())
+    else {
+        return Ok(Err("$TMUX is not set, so the tmux server is unknown".into()));
+    };
+    let owner = match d.tmux.pane_owner(&pane) {
+        Ok(Some(owner)) => owner,
+        Ok(None) => {
+            return Ok(Err(format!(
+                "the configured tmux server has no pane {pane} ($TMUX_PANE)"
+            )))
+        }
+        Err(e) => return Ok(Err(format!("finding pane {pane}: {e:#}"))),
+    };
+    if !same_file(Path::new(&owner.0), Path::new(&socket)) {
+        return Ok(Err(format!(
+            "$TMUX names the tmux server at {socket}, not the configured one at {}",
+            owner.0
+        )));
+    }
+    Ok(Ok(owner.1))
+}
+
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
     }
 }
 
 /// Starts `agent-queue recycle <session>` in its own session, its output
 /// appended to a log beside the state file, and returns without waiting.
-fn detach_recycle(ctx: &Ctx, config: &Config, session: &str, no_next: bool) -> anyhow::Result<()> {
+/// The recycle lock goes with it: the child inherits the locked file and
+/// is told its descriptor.
+fn detach_recycle(
+    ctx: &Ctx,
+    config: &Config,
+    session: &str,
+    no_next: bool,
+    lock: &File,
+) -> anyhow::Result<()> {
     let log_path = config.state_file.with_file_name("recycle.log");
     let log = OpenOptions::new()
         .create(true)
@@ -108,10 +230,13 @@ fn detach_recycle(ctx: &Ctx, config: &Config, session: &str, no_next: bool) -> a
         .open(&log_path)
         .with_context(|| format!("opening {}", log_path.display()))?;
     let exe = std::env::current_exe().context("finding the agent-queue executable")?;
+    let fd = lock.as_raw_fd();
     let mut cmd = Command::new(exe);
     cmd.arg("--config")
         .arg(&config.path)
         .arg("recycle")
+        .arg("--lock-fd")
+        .arg(fd.to_string())
         .arg(session);
     if no_next {
         cmd.arg("--no-next");
@@ -120,11 +245,17 @@ fn detach_recycle(ctx: &Ctx, config: &Config, session: &str, no_next: bool) -> a
         cmd.arg("--verbose");
     }
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
-    // SAFETY: setsid is async-signal-safe; the child leaves the hook's
-    // process group and session, so nothing that ends the hook ends it.
+    // SAFETY: setsid and fcntl are async-signal-safe. The child leaves the
+    // hook's process group and session, so nothing that ends the hook ends
+    // it; and it keeps the locked file open (close-on-exec cleared), so the
+    // lock is held until the child exits.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             libc::setsid();
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
+            }
             Ok(())
         });
     }
@@ -136,35 +267,80 @@ fn detach_recycle(ctx: &Ctx, config: &Config, session: &str, no_next: bool) -> a
     Ok(())
 }
 
-/// Sends `/exit` to the session's agent, waits until its pane is back at a
-/// shell, then gives it the next task unless `no_next`.
-fn recycle(d: &Dispatcher, session: &str, no_next: bool) -> anyhow::Result<Outcome> {
-    let shells = &d.config.agent.shells;
+/// Sends `/exit` to the agent agent-queue started in the session, if it
+/// still runs there, waits until it has exited, then gives the session the
+/// next task unless `no_next`. The recycle lock is let go once the agent has
+/// exited: the next agent's own Stop hook may come before this returns.
+fn recycle(d: &Dispatcher, session: &str, no_next: bool, lock: File) -> anyhow::Result<Outcome> {
     let limit = d.config.agent.ready_timeout.max(Duration::from_secs(30));
-    let screen = d.tmux.screen(session)?;
-    if !is_shell(&screen.command, shells) {
-        d.tmux.type_text(session, "/exit")?;
-        // Enter only once `/exit` shows: sent together, an agent that reads
-        // input in chunks could take the pair for a paste.
-        wait(d, session, Duration::from_secs(5), |s| {
-            s.text.contains("/exit") || is_shell(&s.command, shells)
-        })?;
-        d.tmux.send_keys(session, &["Enter".into()])?;
-        let s = wait(d, session, limit, |s| is_shell(&s.command, shells))?;
-        if !is_shell(&s.command, shells) {
-            report::warn(format!(
-                "{session}: the agent did not exit within {}s of /exit; it gets no new task",
-                limit.as_secs()
-            ));
+    let started = d
+        .store
+        .read()?
+        .sessions
+        .get(session)
+        .and_then(|s| s.started.clone());
+    let snapshot = d.tmux.snapshot()?;
+    let Some(pane) = snapshot.pane(session) else {
+        report::info(format!(
+            "{session}: no such tmux session; nothing to recycle"
+        ));
+        return Ok(Outcome::Done);
+    };
+    match (sessions::activity(started.as_ref(), pane), &started) {
+        (Some(Activity::Running), Some(started)) if !exit_agent(d, session, started, limit)? => {
             return Ok(Outcome::Done);
         }
-        report::debug(format!("{session}: the agent exited"));
+        (Some(Activity::Running), Some(_)) => {}
+        _ if sessions::started_runs(started.as_ref(), pane)
+            || !sessions::is_shell(&pane.command, &d.config.agent.shells) =>
+        {
+            report::info(format!(
+                "{session}: its pane runs something agent-queue did not start there (`{}`); \
+                 no /exit typed",
+                pane.command
+            ));
+        }
+        _ => {}
     }
+    drop(lock);
     if !no_next {
         wait_for_launcher(d, session, limit)?;
         next_task(d, session)?;
     }
     Ok(Outcome::Done)
+}
+
+/// Types `/exit` into the started agent and waits until it has exited.
+/// Returns whether it did.
+fn exit_agent(
+    d: &Dispatcher,
+    session: &str,
+    started: &Started,
+    limit: Duration,
+) -> anyhow::Result<bool> {
+    let target = started.pane.as_str();
+    let runs = |s: &crate::tmux::Screen| {
+        crate::pane::activity(started, target, s.pid, s.mark.as_ref()) == Activity::Running
+    };
+    d.tmux.type_text(target, "/exit")?;
+    // Enter only once `/exit` shows: sent together, an agent that reads
+    // input in chunks could take the pair for a paste.
+    let s = wait(d, target, Duration::from_secs(5), |s| {
+        s.text.contains("/exit") || !runs(s)
+    })?;
+    if runs(&s) {
+        d.tmux.send_keys(target, &["Enter".into()])?;
+    }
+    let s = wait(d, target, limit, |s| !runs(s))?;
+    if runs(&s) {
+        report::warn(format!(
+            "{session}: the agent did not exit within {}s of /exit; it gets no new task",
+            limit.as_secs()
+        ));
+        return Ok(false);
+    }
+    report::debug(format!("{session}: the agent exited"));
+    Ok(true)
 }
 
 /// A fast agent can end its turn (and its Stop hook start this recycle)
@@ -188,13 +364,13 @@ fn wait_for_launcher(d: &Dispatcher, session: &str, limit: Duration) -> anyhow::
 
 fn wait(
     d: &Dispatcher,
-    session: &str,
+    target: &str,
     limit: Duration,
     done: impl Fn(&crate::tmux::Screen) -> bool,
 ) -> anyhow::Result<crate::tmux::Screen> {
     let start = Instant::now();
     loop {
-        let s = d.tmux.screen(session)?;
+        let s = d.tmux.screen(target)?;
         if done(&s) || start.elapsed() >= limit {
             return Ok(s);
         }

@@ -43,6 +43,8 @@ pub struct World {
     pub socket: String,
     /// Extra TOML appended to the generated config.
     config_extra: String,
+    /// Extra keys of the `[pool]` table.
+    pool_extra: String,
     pool_prefix: String,
     pool_size: u32,
     /// The agent's environment, per session started after it is set (a
@@ -73,6 +75,7 @@ impl World {
             dir,
             socket,
             config_extra: String::new(),
+            pool_extra: String::new(),
             pool_prefix: "ccl-auto-".into(),
             pool_size,
             agent_env: BTreeMap::new(),
@@ -80,9 +83,6 @@ impl World {
         for sub in ["home", "config", "state", "cache", "data", "log", "bin"] {
             fs::create_dir_all(w.path(sub)).unwrap();
         }
-        // tmux names a pane's command after argv[0]: a link to sh named
-        // `aq-agent` makes the stand-in show as an agent, not as a shell.
-        std::os::unix::fs::symlink("/bin/sh", w.path("bin/aq-agent")).unwrap();
         let mut w = w;
         w.agent_env
             .insert("AQ_AGENT_LOG".into(), w.path("log").display().to_string());
@@ -124,6 +124,14 @@ impl World {
         self
     }
 
+    /// Adds a key to the `[pool]` table, e.g. `recycle = false`.
+    pub fn pool_config(&mut self, toml: &str) -> &mut World {
+        self.pool_extra.push_str(toml);
+        self.pool_extra.push('\n');
+        self.write_config();
+        self
+    }
+
     pub fn pool_prefix(&mut self, prefix: &str) -> &mut World {
         self.pool_prefix = prefix.into();
         self.write_config();
@@ -131,20 +139,17 @@ impl World {
     }
 
     fn write_config(&self) {
-        let agent = format!(
-            "{} {} --model {{model}}",
-            sh_quote(&self.path("bin/aq-agent").display().to_string()),
-            sh_quote(&stand_in_agent().display().to_string())
-        );
+        let agent = self.agent_command();
         let has_agent = self.config_extra.contains("[agent]");
         let mut text = format!(
             "[tmux]\ncommand = [\"tmux\", \"-L\", {socket:?}, \"-f\", \"/dev/null\"]\n\n\
              [projects]\nroots = [{root:?}]\n\n\
-             [pool]\nprefix = {prefix:?}\nstart = 1\nsize = {size}\ncooldown = \"1m\"\n\n",
+             [pool]\nprefix = {prefix:?}\nstart = 1\nsize = {size}\ncooldown = \"1m\"\n{pool_extra}\n",
             socket = self.socket,
             root = self.path("projects").display().to_string(),
             prefix = self.pool_prefix,
             size = self.pool_size,
+            pool_extra = self.pool_extra,
         );
         if !has_agent {
             text.push_str(&format!(
@@ -159,11 +164,11 @@ impl World {
     }
 
     /// The stand-in agent command line, for configs that write their own
-    /// `[agent]` section.
+    /// `[agent]` section. It is a `#!/bin/sh` script, so tmux shows its
+    /// pane as running `sh`, like a shell: agent-queue must not care.
     pub fn agent_command(&self) -> String {
         format!(
-            "{} {} --model {{model}}",
-            sh_quote(&self.path("bin/aq-agent").display().to_string()),
+            "{} --model {{model}}",
             sh_quote(&stand_in_agent().display().to_string())
         )
     }
@@ -260,6 +265,30 @@ impl World {
             .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
     }
 
+    /// What the script agent-queue starts in a pane reports there
+    /// (`<nonce> run`, `<nonce> done <status>`), if anything.
+    pub fn pane_mark(&self, session: &str) -> Option<String> {
+        let out = self.tmux_output(&[
+            "display-message",
+            "-p",
+            "-t",
+            &format!("={session}:"),
+            "#{@agent-queue}",
+        ]);
+        let mark = String::from_utf8_lossy(&out.stdout).trim().to_string();
+        (out.status.success() && !mark.is_empty()).then_some(mark)
+    }
+
+    /// Whether an agent agent-queue started runs in the session's pane.
+    pub fn agent_runs(&self, session: &str) -> bool {
+        self.pane_mark(session).is_some_and(|m| m.ends_with(" run"))
+    }
+
+    /// Idle in the state, and no started agent runs in its pane.
+    pub fn idle_at_shell(&self, session: &str) -> bool {
+        self.session_state(session) == "idle" && !self.agent_runs(session)
+    }
+
     pub fn screen(&self, session: &str) -> String {
         let out = self.tmux_output(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")]);
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -306,8 +335,9 @@ impl World {
         let list = self.tmux_output(&["list-sessions", "-F", "#{session_name}"]);
         for session in String::from_utf8_lossy(&list.stdout).lines() {
             out.push_str(&format!(
-                "--- {session} ({}):\n{}\n",
+                "--- {session} ({}, {}):\n{}\n",
                 self.pane_command(session).unwrap_or_default(),
+                self.pane_mark(session).unwrap_or_default(),
                 self.screen(session).trim_end()
             ));
         }

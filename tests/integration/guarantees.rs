@@ -56,7 +56,7 @@ fn sixty_tasks_six_sessions_six_scan_loops_every_task_exactly_once() {
         w.wait_until(WAIT, "every session is idle at its shell", || {
             (1..=6).all(|i| {
                 let s = w.pool_session(i);
-                w.session_state(&s) == "idle" && w.pane_command(&s).as_deref() == Some("sh")
+                w.idle_at_shell(&s)
             })
         })
     }));
@@ -100,7 +100,7 @@ fn sixty_tasks_six_sessions_six_scan_loops_every_task_exactly_once() {
 
 /// Spawns `agent-queue dispatch` and SIGKILLs it once its launch has
 /// noted `stage` in the session's launch lock file and `also` holds.
-fn kill_dispatch_at(
+pub fn kill_dispatch_at(
     w: &World,
     task: &std::path::Path,
     session: &str,
@@ -164,7 +164,7 @@ fn a_dispatch_killed_before_the_agent_is_ready_is_recovered_by_the_next_scan() {
     // from this scan's next pass or, if the pane was not back at its shell
     // yet, from the next scan.
     w.wait_until(WAIT, "the interrupted agent is gone", || {
-        w.pane_command("ccl-auto-1").as_deref() == Some("sh") || !w.received().is_empty()
+        !w.agent_runs("ccl-auto-1") || !w.received().is_empty()
     });
     if task.exists() {
         assert!(w.run(&["scan"]).status.success());
@@ -173,8 +173,7 @@ fn a_dispatch_killed_before_the_agent_is_ready_is_recovered_by_the_next_scan() {
     assert_eq!(got.len(), 1);
     assert!(got[0].text.starts_with("[t.md] the task"));
     w.wait_until(WAIT, "the session is idle at its shell", || {
-        w.session_state("ccl-auto-1") == "idle"
-            && w.pane_command("ccl-auto-1").as_deref() == Some("sh")
+        w.idle_at_shell("ccl-auto-1")
     });
     assert_eq!(w.received().len(), 1);
     assert_eq!(w.inbox(&p), ["t.md.dispatched"]);

@@ -13,6 +13,7 @@ mod guarantees;
 mod hostile_input;
 mod mark_idle;
 mod operator;
+mod panes;
 mod properties;
 mod real_agent;
 mod scan;

@@ -1,0 +1,217 @@
+//! What agent-queue knows of a pane, rather than guesses from its name.
+//!
+//! tmux reports a pane's foreground program by name (`#{pane_current_command}`),
+//! and names lie: a version manager's shim or a wrapper script shows as `bash`
+//! while the agent runs under it, `env` and `sudo` show as themselves. So the
+//! agent is never started bare: the typed line runs a small POSIX `sh` script
+//! that sets a pane option (`@agent-queue`) to `<nonce> run` before it starts
+//! the agent command and to `<nonce> done <status>` once that command has
+//! returned, however it returned (the script survives a Ctrl-C that kills the
+//! agent). tmux shows the option to every client, through any `[tmux] command`
+//! prefix (a remote host over ssh has no local `/proc`), so one `list-panes`
+//! tells, for each pane, whether the program agent-queue started there still
+//! runs. The pane's id and its shell's pid, recorded with the claim, tell
+//! whether it is still the same pane: after a tmux server restart, sessions
+//! recreated under the same names have new ones.
+//!
+//! After the agent returns, the script discards whatever input is still
+//! pending on the terminal for half a second before it reports `done`: a
+//! paste or Enter that was on its way to an agent that has just exited lands
+//! there, never in the shell.
+
+use serde::{Deserialize, Serialize};
+
+use crate::shell::quote;
+
+/// The pane option the started script reports through.
+pub const OPTION: &str = "@agent-queue";
+
+/// The program agent-queue last started in a session: where, and the nonce
+/// by which the pane and the agent's hooks name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Started {
+    /// tmux's pane id (`%12`): unique while the server runs.
+    pub pane: String,
+    /// The pane's shell: with the pane id, unique across server restarts.
+    pub pid: u32,
+    pub nonce: String,
+}
+
+/// What the pane option says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mark {
+    /// The script with this nonce is running its agent command.
+    Running(String),
+    /// It has returned, with this exit status.
+    Done(String, i32),
+}
+
+impl Mark {
+    pub fn parse(text: &str) -> Option<Mark> {
+        let mut words = text.split_whitespace();
+        let nonce = words.next()?.to_string();
+        match (words.next()?, words.next()) {
+            ("run", None) => Some(Mark::Running(nonce)),
+            ("done", Some(status)) => Some(Mark::Done(nonce, status.parse().unwrap_or(-1))),
+            _ => None,
+        }
+    }
+
+    pub fn nonce(&self) -> &str {
+        match self {
+            Mark::Running(n) | Mark::Done(n, _) => n,
+        }
+    }
+}
+
+/// Whether the program agent-queue started in a pane still runs there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activity {
+    /// The pane is the one it was started in, and it runs.
+    Running,
+    /// The pane is the one it was started in, and it returned.
+    Exited(i32),
+    /// Not started there yet (or its start was not reported).
+    NotStarted,
+    /// The session's pane is not the one it was started in: the session
+    /// was closed and made again, or the tmux server restarted.
+    Replaced,
+}
+
+/// Which of these a pane shows for a start record.
+pub fn activity(started: &Started, pane_id: &str, pid: u32, mark: Option<&Mark>) -> Activity {
+    if started.pane != pane_id || started.pid != pid {
+        return Activity::Replaced;
+    }
+    match mark {
+        Some(Mark::Running(n)) if *n == started.nonce => Activity::Running,
+        Some(Mark::Done(n, status)) if *n == started.nonce => Activity::Exited(*status),
+        _ => Activity::NotStarted,
+    }
+}
+
+/// A fresh nonce: 16 hex digits from the kernel's random source.
+pub fn nonce() -> String {
+    let mut bytes = [0u8; 8];
+    let filled = std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut bytes));
+    if filled.is_err() {
+        // No /dev/urandom: time and pid still differ between launches.
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        bytes = ((t as u64) ^ (u64::from(std::process::id()) << 40)).to_le_bytes();
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The script `sh` runs: `$1` is the nonce, `$2` the project folder, and
+/// `agent` the agent command line (already quoted where it needs to be).
+///
+/// - `trap : INT TERM`: a Ctrl-C or TERM that ends the agent does not end
+///   the script, so `done` is always reported (an interactive shell would
+///   drop the rest of a command list whose command died of SIGINT).
+/// - `|| exit`: without a way to report, the agent is not started at all.
+/// - `AGENT_QUEUE_RUN`: the agent's hooks say which start they belong to.
+/// - the terminal's modes are saved before the agent and restored after,
+///   with bracketed paste off, so an agent that crashed in raw mode leaves
+///   the shell usable.
+fn script(agent: &str) -> String {
+    [
+        "trap : INT TERM",
+        &format!("tmux set-option -p -t \"$TMUX_PANE\" {OPTION} \"$1 run\" || exit"),
+        "export AGENT_QUEUE_RUN=\"$1\"",
+        "t=$(stty -g 2>/dev/null)",
+        &format!("cd \"$2\" && {agent}"),
+        "s=$?",
+        "printf '\\033[?2004l'",
+        "if [ -n \"$t\" ]; then stty -icanon -echo min 0 time 5; cat >/dev/null; stty \"$t\"; fi",
+        &format!("tmux set-option -p -t \"$TMUX_PANE\" {OPTION} \"$1 done $s\""),
+    ]
+    .join("; ")
+}
+
+/// The line typed into the pane's shell: one `sh -c` with the script and
+/// its arguments each as one quoted word, read the same by sh, bash, zsh
+/// and fish.
+pub fn command_line(agent: &str, nonce: &str, project: &str) -> String {
+    format!(
+        "sh -c {} agent-queue {} {}",
+        quote(&script(agent)),
+        quote(nonce),
+        quote(project)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_read_back() {
+        assert_eq!(Mark::parse("ab12 run"), Some(Mark::Running("ab12".into())));
+        assert_eq!(
+            Mark::parse("ab12 done 130"),
+            Some(Mark::Done("ab12".into(), 130))
+        );
+        assert_eq!(Mark::parse(""), None);
+        assert_eq!(Mark::parse("ab12"), None);
+        assert_eq!(Mark::parse("ab12 run extra"), None);
+    }
+
+    #[test]
+    fn activity_is_known_only_for_the_same_pane_and_nonce() {
+        let s = Started {
+            pane: "%3".into(),
+            pid: 100,
+            nonce: "n1".into(),
+        };
+        let run = Mark::Running("n1".into());
+        assert_eq!(activity(&s, "%3", 100, Some(&run)), Activity::Running);
+        assert_eq!(
+            activity(&s, "%3", 100, Some(&Mark::Done("n1".into(), 0))),
+            Activity::Exited(0)
+        );
+        assert_eq!(
+            activity(&s, "%3", 100, Some(&Mark::Running("n0".into()))),
+            Activity::NotStarted
+        );
+        assert_eq!(activity(&s, "%3", 100, None), Activity::NotStarted);
+        assert_eq!(activity(&s, "%3", 101, Some(&run)), Activity::Replaced);
+        assert_eq!(activity(&s, "%4", 100, Some(&run)), Activity::Replaced);
+    }
+
+    #[test]
+    fn nonces_differ() {
+        let a = nonce();
+        assert_eq!(a.len(), 16);
+        assert!(a.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(a, nonce());
+    }
+
+    #[test]
+    fn the_typed_line_reports_start_and_end_through_the_pane_option() {
+        let line = command_line("claude --model 'son net'", "0a1b", "/srv/p/it's");
+        assert!(line.starts_with("sh -c '"), "{line}");
+        assert!(
+            line.ends_with(" agent-queue 0a1b '/srv/p/it'\\''s'"),
+            "{line}"
+        );
+        // What sh receives as the script, after the outer quoting.
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "printf %s {}",
+                quote(&script("claude --model 'son net'"))
+            ))
+            .output()
+            .unwrap();
+        let script = String::from_utf8(out.stdout).unwrap();
+        assert!(
+            script.contains("cd \"$2\" && claude --model 'son net'; s=$?"),
+            "{script}"
+        );
+        assert!(script.contains("@agent-queue \"$1 done $s\""), "{script}");
+    }
+}
