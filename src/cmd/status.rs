@@ -58,7 +58,7 @@ impl Run for Status {
             projects: pending::read_all(&config, &Trust::new(&config.security), Mode::Quiet)
                 .into_iter()
                 .map(|p| ProjectRow {
-                    project: p.project.display().to_string(),
+                    project: report::escape_path(&p.project),
                     pending: p.pending.len(),
                     refused: p.refused,
                     broken: p.broken,
@@ -89,8 +89,8 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 alive: pane.is_some(),
                 state: entry.map(|e| e.state).unwrap_or(Phase::Idle).as_str(),
                 task: entry
-                    .and_then(|e| e.task.as_ref())
-                    .map(|t| t.display().to_string()),
+                    .and_then(|e| e.task.as_deref())
+                    .map(report::escape_path),
                 since: entry.filter(|e| e.since > 0).map(|e| format_utc(e.since)),
                 cooldown_left: sessions::cooldown_left(config, state, &session, now).as_secs(),
                 command: pane.map(|p| p.command.clone()),
