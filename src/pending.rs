@@ -117,7 +117,14 @@ pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
     if listing.entries.is_empty() {
         return out;
     }
-    if let Some(why) = folder_refusal(project, &inbox, trust) {
+    let why = folder_refusal(project, &inbox, trust).or_else(|| {
+        // The launch types `cd <project>` as text: a path that is not UTF-8
+        // would send the agent into another folder, or none.
+        project.to_str().is_none().then(|| {
+            "the project's path is not UTF-8, and the agent could not be started in it".to_string()
+        })
+    });
+    if let Some(why) = why {
         out.refused = listing.entries.len();
         if mode != Mode::Quiet && mode != Mode::Again {
             report::warn(format!(

@@ -6,6 +6,7 @@
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -57,7 +58,12 @@ impl Run for SubmitArgs {
                 priority: task.priority,
             });
         } else {
-            println!("{}", path.display());
+            // The bytes themselves: scripts take this line as the path.
+            let mut line = path.into_os_string().into_vec();
+            line.push(b'\n');
+            std::io::stdout()
+                .write_all(&line)
+                .context("writing the task's path")?;
         }
         Ok(Outcome::Done)
     }

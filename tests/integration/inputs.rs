@@ -1,0 +1,160 @@
+//! What comes in from outside: file names that are not UTF-8, relative paths
+//! in the config, projects nested in projects or in a root, configured
+//! folders that are not there, no pool session at all, and task files that
+//! are still being written.
+
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::env::{json_lines, stderr, stdout, World};
+
+const WAIT: Duration = Duration::from_secs(20);
+/// Old enough to be past any settle time these tests use by default.
+const SETTLED: Duration = Duration::from_secs(10);
+
+fn inbox(project: &Path) -> PathBuf {
+    project.join(".agent-queue/inbox")
+}
+
+/// A path's bytes with `suffix` appended, as a path.
+fn with_bytes(dir: &Path, name: &[u8]) -> PathBuf {
+    dir.join(OsStr::from_bytes(name))
+}
+
+/// How JSON shows a path: UTF-8 as is, `\` doubled, other bytes `\xHH`.
+fn escaped(path: &Path) -> String {
+    let mut out = String::new();
+    for chunk in path.as_os_str().as_bytes().utf8_chunks() {
+        out.push_str(&chunk.valid().replace('\\', "\\\\"));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+#[test]
+fn a_task_named_with_a_non_utf8_byte_is_dispatched_and_keeps_its_bytes() {
+    let mut w = World::new(1);
+    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    let p = w.project("p");
+    let task = with_bytes(&inbox(&p), b"caf\xe9.md");
+    fs::write(&task, "---\npriority: high\n---\nbonjour\n").unwrap();
+    w.set_age(&task, SETTLED);
+    w.start_pool();
+
+    let out = w.run(&["--json", "scan"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    let events = json_lines(&out);
+    let dispatched = with_bytes(&inbox(&p), b"caf\xe9.md.dispatched");
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(events[0]["event"], "dispatched");
+    assert_eq!(events[0]["task"], escaped(&dispatched));
+    assert_eq!(
+        events[0]["task"],
+        format!("{}/caf\\xe9.md.dispatched", inbox(&p).display())
+    );
+    assert!(dispatched.is_file(), "the original bytes plus .dispatched");
+    let names: Vec<Vec<u8>> = fs::read_dir(inbox(&p))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().as_bytes().to_vec())
+        .collect();
+    assert_eq!(names, [b"caf\xe9.md.dispatched".to_vec()]);
+    let got = w.wait_received(1, WAIT);
+    assert!(got[0].text.contains("bonjour"), "{:?}", got[0].text);
+
+    // Every other JSON output shows the same name the same way.
+    let status = w.run(&["--json", "status"]);
+    assert!(status.status.success(), "{}", stderr(&status));
+    let v: serde_json::Value = serde_json::from_str(stdout(&status).trim()).unwrap();
+    assert_eq!(v["sessions"][0]["task"], escaped(&dispatched));
+    let parsed = w.cmd().arg("parse").arg(&dispatched).output().unwrap();
+    assert!(parsed.status.success(), "{}", stderr(&parsed));
+    assert_eq!(json_lines(&parsed)[0]["path"], escaped(&dispatched));
+}
+
+#[test]
+fn non_utf8_names_survive_a_failed_launch_and_a_rejection_byte_for_byte() {
+    let mut w = World::new(1);
+    w.agent_env.insert("AQ_AGENT_DIALOG".into(), "trust".into());
+    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    let p = w.project("p");
+    let task = with_bytes(&inbox(&p), b"\xff\xfe a\\b.md");
+    fs::write(&task, "x\n").unwrap();
+    let broken = with_bytes(&inbox(&p), b"bad\x80.md");
+    fs::write(&broken, "---\npriority: asap\n---\nx\n").unwrap();
+    w.set_age(&broken, Duration::from_secs(120));
+    w.start_pool();
+
+    // The dialog fails the launch: the task goes back under its own bytes.
+    let out = w
+        .cmd()
+        .args(["--json", "dispatch"])
+        .arg(&task)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    assert!(task.is_file(), "the task is back under its own name");
+    let events = json_lines(&out);
+    assert_eq!(events[0]["event"], "failed");
+    assert_eq!(events[0]["task"], escaped(&task));
+    assert!(
+        events[0]["task"]
+            .as_str()
+            .unwrap()
+            .ends_with("/\\xff\\xfe a\\\\b.md"),
+        "{events:?}"
+    );
+
+    let out = w.run(&["--json", "scan"]);
+    assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
+    let rejected = with_bytes(&inbox(&p), b"bad\x80.md.rejected");
+    assert!(rejected.is_file());
+    let events = json_lines(&out);
+    let r = events.iter().find(|e| e["event"] == "rejected").unwrap();
+    assert_eq!(r["task"], escaped(&rejected));
+}
+
+#[test]
+fn submit_into_a_project_whose_path_is_not_utf8() {
+    let w = World::new(1);
+    let project = with_bytes(&w.path("projects"), b"proj\xe9");
+    let out = w
+        .cmd()
+        .args(["--json", "submit", "--create", "--title", "t"])
+        .arg(&project)
+        .write_stdin("body\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events = json_lines(&out);
+    assert_eq!(events[0]["project"], escaped(&project));
+    let task = events[0]["task"].as_str().unwrap();
+    assert!(task.starts_with(&escaped(&inbox(&project))), "{task}");
+
+    // Without --json the path is printed as its bytes, for `$(...)`.
+    let out = w
+        .cmd()
+        .args(["submit", "--title", "u"])
+        .arg(&project)
+        .write_stdin("body\n")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let printed = Path::new(OsStr::from_bytes(out.stdout.trim_ascii_end()));
+    assert!(printed.is_file(), "{printed:?}");
+    assert!(printed.starts_with(inbox(&project)));
+
+    // Its tasks wait, said why: the agent is started with `cd <path>`
+    // typed as text.
+    let out = w.run(&["scan"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));
+    assert!(printed.is_file());
+}
