@@ -100,3 +100,30 @@ fn explicit_projects_include_dedicated_ones_once() {
     let want: Vec<PathBuf> = ["/p/a", "/p/b", "/p/c"].iter().map(PathBuf::from).collect();
     assert_eq!(c.explicit_projects(), want);
 }
+
+#[test]
+fn relative_paths_are_relative_to_the_config_files_folder() {
+    let c = cfg("[state]\nfile = \"state/s.json\"\n\
+         [projects]\npaths = [\"p/a\", \"/abs\"]\nroots = [\"r\", \"~/x\"]\n[pool]\n\
+         [[dedicated]]\nsession = \"ccl-1\"\nproject = \"../d\"\n\
+         [agent]\nresume_dir = \"resume\"\n")
+    .unwrap();
+    assert_eq!(c.state_file, Path::new("/etc/state/s.json"));
+    assert_eq!(c.projects.paths, [Path::new("/etc/p/a"), Path::new("/abs")]);
+    assert_eq!(c.projects.roots, [Path::new("/etc/r"), &home().join("x")]);
+    assert_eq!(
+        c.dedicated[0].project.as_deref(),
+        Some(Path::new("/etc/../d"))
+    );
+    assert_eq!(c.agent.resume_dir, Path::new("/etc/resume"));
+
+    // A config named by a relative path: its folder as seen from here.
+    let c = parse(
+        "[state]\nfile = \"s.json\"\n[projects]\n[pool]\n",
+        Path::new("conf/c.toml"),
+    )
+    .unwrap();
+    let here = std::env::current_dir().unwrap();
+    assert_eq!(c.state_file, here.join("conf/s.json"));
+    assert_eq!(c.path, here.join("conf/c.toml"));
+}

@@ -9,11 +9,31 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::env::{json_lines, stderr, stdout, World};
+use crate::env::{json_lines, sh_quote, stderr, stdout, World};
 
 const WAIT: Duration = Duration::from_secs(20);
 /// Old enough to be past any settle time these tests use by default.
 const SETTLED: Duration = Duration::from_secs(10);
+
+/// A config of the test's own, at `<world>/site/aq.toml`: the world's tmux
+/// server and stand-in agent, a pool `ccl-auto-1..ccl-auto-<size>`, and
+/// `projects` as the whole `[projects]` table.
+fn site_config(w: &World, size: u32, projects: &str, extra: &str) -> PathBuf {
+    let text = format!(
+        "[tmux]\ncommand = [\"tmux\", \"-L\", {socket:?}, \"-f\", \"/dev/null\"]\n\n\
+         [projects]\n{projects}\n\n\
+         [pool]\nprefix = \"ccl-auto-\"\nstart = 1\nsize = {size}\ncooldown = \"1m\"\n\n\
+         [agent]\ncommand = {agent:?}\nready_timeout = \"10s\"\nresume_dir = {resume:?}\n\n\
+         {extra}\n",
+        socket = w.socket,
+        agent = w.agent_command(),
+        resume = w.path("resume").display().to_string(),
+    );
+    let path = w.path("site/aq.toml");
+    fs::create_dir_all(path.parent().unwrap()).unwrap();
+    fs::write(&path, text).unwrap();
+    path
+}
 
 fn inbox(project: &Path) -> PathBuf {
     project.join(".agent-queue/inbox")
@@ -157,4 +177,69 @@ fn submit_into_a_project_whose_path_is_not_utf8() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));
     assert!(printed.is_file());
+}
+
+#[test]
+fn relative_paths_in_the_config_follow_the_config_file_not_the_working_folder() {
+    let mut w = World::new(1);
+    let site = w.path("site");
+    let project = site.join("projects/a");
+    fs::create_dir_all(inbox(&project)).unwrap();
+    let config = site_config(
+        &w,
+        1,
+        "paths = [\"projects/a\"]",
+        "[state]\nfile = \"state/s.json\"\n",
+    );
+    // The Stop hook runs in the project folder, as Claude Code's does.
+    w.agent_env.insert(
+        "AQ_STOP_HOOK".into(),
+        format!(
+            "{} --config {} -q mark-idle",
+            sh_quote(&crate::env::bin().display().to_string()),
+            sh_quote(&config.display().to_string())
+        ),
+    );
+    for (name, priority) in [("one.md", "high"), ("two.md", "low")] {
+        let t = w.task(&project, name, priority, name);
+        w.set_age(&t, SETTLED);
+    }
+    w.start_pool();
+
+    // systemd runs the scan in $HOME.
+    let out = w
+        .cmd()
+        .current_dir(w.home())
+        .arg("--config")
+        .arg(&config)
+        .arg("scan")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let got = w.wait_received(2, WAIT);
+    assert!(got.iter().all(|r| r.cwd == project), "{got:?}");
+    let state = site.join("state/s.json");
+    w.wait_until(WAIT, "the hook marked the session idle", || {
+        fs::read_to_string(&state)
+            .ok()
+            .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
+            .is_some_and(|v| v["sessions"]["ccl-auto-1"]["state"] == "idle")
+    });
+    assert!(state.is_file(), "the state is beside the config");
+    for wrong in [w.home().join("state"), project.join("state")] {
+        assert!(!wrong.exists(), "{} was used as the state", wrong.display());
+    }
+
+    // status from another folder sees the same state.
+    let out = w
+        .cmd()
+        .current_dir(&project)
+        .arg("--config")
+        .arg(&config)
+        .args(["--json", "status"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
+    assert_eq!(v["projects"][0]["project"], project.display().to_string());
 }
