@@ -53,8 +53,12 @@ fn is_pruned(name: &[u8]) -> bool {
     name.first() == Some(&b'.') || name == b"node_modules" || name == b"target"
 }
 
-/// The projects under `root`, not looking deeper than `max_depth` levels nor
-/// into hidden folders, `node_modules`, `target`, or a project found already.
+/// The projects under `root`, the root itself included, not looking deeper
+/// than `max_depth` levels nor into hidden folders, `node_modules` or
+/// `target`. A project does not end the search: projects nest (a monorepo
+/// and its packages), and a root often holds an inbox of its own (a path
+/// unit with `MakeDirectory=yes` on it creates one), which must not hide
+/// every project under it.
 pub fn walk_root(root: &Path, max_depth: usize) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut walk = WalkDir::new(root)
@@ -72,7 +76,6 @@ pub fn walk_root(root: &Path, max_depth: usize) -> Vec<PathBuf> {
         }
         if entry.path().join(INBOX).is_dir() {
             found.push(entry.path().to_path_buf());
-            walk.skip_current_dir();
         }
     }
     found
@@ -333,13 +336,15 @@ mod tests {
     }
 
     #[test]
-    fn walk_finds_projects_but_not_in_pruned_or_nested_places() {
+    fn walk_finds_the_root_and_nested_projects_but_not_in_pruned_places() {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();
         for p in [
+            "",
             "a",
             "group/b",
-            "group/b/sub/nested",
+            "group/b/nested",
+            "group/b/sub/too-deep",
             "node_modules/c",
             ".hidden/d",
             "target/e",
@@ -349,6 +354,14 @@ mod tests {
         }
         let mut found = walk_root(r, 3);
         found.sort();
-        assert_eq!(found, vec![r.join("a"), r.join("group/b")]);
+        assert_eq!(
+            found,
+            vec![
+                r.to_path_buf(),
+                r.join("a"),
+                r.join("group/b"),
+                r.join("group/b/nested")
+            ]
+        );
     }
 }

@@ -243,3 +243,36 @@ fn relative_paths_in_the_config_follow_the_config_file_not_the_working_folder() 
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(v["projects"][0]["project"], project.display().to_string());
 }
+
+#[test]
+fn a_root_that_is_a_project_and_projects_nested_in_projects_are_all_found() {
+    let w = World::new(3);
+    let root = w.path("projects");
+    fs::create_dir_all(inbox(&root)).unwrap();
+    let outer = w.project("outer");
+    let inner = w.project("outer/sub/inner");
+    let tasks = [
+        w.task(&root, "at-root.md", "high", "root"),
+        w.task(&outer, "outer.md", "high", "outer"),
+        w.task(&inner, "inner.md", "high", "inner"),
+    ];
+    for t in &tasks {
+        w.set_age(t, SETTLED);
+    }
+    w.start_pool();
+    let out = w.run(&["--json", "scan"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut projects: Vec<String> = json_lines(&out)
+        .iter()
+        .filter(|e| e["event"] == "dispatched")
+        .map(|e| e["project"].as_str().unwrap().to_string())
+        .collect();
+    projects.sort();
+    let mut want: Vec<String> = [&root, &outer, &inner]
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    want.sort();
+    assert_eq!(projects, want);
+    assert_eq!(w.wait_received(3, WAIT).len(), 3);
+}
