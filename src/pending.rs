@@ -60,17 +60,47 @@ pub enum Mode {
 /// Reads every project's inbox.
 pub fn read_all(config: &Config, trust: &Trust, mode: Mode) -> Vec<ProjectTasks> {
     if matches!(mode, Mode::Act | Mode::Look) {
-        for root in config.projects.roots.iter().filter(|r| !r.is_dir()) {
-            report::warn(format!(
-                "[projects] root {} is not a folder: nothing under it is scanned",
-                root.display()
-            ));
+        // Said on every scan: a typo in a path must not look like an empty inbox.
+        for root in &config.projects.roots {
+            if let Some(why) = not_a_folder(root) {
+                report::warn(format!(
+                    "[projects] roots: {} {why}: nothing under it is scanned",
+                    root.display()
+                ));
+            }
+        }
+        for path in &config.projects.paths {
+            if let Some(why) = not_a_folder(path) {
+                report::warn(format!(
+                    "[projects] paths: {} {why}: it is not scanned",
+                    path.display()
+                ));
+            }
+        }
+        for d in &config.dedicated {
+            let Some(project) = &d.project else { continue };
+            if let Some(why) = not_a_folder(project) {
+                report::warn(format!(
+                    "[[dedicated]] {}: project {} {why}: it is not scanned",
+                    d.session,
+                    project.display()
+                ));
+            }
         }
     }
     inbox::projects(config)
         .into_iter()
         .map(|p| read_project(&p, trust, mode))
         .collect()
+}
+
+fn not_a_folder(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => None,
+        Ok(_) => Some("is not a folder".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist".into()),
+        Err(e) => Some(format!("cannot be read ({e})")),
+    }
 }
 
 /// All pending tasks of all projects, in dispatch order.
@@ -94,7 +124,11 @@ pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
     let inbox = inbox::inbox_of(project);
     let listing = match inbox::list(&inbox) {
         Ok(l) => l,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        // Not a folder at all: said once per scan by `read_all`.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.raw_os_error() == Some(libc::ENOTDIR) =>
+        {
             if mode != Mode::Quiet {
                 report::debug(format!(
                     "project {} has no inbox {}",

@@ -276,3 +276,36 @@ fn a_root_that_is_a_project_and_projects_nested_in_projects_are_all_found() {
     assert_eq!(projects, want);
     assert_eq!(w.wait_received(3, WAIT).len(), 3);
 }
+
+#[test]
+fn a_configured_project_that_is_not_a_folder_is_warned_about_on_every_scan() {
+    let w = World::new(1);
+    let missing = w.path("site/gone");
+    let file = w.path("site/a-file");
+    fs::create_dir_all(w.path("site")).unwrap();
+    fs::write(&file, "").unwrap();
+    let config = site_config(
+        &w,
+        1,
+        &format!(
+            "paths = [{:?}, {:?}]",
+            missing.display().to_string(),
+            file.display().to_string()
+        ),
+        "",
+    );
+    for _ in 0..2 {
+        let out = w
+            .cmd()
+            .arg("--config")
+            .arg(&config)
+            .arg("scan")
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert!(out.status.success(), "{err}");
+        assert!(err.contains(&missing.display().to_string()), "{err}");
+        assert!(err.contains(&file.display().to_string()), "{err}");
+        assert!(err.contains("[projects] paths"), "{err}");
+    }
+}
