@@ -8,12 +8,14 @@ use std::path::PathBuf;
 
 use super::{Ctx, Run};
 use crate::cli::ScanArgs;
+use crate::config::Config;
 use crate::dispatcher::{Dispatcher, Target};
 use crate::error::Outcome;
 use crate::pending::{self, Mode};
 use crate::report::{self, Event};
 use crate::sessions;
 use crate::state::now;
+use crate::tmux::Snapshot;
 
 /// A guard against a loop that keeps finding changes (tasks written as fast
 /// as they are dispatched): the timer comes back soon anyway.
@@ -31,6 +33,7 @@ impl Run for ScanArgs {
         // a task that stops every agent at a dialog would otherwise take
         // each free session in turn into a cooldown.
         let mut returned: HashSet<PathBuf> = HashSet::new();
+        let mut said_no_pool = false;
         for pass in 0..MAX_PASSES {
             let mode = if pass == 0 { Mode::Act } else { Mode::Again };
             let mut tasks = pending::sorted(pending::read_all(&config, &d.trust, mode));
@@ -39,6 +42,17 @@ impl Run for ScanArgs {
             // scan did not see die; and so a pass with nothing pending costs
             // no tmux call.
             let round = d.round(&tasks, Target::Pool, pass == 0)?;
+            // Only now, and only when everything still waits, is one more
+            // tmux call worth it: a pool that does not exist at all (not
+            // started, or on another tmux server) looks just like a busy
+            // one, and would leave tasks waiting without a word.
+            if round.claimed == 0 && !tasks.is_empty() && !said_no_pool {
+                said_no_pool = true;
+                match d.tmux.snapshot() {
+                    Ok(snapshot) => warn_if_no_pool(&config, &snapshot, tasks.len()),
+                    Err(e) => report::debug(format!("looking for pool sessions: {e:#}")),
+                }
+            }
             failed += round.failed;
             returned.extend(round.returned);
             if round.claimed == 0 && round.recovered == 0 {
@@ -62,6 +76,7 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
     let state = d.store.read()?;
     let snapshot = d.tmux.snapshot()?;
     let free = sessions::free_pool(d.config, &snapshot, &state, now());
+    warn_if_no_pool(d.config, &snapshot, tasks.len());
     for (task, session) in tasks.iter().zip(free.iter()) {
         let model = d.config.model_for(task.task.priority);
         if report::json() {
@@ -87,4 +102,26 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
         ));
     }
     Ok(Outcome::Done)
+}
+
+/// Warns when `waiting` tasks wait because none of the pool's sessions
+/// exists, naming the sessions looked for and where.
+fn warn_if_no_pool(config: &Config, snapshot: &Snapshot, waiting: usize) {
+    let pool = &config.pool;
+    if waiting == 0 || pool.sessions().any(|s| snapshot.pane(&s).is_some()) {
+        return;
+    }
+    let last = pool.start.saturating_add(pool.size.saturating_sub(1));
+    let looked_for = match pool.size {
+        0 => "none: [pool] size is 0".to_string(),
+        1 => format!("{}{}", pool.prefix, pool.start),
+        _ => format!("{p}{}..{p}{last}", pool.start, p = pool.prefix),
+    };
+    report::warn(format!(
+        "{waiting} task(s) wait: no pool session exists (looked for {looked_for} on `{}`); \
+         start them at a shell, e.g. `tmux new-session -d -s {}{}`",
+        config.tmux_command.join(" "),
+        pool.prefix,
+        pool.start
+    ));
 }

@@ -309,3 +309,32 @@ fn a_configured_project_that_is_not_a_folder_is_warned_about_on_every_scan() {
         assert!(err.contains("[projects] paths"), "{err}");
     }
 }
+
+#[test]
+fn a_scan_that_finds_no_pool_session_at_all_says_which_it_looked_for() {
+    let w = World::new(2);
+    let p = w.project("p");
+    let t = w.task(&p, "t.md", "high", "x");
+    w.set_age(&t, SETTLED);
+    w.start_session("something-else");
+    let out = w.run(&["scan"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(err.contains("no pool session"), "{err}");
+    assert!(err.contains("ccl-auto-1..ccl-auto-2"), "{err}");
+    assert!(t.exists());
+
+    // A pool that exists but is busy is no reason to warn.
+    w.start_session("ccl-auto-1");
+    w.tmux_output(&["send-keys", "-t", "=ccl-auto-1:", "exec sleep 600", "Enter"]);
+    w.wait_until(WAIT, "ccl-auto-1 runs sleep", || {
+        w.pane_command("ccl-auto-1").as_deref() == Some("sleep")
+    });
+    let out = w.run(&["scan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("no pool session"),
+        "{}",
+        stderr(&out)
+    );
+}
