@@ -36,7 +36,15 @@ pub struct Projects {
     #[serde(deserialize_with = "paths")]
     pub roots: Vec<PathBuf>,
     pub max_depth: usize,
+    /// A task file changed less than this long ago may still be being
+    /// written, and waits (zero: no wait).
+    #[serde(deserialize_with = "duration")]
+    pub settle: Duration,
 }
+
+/// Long enough for a writer that pauses between paragraphs, short enough
+/// not to be noticed.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 
 impl Default for Projects {
     fn default() -> Self {
@@ -44,6 +52,7 @@ impl Default for Projects {
             paths: Vec::new(),
             roots: Vec::new(),
             max_depth: 3,
+            settle: DEFAULT_SETTLE,
         }
     }
 }

@@ -32,6 +32,8 @@ struct SessionRow {
 struct ProjectRow {
     project: String,
     pending: usize,
+    /// Changed too recently to be sent yet; not counted in `pending`.
+    settling: usize,
     refused: usize,
     broken: usize,
 }
@@ -60,6 +62,7 @@ impl Run for Status {
                 .map(|p| ProjectRow {
                     project: report::escape_path(&p.project),
                     pending: p.pending.len(),
+                    settling: p.settling,
                     refused: p.refused,
                     broken: p.broken,
                 })
@@ -134,11 +137,13 @@ fn render(r: &Report) -> String {
     }
     let mut out = table(&rows);
     out.push('\n');
-    let mut rows = vec![["PROJECT", "PENDING", "WAITING (REFUSED/BROKEN)"].map(String::from)];
+    let mut rows =
+        vec![["PROJECT", "PENDING", "SETTLING", "WAITING (REFUSED/BROKEN)"].map(String::from)];
     for p in &r.projects {
         rows.push([
             p.project.clone(),
             p.pending.to_string(),
+            p.settling.to_string(),
             format!("{}/{}", p.refused, p.broken),
         ]);
     }

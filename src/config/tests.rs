@@ -19,6 +19,9 @@ fn minimal_config_gets_the_documented_defaults() {
     assert_eq!(c.agent.models.for_priority(Priority::Low), "sonnet");
     assert_eq!(c.agent.dialogs, default_dialogs());
     assert_eq!(c.projects.max_depth, 3);
+    assert_eq!(c.projects.settle, Duration::from_secs(2));
+    let c = cfg("[projects]\nsettle = \"0s\"\n[pool]\n").unwrap();
+    assert_eq!(c.projects.settle, Duration::ZERO);
 }
 
 #[test]

@@ -5,9 +5,10 @@
 
 use std::ffi::OsStr;
 use std::fs;
+use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::env::{json_lines, sh_quote, stderr, stdout, World};
 
@@ -337,4 +338,111 @@ fn a_scan_that_finds_no_pool_session_at_all_says_which_it_looked_for() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_task_still_being_written_is_not_dispatched_until_it_settles() {
+    let mut w = World::new(1);
+    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    let p = w.path("site/p");
+    fs::create_dir_all(inbox(&p)).unwrap();
+    let config = site_config(
+        &w,
+        1,
+        &format!("paths = [{:?}]\nsettle = \"2s\"", p.display().to_string()),
+        "",
+    );
+    w.start_pool();
+    let task = inbox(&p).join("t.md");
+    let mut f = fs::File::create(&task).unwrap();
+    f.write_all(b"---\npriority: high\n---\nFirst paragraph.\n")
+        .unwrap();
+    f.flush().unwrap();
+    // The path unit starts a scan while the writer pauses.
+    let scan = w
+        .std_cmd()
+        .arg("--config")
+        .arg(&config)
+        .args(["-v", "scan"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    f.write_all(b"\nSecond paragraph.\n").unwrap();
+    drop(f);
+    let out = scan.wait_with_output().unwrap();
+    let err = stderr(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("settl"), "{err}");
+    let got = w.wait_received(1, WAIT);
+    assert!(
+        got[0]
+            .text
+            .contains("First paragraph.\n\nSecond paragraph."),
+        "{:?}",
+        got[0].text
+    );
+}
+
+#[test]
+fn a_long_settle_leaves_the_task_for_a_later_scan_but_not_submit_or_dispatch() {
+    let mut w = World::new(2);
+    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    let p = w.path("site/p");
+    fs::create_dir_all(inbox(&p)).unwrap();
+    let config = site_config(
+        &w,
+        2,
+        &format!("paths = [{:?}]\nsettle = \"1h\"", p.display().to_string()),
+        "",
+    );
+    w.start_pool();
+    let run = |args: &[&str]| {
+        w.cmd()
+            .arg("--config")
+            .arg(&config)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let young = w.task(&p, "young.md", "high", "young");
+    let start = Instant::now();
+    let out = run(&["-v", "scan"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(start.elapsed() < Duration::from_secs(5), "the scan waited");
+    assert!(stderr(&out).contains("young.md"), "{}", stderr(&out));
+    assert!(young.exists(), "left for a later scan");
+    let status = run(&["--json", "status"]);
+    let v: serde_json::Value = serde_json::from_str(stdout(&status).trim()).unwrap();
+    assert_eq!(v["projects"][0]["settling"], 1, "{v}");
+    assert_eq!(v["projects"][0]["pending"], 0, "{v}");
+    let plan = run(&["scan", "--dry-run"]);
+    assert!(stderr(&plan).contains("1 task(s)"), "{}", stderr(&plan));
+    assert!(
+        stderr(&plan).contains("still settling"),
+        "{}",
+        stderr(&plan)
+    );
+
+    // Submitted tasks are whole when they land: they go out at once.
+    let sub = w
+        .cmd()
+        .arg("--config")
+        .arg(&config)
+        .args(["submit", "--title", "submitted"])
+        .arg(&p)
+        .write_stdin("submitted\n")
+        .output()
+        .unwrap();
+    assert!(sub.status.success(), "{}", stderr(&sub));
+    let out = run(&["--json", "scan"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let events = json_lines(&out);
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert!(events[0]["task"].as_str().unwrap().contains("submitted"));
+
+    // A task named by hand goes now.
+    let out = run(&["dispatch", young.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(w.wait_received(2, WAIT).len(), 2);
 }
