@@ -49,6 +49,7 @@ fn durations_read_like_operators_write_them() {
     assert_eq!(parse_duration("12"), Some(Duration::from_secs(12)));
     assert_eq!(parse_duration("5 parsecs"), None);
     assert_eq!(parse_duration("-1s"), None);
+    assert_eq!(parse_duration("99999999999999999999999h"), None);
     let e = cfg(&format!("{MINIMAL}cooldown = \"soon\"\n")).unwrap_err();
     assert!(format!("{e:#}").contains("soon"), "{e:#}");
 }
