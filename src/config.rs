@@ -2,7 +2,9 @@
 //! where the projects are and how the agent is started. Everything the seed
 //! hard-coded (prompt marker, message, model map) is a key here with the seed's
 //! value as its default, and an unknown key is an error, so a typo never turns
-//! silently into a default.
+//! silently into a default. A relative path in it is relative to the config
+//! file's folder: systemd, a Stop hook and an operator's shell all run in
+//! different folders, and must all mean the same state file and projects.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -34,7 +36,15 @@ pub struct Projects {
     #[serde(deserialize_with = "paths")]
     pub roots: Vec<PathBuf>,
     pub max_depth: usize,
+    /// A task file changed less than this long ago may still be being
+    /// written, and waits (zero: no wait).
+    #[serde(deserialize_with = "duration")]
+    pub settle: Duration,
 }
+
+/// Long enough for a writer that pauses between paragraphs, short enough
+/// not to be noticed.
+pub const DEFAULT_SETTLE: Duration = Duration::from_secs(2);
 
 impl Default for Projects {
     fn default() -> Self {
@@ -42,6 +52,7 @@ impl Default for Projects {
             paths: Vec::new(),
             roots: Vec::new(),
             max_depth: 3,
+            settle: DEFAULT_SETTLE,
         }
     }
 }
@@ -302,11 +313,19 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
     parse(&text, path).with_context(|| format!("config {}", path.display()))
 }
 
-/// Parses config text; `path` is recorded for messages only.
+/// Parses config text read from `path`, the folder that relative paths in
+/// it are relative to.
 pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let dir = path.parent().unwrap_or(Path::new("/")).to_path_buf();
+    let within = |p: &mut PathBuf| {
+        if p.is_relative() {
+            *p = dir.join(&*p);
+        }
+    };
     let raw: Raw =
         toml::from_str(text).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
-    let projects = raw.projects.ok_or_else(|| {
+    let mut projects = raw.projects.ok_or_else(|| {
         bad_input("missing [projects]: say which projects to scan (paths or roots)")
     })?;
     let pool = raw.pool.ok_or_else(|| {
@@ -337,13 +356,23 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
     }
     let mut agent = raw.agent;
     agent.dialogs = merge_dialogs(default_dialogs(), agent.dialogs);
+    let mut state_file = raw.state.file.unwrap_or_else(default_state_file);
+    let mut dedicated = raw.dedicated;
+    within(&mut state_file);
+    within(&mut agent.resume_dir);
+    projects.paths.iter_mut().for_each(within);
+    projects.roots.iter_mut().for_each(within);
+    dedicated
+        .iter_mut()
+        .filter_map(|d| d.project.as_mut())
+        .for_each(within);
     Ok(Config {
-        path: path.to_path_buf(),
-        state_file: raw.state.file.unwrap_or_else(default_state_file),
+        path,
+        state_file,
         tmux_command: raw.tmux.command,
         projects,
         pool,
-        dedicated: raw.dedicated,
+        dedicated,
         agent,
         security: raw.security,
     })
@@ -401,7 +430,8 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "h" => n * 3600.0,
         _ => return None,
     };
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs))
+    // try_: a number too large for a Duration is a bad value, not a panic.
+    Duration::try_from_secs_f64(secs).ok()
 }
 
 fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {

@@ -2,10 +2,11 @@
 //! `x.md` (pending) → `x.md.dispatched` (claimed) → back to `x.md` when a
 //! launch fails, or `x.md.rejected` when it cannot be parsed. Renames never
 //! replace an existing file: a task name used again gets a numbered name
-//! (`x.md.2.dispatched`) so the older record is kept.
+//! (`x.md.2.dispatched`) so the older record is kept. Names are handled as
+//! bytes: a file name need not be UTF-8, and a rename must keep it as it is.
 
 use std::collections::HashSet;
-use std::ffi::CString;
+use std::ffi::{CString, OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -52,8 +53,12 @@ fn is_pruned(name: &[u8]) -> bool {
     name.first() == Some(&b'.') || name == b"node_modules" || name == b"target"
 }
 
-/// The projects under `root`, not looking deeper than `max_depth` levels nor
-/// into hidden folders, `node_modules`, `target`, or a project found already.
+/// The projects under `root`, the root itself included, not looking deeper
+/// than `max_depth` levels nor into hidden folders, `node_modules` or
+/// `target`. A project does not end the search: projects nest (a monorepo
+/// and its packages), and a root often holds an inbox of its own (a path
+/// unit with `MakeDirectory=yes` on it creates one), which must not hide
+/// every project under it.
 pub fn walk_root(root: &Path, max_depth: usize) -> Vec<PathBuf> {
     let mut found = Vec::new();
     let mut walk = WalkDir::new(root)
@@ -71,7 +76,6 @@ pub fn walk_root(root: &Path, max_depth: usize) -> Vec<PathBuf> {
         }
         if entry.path().join(INBOX).is_dir() {
             found.push(entry.path().to_path_buf());
-            walk.skip_current_dir();
         }
     }
     found
@@ -183,13 +187,13 @@ pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
 
 /// Renames `from` into `dir` as `<stem><suffix>`, or `<stem>.N<suffix>` for
 /// the first N from 2 that is free.
-fn rename_unique(from: &Path, dir: &Path, stem: &str, suffix: &str) -> io::Result<PathBuf> {
+fn rename_unique(from: &Path, dir: &Path, stem: &OsStr, suffix: &str) -> io::Result<PathBuf> {
     for n in 1..10_000u32 {
-        let name = if n == 1 {
-            format!("{stem}{suffix}")
-        } else {
-            format!("{stem}.{n}{suffix}")
-        };
+        let mut name = OsString::from(stem);
+        if n > 1 {
+            name.push(format!(".{n}"));
+        }
+        name.push(suffix);
         let to = dir.join(name);
         match rename_noreplace(from, &to) {
             Ok(()) => return Ok(to),
@@ -198,23 +202,24 @@ fn rename_unique(from: &Path, dir: &Path, stem: &str, suffix: &str) -> io::Resul
         }
     }
     Err(io::Error::other(format!(
-        "no free name for {stem}{suffix} in {}",
+        "no free name for {}{suffix} in {}",
+        Path::new(stem).display(),
         dir.display()
     )))
 }
 
-fn split(path: &Path) -> io::Result<(&Path, String)> {
+fn split(path: &Path) -> io::Result<(&Path, &OsStr)> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::other(format!("{} has no file name", path.display())))?;
-    Ok((dir, name.to_string_lossy().into_owned()))
+    Ok((dir, name))
 }
 
 /// Claims a pending task. `Ok(None)` when another invocation renamed it first.
 pub fn claim(task: &Path) -> io::Result<Option<PathBuf>> {
     let (dir, name) = split(task)?;
-    match rename_unique(task, dir, &name, ".dispatched") {
+    match rename_unique(task, dir, name, ".dispatched") {
         Ok(p) => Ok(Some(p)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e),
@@ -224,17 +229,24 @@ pub fn claim(task: &Path) -> io::Result<Option<PathBuf>> {
 /// The task's name before it was claimed or rejected: `x.md` for
 /// `x.md.dispatched` and `x.md.3.dispatched`.
 pub fn original_name(name: &str) -> &str {
+    // Only ASCII is cut off, so the rest is still a `str`.
+    &name[..original_bytes(name.as_bytes()).len()]
+}
+
+/// [`original_name`] for a name that need not be UTF-8.
+pub fn original_bytes(name: &[u8]) -> &[u8] {
     let base = name
-        .strip_suffix(".dispatched")
-        .or_else(|| name.strip_suffix(".rejected"))
+        .strip_suffix(b".dispatched")
+        .or_else(|| name.strip_suffix(b".rejected"))
         .unwrap_or(name);
-    match base.rsplit_once('.') {
-        Some((head, n))
-            if head.ends_with(".md") && !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            head
-        }
-        _ => base,
+    let Some(dot) = base.iter().rposition(|&b| b == b'.') else {
+        return base;
+    };
+    let (head, n) = (&base[..dot], &base[dot + 1..]);
+    if head.ends_with(b".md") && !n.is_empty() && n.iter().all(u8::is_ascii_digit) {
+        head
+    } else {
+        base
     }
 }
 
@@ -242,15 +254,15 @@ pub fn original_name(name: &str) -> &str {
 /// task took that name meanwhile, `x.2.md`.
 pub fn unclaim(dispatched: &Path) -> io::Result<PathBuf> {
     let (dir, name) = split(dispatched)?;
-    let original = original_name(&name);
-    let stem = original.strip_suffix(".md").unwrap_or(original);
-    rename_unique(dispatched, dir, stem, ".md")
+    let original = original_bytes(name.as_bytes());
+    let stem = original.strip_suffix(b".md").unwrap_or(original);
+    rename_unique(dispatched, dir, OsStr::from_bytes(stem), ".md")
 }
 
 /// Renames a task that cannot be parsed to `.rejected`.
 pub fn reject(task: &Path) -> io::Result<PathBuf> {
     let (dir, name) = split(task)?;
-    rename_unique(task, dir, &name, ".rejected")
+    rename_unique(task, dir, name, ".rejected")
 }
 
 #[cfg(test)]
@@ -273,6 +285,21 @@ mod tests {
         assert_eq!(original_name("x.md.12.dispatched"), "x.md");
         assert_eq!(original_name("v1.2.md.rejected"), "v1.2.md");
         assert_eq!(original_name("x.md"), "x.md");
+        assert_eq!(original_name("é.md.2.dispatched"), "é.md");
+        assert_eq!(original_bytes(b"caf\xe9.md.3.dispatched"), b"caf\xe9.md");
+    }
+
+    #[test]
+    fn names_that_are_not_utf8_keep_their_bytes_through_every_rename() {
+        let dir = tempfile::tempdir().unwrap();
+        let name = |b: &[u8]| dir.path().join(OsStr::from_bytes(b));
+        let task = name(b"caf\xe9.md");
+        fs::write(&task, "x").unwrap();
+        let claimed = claim(&task).unwrap().unwrap();
+        assert_eq!(claimed, name(b"caf\xe9.md.dispatched"));
+        fs::write(&task, "y").unwrap();
+        assert_eq!(unclaim(&claimed).unwrap(), name(b"caf\xe9.2.md"));
+        assert_eq!(reject(&task).unwrap(), name(b"caf\xe9.md.rejected"));
     }
 
     #[test]
@@ -309,13 +336,15 @@ mod tests {
     }
 
     #[test]
-    fn walk_finds_projects_but_not_in_pruned_or_nested_places() {
+    fn walk_finds_the_root_and_nested_projects_but_not_in_pruned_places() {
         let root = tempfile::tempdir().unwrap();
         let r = root.path();
         for p in [
+            "",
             "a",
             "group/b",
-            "group/b/sub/nested",
+            "group/b/nested",
+            "group/b/sub/too-deep",
             "node_modules/c",
             ".hidden/d",
             "target/e",
@@ -325,6 +354,14 @@ mod tests {
         }
         let mut found = walk_root(r, 3);
         found.sort();
-        assert_eq!(found, vec![r.join("a"), r.join("group/b")]);
+        assert_eq!(
+            found,
+            vec![
+                r.to_path_buf(),
+                r.join("a"),
+                r.join("group/b"),
+                r.join("group/b/nested")
+            ]
+        );
     }
 }

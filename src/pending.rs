@@ -4,6 +4,8 @@
 //! files that are not regular, files or folders that others could have
 //! written, and files that do not parse (renamed `.rejected` once they have
 //! been left alone for a minute, since a writer may still be writing them).
+//! A task changed within the last `[projects] settle` is not even read: a
+//! writer that pauses between two writes would have its first half sent.
 
 use std::cmp::Ordering;
 use std::path::{Path, PathBuf};
@@ -41,6 +43,24 @@ pub struct ProjectTasks {
     pub refused: usize,
     /// Tasks that do not parse and are left for a later scan.
     pub broken: usize,
+    /// Tasks changed too recently to be whole for sure.
+    pub settling: usize,
+    /// When the first of those will have settled.
+    pub settled_at: Option<SystemTime>,
+}
+
+/// When the first settling task of any project will have settled.
+pub fn next_settled(projects: &[ProjectTasks]) -> Option<SystemTime> {
+    projects.iter().filter_map(|p| p.settled_at).min()
+}
+
+/// When a file changed at `mtime` is settled, if it is not yet at `now`. A
+/// modification time further in the future than `settle` is a clock's
+/// fault, not a writer's, and is no reason to wait.
+pub fn settles_at(mtime: SystemTime, now: SystemTime, settle: Duration) -> Option<SystemTime> {
+    let at = mtime.checked_add(settle)?;
+    let writing = now < at && mtime < now.checked_add(settle)?;
+    writing.then_some(at)
 }
 
 /// How a reading treats what it finds wrong.
@@ -60,17 +80,47 @@ pub enum Mode {
 /// Reads every project's inbox.
 pub fn read_all(config: &Config, trust: &Trust, mode: Mode) -> Vec<ProjectTasks> {
     if matches!(mode, Mode::Act | Mode::Look) {
-        for root in config.projects.roots.iter().filter(|r| !r.is_dir()) {
-            report::warn(format!(
-                "[projects] root {} is not a folder: nothing under it is scanned",
-                root.display()
-            ));
+        // Said on every scan: a typo in a path must not look like an empty inbox.
+        for root in &config.projects.roots {
+            if let Some(why) = not_a_folder(root) {
+                report::warn(format!(
+                    "[projects] roots: {} {why}: nothing under it is scanned",
+                    root.display()
+                ));
+            }
+        }
+        for path in &config.projects.paths {
+            if let Some(why) = not_a_folder(path) {
+                report::warn(format!(
+                    "[projects] paths: {} {why}: it is not scanned",
+                    path.display()
+                ));
+            }
+        }
+        for d in &config.dedicated {
+            let Some(project) = &d.project else { continue };
+            if let Some(why) = not_a_folder(project) {
+                report::warn(format!(
+                    "[[dedicated]] {}: project {} {why}: it is not scanned",
+                    d.session,
+                    project.display()
+                ));
+            }
         }
     }
     inbox::projects(config)
         .into_iter()
-        .map(|p| read_project(&p, trust, mode))
+        .map(|p| read_project(&p, config.projects.settle, trust, mode))
         .collect()
+}
+
+fn not_a_folder(path: &Path) -> Option<String> {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.is_dir() => None,
+        Ok(_) => Some("is not a folder".into()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some("does not exist".into()),
+        Err(e) => Some(format!("cannot be read ({e})")),
+    }
 }
 
 /// All pending tasks of all projects, in dispatch order.
@@ -86,7 +136,7 @@ fn say(mode: Mode, e: Event) {
     }
 }
 
-pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
+pub fn read_project(project: &Path, settle: Duration, trust: &Trust, mode: Mode) -> ProjectTasks {
     let mut out = ProjectTasks {
         project: project.to_path_buf(),
         ..ProjectTasks::default()
@@ -94,7 +144,11 @@ pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
     let inbox = inbox::inbox_of(project);
     let listing = match inbox::list(&inbox) {
         Ok(l) => l,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+        // Not a folder at all: said once per scan by `read_all`.
+        Err(e)
+            if e.kind() == std::io::ErrorKind::NotFound
+                || e.raw_os_error() == Some(libc::ENOTDIR) =>
+        {
             if mode != Mode::Quiet {
                 report::debug(format!(
                     "project {} has no inbox {}",
@@ -117,7 +171,14 @@ pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
     if listing.entries.is_empty() {
         return out;
     }
-    if let Some(why) = folder_refusal(project, &inbox, trust) {
+    let why = folder_refusal(project, &inbox, trust).or_else(|| {
+        // The launch types `cd <project>` as text: a path that is not UTF-8
+        // would send the agent into another folder, or none.
+        project.to_str().is_none().then(|| {
+            "the project's path is not UTF-8, and the agent could not be started in it".to_string()
+        })
+    });
+    if let Some(why) = why {
         out.refused = listing.entries.len();
         if mode != Mode::Quiet && mode != Mode::Again {
             report::warn(format!(
@@ -130,6 +191,18 @@ pub fn read_project(project: &Path, trust: &Trust, mode: Mode) -> ProjectTasks {
     }
     let now = SystemTime::now();
     for entry in listing.entries {
+        if let Some(at) = settles_at(entry.mtime, now, settle) {
+            out.settling += 1;
+            out.settled_at = Some(out.settled_at.map_or(at, |t| t.min(at)));
+            if mode != Mode::Quiet {
+                report::debug(format!(
+                    "{} changed less than {} ago: left to settle (its writer may not be done)",
+                    entry.path.display(),
+                    format_duration(settle)
+                ));
+            }
+            continue;
+        }
         if let Some(why) = trust.refuse_file(&entry.path, &entry.meta) {
             out.refused += 1;
             say(
@@ -201,6 +274,17 @@ fn handle_broken(path: &Path, reason: &str, age: Duration, mode: Mode) {
     }
 }
 
+/// `2s`, `1.5s`, `250ms`: as the config writes it.
+fn format_duration(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{:.1}s", d.as_secs_f64())
+    }
+}
+
 /// Why the inbox, or a folder between it and the project, is not trusted:
 /// every such folder at once, so that one round of fixes is enough.
 pub fn folder_refusal(project: &Path, inbox: &Path, trust: &Trust) -> Option<String> {
@@ -233,6 +317,20 @@ mod tests {
                 ..Task::default()
             },
         }
+    }
+
+    #[test]
+    fn a_file_settles_once_left_alone_for_the_settle_time() {
+        let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
+        let s = |secs: f64| now - Duration::from_secs(1000) + Duration::from_secs_f64(secs);
+        let settle = Duration::from_secs(2);
+        assert_eq!(settles_at(s(999.5), now, settle), Some(s(1001.5)));
+        assert_eq!(settles_at(s(998.0), now, settle), None);
+        assert_eq!(settles_at(s(10.0), now, settle), None);
+        // Written by a clock a little ahead: waits; far ahead: does not.
+        assert_eq!(settles_at(s(1001.0), now, settle), Some(s(1003.0)));
+        assert_eq!(settles_at(s(5000.0), now, settle), None);
+        assert_eq!(settles_at(s(1000.0), now, Duration::ZERO), None);
     }
 
     #[test]

@@ -47,9 +47,17 @@ impl Phase {
 pub struct SessionState {
     pub state: Phase,
     /// The task's path after its claim (`….md.dispatched`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::report::json_path_opt"
+    )]
     pub task: Option<PathBuf>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::report::json_path_opt"
+    )]
     pub project: Option<PathBuf>,
     /// Unix seconds of the last change of `state`.
     #[serde(default)]

@@ -161,10 +161,6 @@ fn build_world() -> anyhow::Result<World> {
     };
     let script = write("agent/stand-in-agent.sh", AGENT_SCRIPT)?;
     std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755))?;
-    // Run through a link to sh named after the agent, so that tmux shows the
-    // pane running `demo-agent`, not a shell, while the agent is up.
-    std::os::unix::fs::symlink("/bin/sh", d.join("agent/demo-agent"))
-        .context("linking the stand-in agent")?;
     for (project, file, priority, body) in TASKS {
         write(
             &format!("projects/{project}/.agent-queue/inbox/{file}"),
@@ -177,7 +173,7 @@ fn build_world() -> anyhow::Result<World> {
     std::fs::create_dir_all(d.join("log"))?;
     let q = |p: PathBuf| toml_str(&p.display().to_string());
     let config = format!(
-        "[state]\nfile = {state}\n\n[tmux]\ncommand = [{tmux}]\n\n[projects]\npaths = [{web}, {api}]\n\n\
+        "[state]\nfile = {state}\n\n[tmux]\ncommand = [{tmux}]\n\n[projects]\npaths = [{web}, {api}]\nsettle = \"0s\"\n\n\
          [pool]\nprefix = \"demo-\"\nstart = 1\nsize = {size}\ncooldown = \"10s\"\n\n\
          [agent]\ncommand = {command}\nresume_dir = {resume}\nready_timeout = \"10s\"\n",
         state = q(d.join("state/state.json")),
@@ -186,8 +182,7 @@ fn build_world() -> anyhow::Result<World> {
         api = q(d.join("projects/api")),
         size = POOL.len(),
         command = toml_str(&format!(
-            "{} {} --model {{model}}",
-            quote(&d.join("agent/demo-agent").display().to_string()),
+            "{} --model {{model}}",
             quote(&script.display().to_string())
         )),
         resume = q(d.join("resume")),

@@ -2,6 +2,7 @@
 //! Without a name it takes the first free pool session; with one, the
 //! operator may name any configured session, dedicated ones included.
 
+use std::os::unix::ffi::OsStrExt;
 use std::time::SystemTime;
 
 use super::{Ctx, Run};
@@ -17,12 +18,8 @@ impl Run for DispatchArgs {
         let config = ctx.config()?;
         let d = Dispatcher::new(&config);
         let path = std::path::absolute(&self.task).unwrap_or_else(|_| self.task.clone());
-        let name = path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        if !inbox::is_task_name(name.as_bytes()) {
+        let file_name = path.file_name().unwrap_or_default();
+        if !inbox::is_task_name(file_name.as_bytes()) {
             return Err(bad_input(format!(
                 "{}: not a pending task (its name must end in .md and not start with .)",
                 path.display()
@@ -59,7 +56,7 @@ impl Run for DispatchArgs {
         };
         let pending = Pending {
             project,
-            name,
+            name: file_name.to_string_lossy().into_owned(),
             mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
             task,
             path,

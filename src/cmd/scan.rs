@@ -1,23 +1,32 @@
 //! `scan`: the systemd units' job. Recover, then dispatch every pending task
 //! while pool sessions are free, and scan again while a pass changed
 //! something: a `PathChanged=` unit drops the events that land while its
-//! service runs, so a scan must not exit with work it could still see.
+//! service runs, so a scan must not exit with work it could still see. For
+//! the same reason a scan waits, briefly, for tasks that are still settling:
+//! the path unit started it for the very write that made them young.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
 
 use super::{Ctx, Run};
 use crate::cli::ScanArgs;
+use crate::config::Config;
 use crate::dispatcher::{Dispatcher, Target};
 use crate::error::Outcome;
 use crate::pending::{self, Mode};
 use crate::report::{self, Event};
 use crate::sessions;
 use crate::state::now;
+use crate::tmux::Snapshot;
 
 /// A guard against a loop that keeps finding changes (tasks written as fast
 /// as they are dispatched): the timer comes back soon anyway.
 const MAX_PASSES: usize = 100;
+
+/// How long a scan waits in all for settling tasks; tasks that settle later
+/// are left to the next scan (the timer's, at the latest).
+const MAX_SETTLE_WAIT: Duration = Duration::from_secs(10);
 
 impl Run for ScanArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -31,19 +40,56 @@ impl Run for ScanArgs {
         // a task that stops every agent at a dialog would otherwise take
         // each free session in turn into a cooldown.
         let mut returned: HashSet<PathBuf> = HashSet::new();
+        let mut said_no_pool = false;
+        let settle_deadline = Instant::now() + MAX_SETTLE_WAIT;
         for pass in 0..MAX_PASSES {
             let mode = if pass == 0 { Mode::Act } else { Mode::Again };
-            let mut tasks = pending::sorted(pending::read_all(&config, &d.trust, mode));
+            let projects = pending::read_all(&config, &d.trust, mode);
+            let settled_at = pending::next_settled(&projects);
+            let mut tasks = pending::sorted(projects);
             tasks.retain(|t| !returned.contains(&t.path));
             // Recovery runs once: what a later pass could recover, this
             // scan did not see die; and so a pass with nothing pending costs
             // no tmux call.
             let round = d.round(&tasks, Target::Pool, pass == 0)?;
+            // Only now, and only when everything still waits, is one more
+            // tmux call worth it: a pool that does not exist at all (not
+            // started, or on another tmux server) looks just like a busy
+            // one, and would leave tasks waiting without a word.
+            if round.claimed == 0 && !tasks.is_empty() && !said_no_pool {
+                said_no_pool = true;
+                match d.tmux.snapshot() {
+                    Ok(snapshot) => warn_if_no_pool(&config, &snapshot, tasks.len()),
+                    Err(e) => report::debug(format!("looking for pool sessions: {e:#}")),
+                }
+            }
             failed += round.failed;
             returned.extend(round.returned);
-            if round.claimed == 0 && round.recovered == 0 {
+            if round.claimed > 0 || round.recovered > 0 {
+                continue;
+            }
+            // A task that found no free session means a settling one would
+            // find none either.
+            if !tasks.is_empty() {
                 break;
             }
+            let Some(wait) =
+                settled_at.map(|at| at.duration_since(SystemTime::now()).unwrap_or_default())
+            else {
+                break;
+            };
+            if Instant::now()
+                .checked_add(wait)
+                .is_none_or(|t| t > settle_deadline)
+            {
+                report::debug("tasks still settling are left for a later scan");
+                break;
+            }
+            report::debug(format!(
+                "waiting {} ms for tasks to settle",
+                wait.as_millis()
+            ));
+            std::thread::sleep(wait + Duration::from_millis(10));
         }
         if failed > 0 {
             anyhow::bail!("{failed} launch(es) failed; their tasks are back in their inboxes");
@@ -54,7 +100,14 @@ impl Run for ScanArgs {
 
 /// What a scan would dispatch now, without claiming, launching or renaming.
 fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
-    let tasks = pending::sorted(pending::read_all(d.config, &d.trust, Mode::Look));
+    let projects = pending::read_all(d.config, &d.trust, Mode::Look);
+    let settling: usize = projects.iter().map(|p| p.settling).sum();
+    if settling > 0 {
+        report::info(format!(
+            "{settling} task(s) changed too recently to be planned (still settling)"
+        ));
+    }
+    let tasks = pending::sorted(projects);
     if tasks.is_empty() {
         report::info("nothing pending");
         return Ok(Outcome::Done);
@@ -62,6 +115,7 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
     let state = d.store.read()?;
     let snapshot = d.tmux.snapshot()?;
     let free = sessions::free_pool(d.config, &snapshot, &state, now());
+    warn_if_no_pool(d.config, &snapshot, tasks.len());
     for (task, session) in tasks.iter().zip(free.iter()) {
         let model = d.config.model_for(task.task.priority);
         if report::json() {
@@ -87,4 +141,26 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
         ));
     }
     Ok(Outcome::Done)
+}
+
+/// Warns when `waiting` tasks wait because none of the pool's sessions
+/// exists, naming the sessions looked for and where.
+fn warn_if_no_pool(config: &Config, snapshot: &Snapshot, waiting: usize) {
+    let pool = &config.pool;
+    if waiting == 0 || pool.sessions().any(|s| snapshot.pane(&s).is_some()) {
+        return;
+    }
+    let last = pool.start.saturating_add(pool.size.saturating_sub(1));
+    let looked_for = match pool.size {
+        0 => "none: [pool] size is 0".to_string(),
+        1 => format!("{}{}", pool.prefix, pool.start),
+        _ => format!("{p}{}..{p}{last}", pool.start, p = pool.prefix),
+    };
+    report::warn(format!(
+        "{waiting} task(s) wait: no pool session exists (looked for {looked_for} on `{}`); \
+         start them at a shell, e.g. `tmux new-session -d -s {}{}`",
+        config.tmux_command.join(" "),
+        pool.prefix,
+        pool.start
+    ));
 }

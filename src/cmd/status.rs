@@ -32,6 +32,8 @@ struct SessionRow {
 struct ProjectRow {
     project: String,
     pending: usize,
+    /// Changed too recently to be sent yet; not counted in `pending`.
+    settling: usize,
     refused: usize,
     broken: usize,
 }
@@ -58,8 +60,9 @@ impl Run for Status {
             projects: pending::read_all(&config, &Trust::new(&config.security), Mode::Quiet)
                 .into_iter()
                 .map(|p| ProjectRow {
-                    project: p.project.display().to_string(),
+                    project: report::escape_path(&p.project),
                     pending: p.pending.len(),
+                    settling: p.settling,
                     refused: p.refused,
                     broken: p.broken,
                 })
@@ -89,8 +92,8 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 alive: pane.is_some(),
                 state: entry.map(|e| e.state).unwrap_or(Phase::Idle).as_str(),
                 task: entry
-                    .and_then(|e| e.task.as_ref())
-                    .map(|t| t.display().to_string()),
+                    .and_then(|e| e.task.as_deref())
+                    .map(report::escape_path),
                 since: entry.filter(|e| e.since > 0).map(|e| format_utc(e.since)),
                 cooldown_left: sessions::cooldown_left(config, state, &session, now).as_secs(),
                 command: pane.map(|p| p.command.clone()),
@@ -134,11 +137,13 @@ fn render(r: &Report) -> String {
     }
     let mut out = table(&rows);
     out.push('\n');
-    let mut rows = vec![["PROJECT", "PENDING", "WAITING (REFUSED/BROKEN)"].map(String::from)];
+    let mut rows =
+        vec![["PROJECT", "PENDING", "SETTLING", "WAITING (REFUSED/BROKEN)"].map(String::from)];
     for p in &r.projects {
         rows.push([
             p.project.clone(),
             p.pending.to_string(),
+            p.settling.to_string(),
             format!("{}/{}", p.refused, p.broken),
         ]);
     }

@@ -2,18 +2,22 @@
 //! at any moment, so a task must appear in the inbox whole or not at all: it
 //! is written under a unique name in `.agent-queue/tmp/` (same file system),
 //! flushed, and renamed into the inbox without replacing anything, the way
-//! Maildir delivers mail.
+//! Maildir delivers mail. Being whole when it lands, it is dated back by the
+//! settle time, so that a scan sends it at once instead of waiting for a
+//! writer that is already done.
 
 use std::fs::{DirBuilder, File, OpenOptions};
 use std::io::{Read, Write};
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 
 use super::{Ctx, Run};
 use crate::cli::SubmitArgs;
-use crate::config::Security;
+use crate::config::{self, Security};
 use crate::error::{bad_input, Outcome};
 use crate::inbox::{self, rename_noreplace, STAGING};
 use crate::pending;
@@ -22,7 +26,7 @@ use crate::security::Trust;
 use crate::task::{self, Priority};
 
 impl Run for SubmitArgs {
-    fn run(&self, _ctx: &Ctx) -> anyhow::Result<Outcome> {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let project = std::path::absolute(&self.project).unwrap_or_else(|_| self.project.clone());
         let inbox = inbox::inbox_of(&project);
         let staging = project.join(STAGING);
@@ -41,7 +45,11 @@ impl Run for SubmitArgs {
         let task = self.task()?;
         let text = task::render(&task);
         let name = file_name(task.title.as_deref());
-        let staged = write_staged(&staging, &name, text.as_bytes())?;
+        // submit works without a config; with one, it follows its settle.
+        let settle = ctx
+            .config()
+            .map_or(config::DEFAULT_SETTLE, |c| c.projects.settle);
+        let staged = write_staged(&staging, &name, text.as_bytes(), settle)?;
         let path = deliver(&staged, &inbox, &name)?;
         let trust = Trust::new(&Security::default());
         if let Some(why) = pending::folder_refusal(&project, &inbox, &trust) {
@@ -57,7 +65,12 @@ impl Run for SubmitArgs {
                 priority: task.priority,
             });
         } else {
-            println!("{}", path.display());
+            // The bytes themselves: scripts take this line as the path.
+            let mut line = path.into_os_string().into_vec();
+            line.push(b'\n');
+            std::io::stdout()
+                .write_all(&line)
+                .context("writing the task's path")?;
         }
         Ok(Outcome::Done)
     }
@@ -140,7 +153,12 @@ fn file_name(title: Option<&str>) -> String {
     )
 }
 
-fn write_staged(staging: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<PathBuf> {
+fn write_staged(
+    staging: &Path,
+    name: &str,
+    bytes: &[u8],
+    settle: Duration,
+) -> anyhow::Result<PathBuf> {
     let path = staging.join(name);
     let mut file = OpenOptions::new()
         .write(true)
@@ -149,7 +167,13 @@ fn write_staged(staging: &Path, name: &str, bytes: &[u8]) -> anyhow::Result<Path
         .custom_flags(libc::O_NOFOLLOW)
         .open(&path)
         .with_context(|| format!("creating {}", path.display()))?;
-    let written = file.write_all(bytes).and_then(|_| file.sync_all());
+    let written = file
+        .write_all(bytes)
+        .and_then(|_| match SystemTime::now().checked_sub(settle) {
+            Some(settled) => file.set_modified(settled),
+            None => Ok(()),
+        })
+        .and_then(|_| file.sync_all());
     if let Err(e) = written {
         let _ = std::fs::remove_file(&path);
         return Err(e).with_context(|| format!("writing {}", path.display()));

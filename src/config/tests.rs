@@ -19,6 +19,9 @@ fn minimal_config_gets_the_documented_defaults() {
     assert_eq!(c.agent.models.for_priority(Priority::Low), "sonnet");
     assert_eq!(c.agent.dialogs, default_dialogs());
     assert_eq!(c.projects.max_depth, 3);
+    assert_eq!(c.projects.settle, Duration::from_secs(2));
+    let c = cfg("[projects]\nsettle = \"0s\"\n[pool]\n").unwrap();
+    assert_eq!(c.projects.settle, Duration::ZERO);
 }
 
 #[test]
@@ -46,6 +49,7 @@ fn durations_read_like_operators_write_them() {
     assert_eq!(parse_duration("12"), Some(Duration::from_secs(12)));
     assert_eq!(parse_duration("5 parsecs"), None);
     assert_eq!(parse_duration("-1s"), None);
+    assert_eq!(parse_duration("99999999999999999999999h"), None);
     let e = cfg(&format!("{MINIMAL}cooldown = \"soon\"\n")).unwrap_err();
     assert!(format!("{e:#}").contains("soon"), "{e:#}");
 }
@@ -99,4 +103,31 @@ fn explicit_projects_include_dedicated_ones_once() {
     .unwrap();
     let want: Vec<PathBuf> = ["/p/a", "/p/b", "/p/c"].iter().map(PathBuf::from).collect();
     assert_eq!(c.explicit_projects(), want);
+}
+
+#[test]
+fn relative_paths_are_relative_to_the_config_files_folder() {
+    let c = cfg("[state]\nfile = \"state/s.json\"\n\
+         [projects]\npaths = [\"p/a\", \"/abs\"]\nroots = [\"r\", \"~/x\"]\n[pool]\n\
+         [[dedicated]]\nsession = \"ccl-1\"\nproject = \"../d\"\n\
+         [agent]\nresume_dir = \"resume\"\n")
+    .unwrap();
+    assert_eq!(c.state_file, Path::new("/etc/state/s.json"));
+    assert_eq!(c.projects.paths, [Path::new("/etc/p/a"), Path::new("/abs")]);
+    assert_eq!(c.projects.roots, [Path::new("/etc/r"), &home().join("x")]);
+    assert_eq!(
+        c.dedicated[0].project.as_deref(),
+        Some(Path::new("/etc/../d"))
+    );
+    assert_eq!(c.agent.resume_dir, Path::new("/etc/resume"));
+
+    // A config named by a relative path: its folder as seen from here.
+    let c = parse(
+        "[state]\nfile = \"s.json\"\n[projects]\n[pool]\n",
+        Path::new("conf/c.toml"),
+    )
+    .unwrap();
+    let here = std::env::current_dir().unwrap();
+    assert_eq!(c.state_file, here.join("conf/s.json"));
+    assert_eq!(c.path, here.join("conf/c.toml"));
 }

@@ -143,7 +143,7 @@ impl World {
         let has_agent = self.config_extra.contains("[agent]");
         let mut text = format!(
             "[tmux]\ncommand = [\"tmux\", \"-L\", {socket:?}, \"-f\", \"/dev/null\"]\n\n\
-             [projects]\nroots = [{root:?}]\n\n\
+             [projects]\nroots = [{root:?}]\nsettle = \"0s\"\n\n\
              [pool]\nprefix = {prefix:?}\nstart = 1\nsize = {size}\ncooldown = \"1m\"\n{pool_extra}\n",
             socket = self.socket,
             root = self.path("projects").display().to_string(),
