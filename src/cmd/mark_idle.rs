@@ -152,8 +152,16 @@ impl Run for RecycleArgs {
         }
         let lock = match self.lock_fd {
             // SAFETY: `mark-idle` passed this descriptor down, open and
-            // locked, for this process to own (see detach_recycle).
-            Some(fd) => unsafe { File::from_raw_fd(fd) },
+            // locked, for this process to own (see detach_recycle); one that
+            // is not open is refused rather than owned.
+            Some(fd) if fd > 2 && unsafe { libc::fcntl(fd, libc::F_GETFD) } >= 0 => unsafe {
+                File::from_raw_fd(fd)
+            },
+            Some(fd) => {
+                return Err(bad_input(format!(
+                    "--lock-fd {fd}: not an open descriptor passed down by mark-idle"
+                )))
+            }
             None => match d.store.try_recycle_lock(&self.session)? {
                 Some(lock) => lock,
                 None => {

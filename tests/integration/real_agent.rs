@@ -106,6 +106,8 @@ struct Home {
     trusted: bool,
     /// `IS_SANDBOX=1`, which root needs for `--dangerously-skip-permissions`.
     sandbox: bool,
+    /// `[agent] command`, when not the default `claude …`.
+    command: Option<String>,
 }
 
 impl Home {
@@ -117,6 +119,7 @@ impl Home {
             skip_bypass: true,
             trusted: true,
             sandbox: true,
+            command: None,
         }
     }
 }
@@ -144,7 +147,7 @@ impl Real {
         fs::create_dir_all(w.path("projects")).unwrap();
         fs::create_dir_all(w.path("witness")).unwrap();
         let root = fs::canonicalize(w.path("projects")).unwrap();
-        // Named `claude`, so that tmux shows the pane running `claude`.
+        // On the sessions' PATH as `claude`, for the default agent command.
         std::os::unix::fs::symlink(claude, w.path("bin/claude")).unwrap();
 
         // Every hook call leaves a file: the event, the tmux session, the JSON.
@@ -239,7 +242,11 @@ impl Real {
         }
         // The default [agent] section: the real command, the real marker.
         let resume = w.path("resume").display().to_string();
-        w.config(&format!("[agent]\nresume_dir = {resume:?}\n"));
+        let command = home
+            .command
+            .map(|c| format!("command = {c:?}\n"))
+            .unwrap_or_default();
+        w.config(&format!("[agent]\nresume_dir = {resume:?}\n{command}"));
         Real { w, api, root }
     }
 
@@ -776,4 +783,51 @@ fn as_root_without_is_sandbox_the_launch_fails_at_once_quoting_the_agent() {
     );
     assert!(task.exists(), "{err}");
     assert!(!r.w.agent_runs("ccl-auto-1"), "{}", r.describe());
+}
+
+#[test]
+fn claude_code_started_through_a_wrapper_that_does_not_exec_it_takes_its_tasks() {
+    let Some(claude) = claude_or_skip("claude_code_started_through_a_wrapper") else {
+        return;
+    };
+    // A setup script as operators write them: it runs Claude Code as a
+    // child, so tmux shows `bash` while the agent is up.
+    let mut r = Real::new(
+        &claude,
+        1,
+        Home {
+            command: Some("claude-wrapper --model {model} --dangerously-skip-permissions".into()),
+            ..Home::ready()
+        },
+    );
+    let wrapper = r.w.path("bin/claude-wrapper");
+    fs::write(
+        &wrapper,
+        "#!/usr/bin/env bash\nexport WRAPPED=1\nsleep 0.2\nclaude \"$@\"\nstatus=$?\nexit $status\n",
+    )
+    .unwrap();
+    World::make_executable(&wrapper);
+    let p = r.project("app");
+    task_file(&p, "one.md", "high", "First task.");
+    task_file(&p, "two.md", "low", "Second task.");
+    r.w.start_pool();
+    let (out, _) = r.run(&["--json", "scan"]);
+    assert!(out.status.success(), "{}\n{}", stderr(&out), r.describe());
+    // The Stop hook recycles the session (`/exit` into Claude Code under its
+    // wrapper) and hands it the second task.
+    r.wait_until(WAIT, "both tasks reached the agent and it exited", || {
+        r.prompts().len() >= 2 && r.w.idle_at_shell("ccl-auto-1")
+    });
+    assert_eq!(
+        r.prompts(),
+        [
+            Real::message("one.md", "First task."),
+            Real::message("two.md", "Second task.")
+        ]
+    );
+    let state = r.w.state();
+    assert!(
+        state["sessions"]["ccl-auto-1"]["last_fail"].is_null(),
+        "{state}"
+    );
 }
