@@ -792,7 +792,7 @@ fn claude_code_started_through_a_wrapper_that_does_not_exec_it_takes_its_tasks()
     };
     // A setup script as operators write them: it runs Claude Code as a
     // child, so tmux shows `bash` while the agent is up.
-    let mut r = Real::new(
+    let r = Real::new(
         &claude,
         1,
         Home {
