@@ -28,6 +28,9 @@ _agent__queue() {
             agent__queue,help)
                 cmd="agent__queue__subcmd__help"
                 ;;
+            agent__queue,hook)
+                cmd="agent__queue__subcmd__hook"
+                ;;
             agent__queue,mark-idle)
                 cmd="agent__queue__subcmd__mark__subcmd__idle"
                 ;;
@@ -55,6 +58,9 @@ _agent__queue() {
             agent__queue__subcmd__help,help)
                 cmd="agent__queue__subcmd__help__subcmd__help"
                 ;;
+            agent__queue__subcmd__help,hook)
+                cmd="agent__queue__subcmd__help__subcmd__hook"
+                ;;
             agent__queue__subcmd__help,mark-idle)
                 cmd="agent__queue__subcmd__help__subcmd__mark__subcmd__idle"
                 ;;
@@ -77,7 +83,7 @@ _agent__queue() {
 
     case "${cmd}" in
         agent__queue)
-            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status demo submit help"
+            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status demo submit hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -153,7 +159,7 @@ _agent__queue() {
             return 0
             ;;
         agent__subcmd__queue__subcmd__help)
-            opts="parse free-session dispatch scan mark-idle status demo submit help"
+            opts="parse free-session dispatch scan mark-idle status demo submit hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -209,6 +215,20 @@ _agent__queue() {
             return 0
             ;;
         agent__subcmd__queue__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__queue__subcmd__help__subcmd__hook)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -285,6 +305,24 @@ _agent__queue() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__queue__subcmd__hook)
+            opts="-q -v -h --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

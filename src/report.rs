@@ -65,9 +65,32 @@ pub enum Event {
     },
     /// A task's agent ended without saying it was done (no Stop hook).
     Ended {
+        #[serde(serialize_with = "json_path::serialize")]
         task: PathBuf,
         reason: String,
         session: String,
+    },
+    /// The agent's hook saw the task arrive.
+    Received {
+        #[serde(serialize_with = "json_path::serialize")]
+        task: PathBuf,
+        session: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent_session_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        transcript_path: Option<String>,
+    },
+    /// The agent's hook said its turn on the task ended.
+    Done {
+        #[serde(serialize_with = "json_path::serialize")]
+        task: PathBuf,
+        session: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent_session_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        transcript_path: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
     },
     /// `mark-idle`: the session's task (if it held one) is over.
     Idle {
@@ -92,6 +115,8 @@ impl Event {
             | Event::Planned { .. }
             | Event::Recovered { .. }
             | Event::Idle { .. }
+            | Event::Received { .. }
+            | Event::Done { .. }
             | Event::Submitted { .. } => Level::Info,
             Event::Rejected { .. } | Event::Skipped { .. } | Event::Ended { .. } => Level::Warning,
             Event::Failed { .. } => Level::Error,
@@ -130,6 +155,12 @@ impl Event {
             }
             Event::Failed { task, reason, .. } => format!("failed {}: {reason}", task.display()),
             Event::Skipped { task, reason } => format!("skipped {}: {reason}", task.display()),
+            Event::Received { task, session, .. } => {
+                format!("{session} received {}", task.display())
+            }
+            Event::Done { task, session, .. } => {
+                format!("{session} finished {}", task.display())
+            }
             Event::Ended {
                 task,
                 reason,

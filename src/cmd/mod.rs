@@ -11,6 +11,7 @@ mod demo;
 mod dispatch;
 mod free_session;
 mod generate_docs;
+mod hook;
 mod mark_idle;
 mod parse;
 mod scan;
@@ -50,6 +51,7 @@ impl Run for Command {
             Command::Status => status::Status.run(ctx),
             Command::Demo => demo::Demo.run(ctx),
             Command::Submit(a) => a.run(ctx),
+            Command::Hook => hook::Hook.run(ctx),
             Command::GenerateDocs(a) => a.run(ctx),
         }
     }
