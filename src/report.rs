@@ -32,12 +32,19 @@ pub enum Event {
     /// `scan --dry-run`: what would be dispatched.
     Planned {
         session: String,
+        pool: String,
         #[serde(serialize_with = "json_path::serialize")]
         task: PathBuf,
         #[serde(serialize_with = "json_path::serialize")]
         project: PathBuf,
         priority: Priority,
         model: String,
+    },
+    /// `scan --dry-run`: a task that would wait, and why.
+    Waiting {
+        #[serde(serialize_with = "json_path::serialize")]
+        task: PathBuf,
+        reason: String,
     },
     Rejected {
         #[serde(serialize_with = "json_path::serialize")]
@@ -113,6 +120,7 @@ impl Event {
         match self {
             Event::Dispatched { .. }
             | Event::Planned { .. }
+            | Event::Waiting { .. }
             | Event::Recovered { .. }
             | Event::Idle { .. }
             | Event::Received { .. }
@@ -136,6 +144,9 @@ impl Event {
                     "dispatched {} to {session} ({priority}, model {model})",
                     task.display()
                 )
+            }
+            Event::Waiting { task, reason } => {
+                format!("{} would wait: {reason}", task.display())
             }
             Event::Planned {
                 session,
@@ -386,9 +397,38 @@ pub mod json_path_opt {
     }
 }
 
+/// `2026-11-24T03:14:00Z` from Unix seconds (UTC, as journald shows).
+pub fn format_utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn utc_formatting() {
+        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
+        assert_eq!(format_utc(1_795_490_040), "2026-11-24T03:14:00Z");
+        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
+    }
 
     #[test]
     fn dispatched_json_has_the_contract_keys() {

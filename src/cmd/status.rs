@@ -1,5 +1,7 @@
-//! `status`: every pool and dedicated session as tmux and the state see it,
-//! and what each project has waiting. Read-only, lock-free, one tmux call.
+//! `status`: every pool (its account, agent and tmux server), every account
+//! that hit its usage limit, every pool and dedicated session as tmux and
+//! the state see it, and what each project has waiting. Read-only,
+//! lock-free, one tmux call per server.
 
 use serde::Serialize;
 
@@ -9,16 +11,38 @@ use crate::error::Outcome;
 use crate::pending::{self, Mode};
 use crate::report;
 use crate::security::Trust;
+use crate::servers;
 use crate::sessions;
 use crate::state::{now, Phase, State, Store};
-use crate::tmux::{Snapshot, Tmux};
+use crate::tmux::Snapshot;
 
 pub struct Status;
+
+#[derive(Serialize)]
+struct PoolRow {
+    pool: String,
+    account: String,
+    agent: String,
+    /// The tmux command of its server (another host: `ssh host tmux`).
+    host: String,
+    sessions: String,
+    free: usize,
+}
+
+#[derive(Serialize)]
+struct AccountRow {
+    account: String,
+    /// RFC 3339, or null when it is not limited.
+    limited_until: Option<String>,
+    reason: Option<String>,
+}
 
 #[derive(Serialize)]
 struct SessionRow {
     session: String,
     kind: &'static str,
+    /// Its pool's name; null for a dedicated session.
+    pool: Option<String>,
     alive: bool,
     state: &'static str,
     task: Option<String>,
@@ -40,6 +64,8 @@ struct ProjectRow {
 
 #[derive(Serialize)]
 struct Report {
+    pools: Vec<PoolRow>,
+    accounts: Vec<AccountRow>,
     sessions: Vec<SessionRow>,
     projects: Vec<ProjectRow>,
 }
@@ -48,15 +74,18 @@ impl Run for Status {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
         let state = Store::new(config.state_file.clone()).read()?;
-        let snapshot = match Tmux::new(config.tmux_command.clone()).snapshot() {
+        let snapshot = match servers::snapshot(&config) {
             Ok(s) => s,
             Err(e) => {
                 report::warn(format!("{e:#}; every session is shown as not alive"));
                 Snapshot::default()
             }
         };
+        let sessions = session_rows(&config, &state, &snapshot);
         let report = Report {
-            sessions: session_rows(&config, &state, &snapshot),
+            pools: pool_rows(&config, &sessions),
+            accounts: account_rows(&config, &state),
+            sessions,
             projects: pending::read_all(&config, &Trust::new(&config.security), Mode::Quiet)
                 .into_iter()
                 .map(|p| ProjectRow {
@@ -77,15 +106,68 @@ impl Run for Status {
     }
 }
 
+fn pool_rows(config: &Config, sessions: &[SessionRow]) -> Vec<PoolRow> {
+    config
+        .pools
+        .iter()
+        .map(|p| PoolRow {
+            pool: p.name.clone(),
+            account: p.account.clone(),
+            agent: p.agent_name.clone(),
+            host: p.tmux.join(" "),
+            sessions: p.range(),
+            free: sessions
+                .iter()
+                .filter(|s| s.free && s.pool.as_deref() == Some(p.name.as_str()))
+                .count(),
+        })
+        .collect()
+}
+
+/// Every account of the config, limited or not, then any other the state
+/// still names.
+fn account_rows(config: &Config, state: &State) -> Vec<AccountRow> {
+    let now = now();
+    let mut names: Vec<String> = Vec::new();
+    for name in config
+        .pools
+        .iter()
+        .map(|p| p.account.clone())
+        .chain(state.accounts.keys().cloned())
+    {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+        .into_iter()
+        .map(|account| {
+            let limit = state
+                .accounts
+                .get(&account)
+                .filter(|a| a.limited_until > now);
+            AccountRow {
+                limited_until: limit.map(|a| report::format_utc(a.limited_until)),
+                reason: limit.map(|a| a.reason.clone()),
+                account,
+            }
+        })
+        .collect()
+}
+
 fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<SessionRow> {
     let now = now();
-    let pool = config.pool.sessions().map(|s| (s, "pool"));
+    let pools = config
+        .pools
+        .iter()
+        .flat_map(|p| p.sessions().map(move |s| (s, "pool", Some(p.name.clone()))));
     let dedicated = config
         .dedicated
         .iter()
-        .map(|d| (d.session.clone(), "dedicated"));
-    pool.chain(dedicated)
-        .map(|(session, kind)| {
+        .map(|d| (d.session.clone(), "dedicated", None));
+    pools
+        .chain(dedicated)
+        .map(|(session, kind, pool)| {
             let entry = state.sessions.get(&session);
             let pane = snapshot.pane(&session);
             SessionRow {
@@ -94,19 +176,47 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 task: entry
                     .and_then(|e| e.task.as_deref())
                     .map(report::escape_path),
-                since: entry.filter(|e| e.since > 0).map(|e| format_utc(e.since)),
+                since: entry
+                    .filter(|e| e.since > 0)
+                    .map(|e| crate::report::format_utc(e.since)),
                 cooldown_left: sessions::cooldown_left(config, state, &session, now).as_secs(),
                 command: pane.map(|p| p.command.clone()),
                 free: kind == "pool"
                     && sessions::check(config, snapshot, state, &session, now, false).is_ok(),
                 session,
                 kind,
+                pool,
             }
         })
         .collect()
 }
 
 fn render(r: &Report) -> String {
+    let mut rows = vec![["POOL", "ACCOUNT", "AGENT", "SESSIONS", "FREE", "TMUX"].map(String::from)];
+    for p in &r.pools {
+        rows.push([
+            p.pool.clone(),
+            p.account.clone(),
+            p.agent.clone(),
+            p.sessions.clone(),
+            p.free.to_string(),
+            p.host.clone(),
+        ]);
+    }
+    let mut out = table(&rows);
+    out.push('\n');
+    let mut rows = vec![["ACCOUNT", "USAGE LIMIT", "REASON"].map(String::from)];
+    for a in &r.accounts {
+        rows.push([
+            a.account.clone(),
+            a.limited_until
+                .as_ref()
+                .map_or("-".into(), |u| format!("until {u}")),
+            a.reason.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    out.push_str(&table(&rows));
+    out.push('\n');
     let mut rows = vec![[
         "SESSION", "KIND", "ALIVE", "STATE", "SINCE", "COOLDOWN", "TASK",
     ]
@@ -135,7 +245,7 @@ fn render(r: &Report) -> String {
             s.task.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    let mut out = table(&rows);
+    out.push_str(&table(&rows));
     out.push('\n');
     let mut rows =
         vec![["PROJECT", "PENDING", "SETTLING", "WAITING (REFUSED/BROKEN)"].map(String::from)];
@@ -169,38 +279,4 @@ fn table<const N: usize>(rows: &[[String; N]]) -> String {
         out.push('\n');
     }
     out
-}
-
-/// `2026-11-24T03:14:00Z` from Unix seconds (UTC, as journald shows).
-pub fn format_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn utc_formatting() {
-        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_utc(1_795_490_040), "2026-11-24T03:14:00Z");
-        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
-    }
 }
