@@ -10,6 +10,7 @@ pub mod docs;
 pub mod error;
 pub mod inbox;
 pub mod launch;
+pub mod limits;
 pub mod pane;
 pub mod pending;
 pub mod report;

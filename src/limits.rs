@@ -1,0 +1,1166 @@
+//! Usage limits: telling from an agent's screen that its Claude Code account
+//! has run out of usage, and reading from Claude Code's own words when the
+//! account may work again. A limited account takes no new task until then, so
+//! agent-queue moves the work to another account instead of feeding tasks into
+//! a session that can only refuse them. Both halves are pure functions of text
+//! (a `capture-pane -p -J` screen, or the `last_assistant_message` of a
+//! `StopFailure` hook) and of a given "now", so every rule is tested on the
+//! texts Claude Code really shows, across its versions and time zones.
+//!
+//! The hard part is not matching the words but not matching them when the
+//! *model* writes them: a task about rate limits can make the agent answer
+//! "You've hit your session limit · resets 3pm". Claude Code draws its own
+//! status on lines of a known shape (a `⎿` result line, a spinner line, its
+//! limit menu, a `● API Error:` line), and prints the model's answer as a `●`
+//! line with indented continuation lines, so the default patterns are anchored
+//! on those shapes rather than on the words alone.
+
+use std::sync::LazyLock;
+
+use jiff::civil::{Date, Time};
+use jiff::tz::{AmbiguousOffset, TimeZone};
+use jiff::{SignedDuration, Timestamp, Zoned};
+use regex::Regex;
+
+/// The default patterns, one per form in which Claude Code reports a usage
+/// limit on its screen.
+///
+/// Each is matched against one logical screen line: a physical line together
+/// with the more deeply indented lines that continue it (Claude Code wraps its
+/// own text at the pane's width, with hard line breaks that `-J` cannot join),
+/// from the line's first column, so `^\s*⎿` means "a line led by `⎿`".
+///
+/// Forms and where they were seen:
+/// - Claude Code 2.x writes the limit as a `⎿` line under the turn it stopped:
+///   `⎿  You've hit your session limit · resets 12:32am (UTC)` (2.1.197, and
+///   `You've hit your limit · …`, `… weekly limit · resets Nov 27, 11:41pm`,
+///   `… Opus limit …` in screens quoted by users).
+/// - `⎿  You're out of extra usage · resets 3pm`: the same renderer, for an
+///   account whose extra usage ran out after its plan's limit.
+/// - 1.0.8x to 2.0.x: `⎿  5-hour limit reached ∙ resets 3am` (later with `·`,
+///   a zone, and ` · /upgrade to Max 20x or turn on /extra-usage`), and
+///   `⎿  Session limit reached ∙ resets 9:30pm`. `Weekly limit reached` and
+///   `Opus weekly limit reached ∙ resets Oct 31, 9am` were only found quoted
+///   without their line; they share the wording and the notice, so they are
+///   assumed to share the `⎿` line too.
+/// - Up to 1.0.8x: `⎿  Claude usage limit reached. Your limit will reset at
+///   5pm (Europe/Warsaw).`
+/// - `Claude AI usage limit reached|<epoch seconds>` is the API's raw message,
+///   which 1.0.x printed in print mode and in errors (`Error: …`, `API Error:
+///   …`) rather than in the interactive transcript; its on-screen shape is
+///   therefore a guess: a line that starts with it (column 0, where no answer
+///   line of the TUI starts) or a `⎿` / error line that carries it.
+/// - An API-key account retries with a spinner line,
+///   `✻ Session limit reached · Retrying in 26s (12:30am) · attempt 1/10`;
+///   the spinner glyph cycles through `·✢✳✶✻✽` (`*` on some terminals).
+/// - It ends with `● API Error: Request rejected (429) · …`.
+/// - 2.1.x then opens a menu whose first option, under the `❯` cursor, is
+///   `❯ 1. Stop and wait for limit to reset`.
+///
+/// Not usage limits, and not matched: `Server is temporarily limiting requests
+/// (not your usage limit)`, a 529 overload, the `Approaching … limit` warnings,
+/// the model's own text about limits.
+pub fn default_patterns() -> Vec<String> {
+    DEFAULT_PATTERNS.iter().map(|p| p.to_string()).collect()
+}
+
+// Apostrophes: straight, curly (U+2019, U+2018) and U+02BC, which a terminal
+// font or a copy-paste may substitute for one another. Separators: U+00B7
+// (2.x), U+2219 (1.0.x), U+2022. `\s` is Unicode-aware, so it also takes the
+// NBSP that Claude Code puts after `⎿` and `❯`. The spinner line is held to
+// the first column (or one space in): the model's answer never starts there,
+// its continuation lines are indented two.
+const DEFAULT_PATTERNS: &[&str] = &[
+    r"(?i)^\s*⎿\s*You(?:['’‘ʼ]ve|\s+have)\s+(?:hit|reached)\s+your\s+(?:[\w-]+\s+){0,3}limit\b",
+    r"(?i)^\s*⎿\s*You(?:['’‘ʼ]re|\s+are)\s+out\s+of\s+(?:extra\s+)?usage\b",
+    r"(?i)^\s*⎿\s*(?:[\w-]+\s+){0,3}limit\s+reached\s*[·∙•]\s*resets?\b",
+    r"(?i)^\s*⎿\s*Claude\s+usage\s+limit\s+reached\b",
+    r"(?i)^(?:\s*⎿\s*|\s*[●⏺]\s+API\s+Error:\s*|\s*(?:API\s+)?Error:\s*)?Claude\s+AI\s+usage\s+limit\s+reached\s*\|\s*\d{9,}",
+    r"(?i)^ ?[·✢✳✶✻✽*]\s*(?:[\w-]+\s+){0,3}limit\s+reached\s*[·∙•]?\s*Retrying\s+in\b",
+    r"(?i)^\s*[●⏺]\s+API\s+Error:\s*Request\s+rejected\s*\(429\)\s*(?:[·∙•]|$)",
+    r"(?i)^\s*❯\s*\d+\.\s+Stop\s+and\s+wait\s+for\s+(?:the\s+)?limit\s+to\s+reset\b",
+];
+
+/// Compiled limit patterns (a profile's `limit_patterns`, or the defaults).
+#[derive(Debug, Clone)]
+pub struct Patterns {
+    regexes: Vec<Regex>,
+}
+
+impl Default for Patterns {
+    /// Claude Code's own forms, [`default_patterns`].
+    fn default() -> Self {
+        Patterns::new(&default_patterns()).expect("the default limit patterns compile")
+    }
+}
+
+impl Patterns {
+    /// Compiles the patterns; the error names the first one that does not
+    /// compile, so a config error can say which entry to fix.
+    pub fn new(patterns: &[String]) -> Result<Patterns, String> {
+        let regexes = patterns
+            .iter()
+            .map(|p| {
+                Regex::new(p).map_err(|e| format!("limit pattern {p:?} does not compile: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Patterns { regexes })
+    }
+
+    /// The limit line on a screen, to quote and to read the reset time from,
+    /// or `None` when no pattern matches.
+    ///
+    /// The line returned is the logical line (with the wrapped lines that
+    /// continue it, so a zone pushed to the next line by a narrow pane still
+    /// reaches [`reset_time`]), trimmed of whitespace and of the status glyph
+    /// that leads it (`⎿`, `●`, a spinner frame, `❯`).
+    ///
+    /// When several lines match, the lowest one wins: the screen grows
+    /// downwards, and a limit line from an earlier, since reset limit may
+    /// still be on it above the current one. When the lowest match is a menu
+    /// option (the limit menu), the limit line just above the menu is returned
+    /// if there is one, whatever its wording, since the menu itself says
+    /// nothing of when the limit resets.
+    pub fn find<'a>(&self, screen: &'a str) -> Option<&'a str> {
+        let lines = logical_lines(screen);
+        let matched: Vec<bool> = lines
+            .iter()
+            .map(|line| self.regexes.iter().any(|r| r.is_match(line)))
+            .collect();
+        let hit = matched.iter().rposition(|m| *m)?;
+        if is_menu_option(lines[hit]) {
+            if let Some(above) = limit_line_above(&lines[..hit], &matched[..hit]) {
+                return Some(quoted(above));
+            }
+        }
+        Some(quoted(lines[hit]))
+    }
+}
+
+/// How many wrapped lines may continue a logical line: enough for a limit
+/// line in a narrow pane, few enough that the quoted line stays a line.
+const MAX_CONTINUATIONS: usize = 3;
+
+/// The screen's logical lines, as slices of it: each physical line, extended
+/// over the following lines that continue it (non-blank, indented deeper, and
+/// starting with text rather than with a glyph, a `/command` hint or a menu
+/// number, which Claude Code puts on lines of their own).
+fn logical_lines(screen: &str) -> Vec<&str> {
+    struct Logical {
+        start: usize,
+        end: usize,
+        indent: usize,
+        closed: bool,
+        continuations: usize,
+    }
+    let mut lines: Vec<Logical> = Vec::new();
+    let mut pos = 0;
+    for raw in screen.split_inclusive('\n') {
+        let start = pos;
+        pos += raw.len();
+        let line = raw.trim_end_matches(['\n', '\r']);
+        let end = start + line.len();
+        let body = line.trim_start();
+        let indent = line.chars().take_while(|c| c.is_whitespace()).count();
+        if let Some(last) = lines.last_mut() {
+            if !last.closed
+                && indent > last.indent
+                && last.continuations < MAX_CONTINUATIONS
+                && starts_with_text(body)
+                && !is_menu_option(body)
+            {
+                last.end = end;
+                last.continuations += 1;
+                continue;
+            }
+        }
+        lines.push(Logical {
+            start,
+            end,
+            indent,
+            // A rule ends what is above it; it continues into nothing.
+            closed: body.is_empty() || is_rule(body),
+            continuations: 0,
+        });
+    }
+    lines.iter().map(|l| &screen[l.start..l.end]).collect()
+}
+
+fn starts_with_text(body: &str) -> bool {
+    body.chars()
+        .next()
+        .is_some_and(|c| c.is_alphanumeric() || "([{'\"‘’“".contains(c))
+}
+
+/// `❯ 1. Stop and wait…`, `  2. Upgrade your plan`: a numbered menu option,
+/// with or without the selection cursor.
+fn is_menu_option(line: &str) -> bool {
+    let rest = line.trim_start();
+    let rest = rest.strip_prefix('❯').unwrap_or(rest).trim_start();
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    digits > 0 && rest[digits..].starts_with('.')
+}
+
+/// The limit line above a menu, looking only within the menu's own block:
+/// up to a prompt line that holds text (the turn the limit stopped, above
+/// which is the previous turn), an answer or tool line (`●`/`⏺`), or the edge
+/// of a box. In that block a line that a pattern matches wins, else the
+/// nearest line that speaks of a limit, a usage or a reset; blank lines,
+/// rules, an empty input box and the menu's own lines are passed over.
+fn limit_line_above<'a>(lines: &[&'a str], matched: &[bool]) -> Option<&'a str> {
+    let mut nearest = None;
+    for (line, m) in lines.iter().zip(matched).rev().take(16) {
+        let body = line.trim();
+        if body.is_empty() || is_rule(body) || is_menu_option(body) {
+            continue;
+        }
+        if let Some(rest) = body.strip_prefix('❯') {
+            if rest.trim().is_empty() {
+                continue;
+            }
+            break;
+        }
+        if body.starts_with(['●', '⏺', '╰', '╯', '│', '╭']) {
+            break;
+        }
+        if *m {
+            return Some(line);
+        }
+        let lower = body.to_lowercase();
+        if nearest.is_none()
+            && ["limit", "usage", "reset"]
+                .iter()
+                .any(|w| lower.contains(w))
+        {
+            nearest = Some(*line);
+        }
+    }
+    nearest
+}
+
+fn is_rule(body: &str) -> bool {
+    !body.is_empty() && body.chars().all(|c| "─━═▔▁-╌┄ ".contains(c))
+}
+
+/// A logical line as it is worth quoting: no surrounding whitespace, no
+/// leading status glyph.
+fn quoted(line: &str) -> &str {
+    let body = line.trim();
+    body.strip_prefix(['⎿', '●', '⏺', '❯', '✻', '✢', '✳', '✶', '✽', '·', '*'])
+        .map_or(body, str::trim_start)
+}
+
+/// How long before `now` a reset read from the text may lie and still be
+/// taken as that reset, rather than as the same time tomorrow or next year.
+/// Claude Code shows minutes only ("resets 12:32am" for 00:32:40), and a line
+/// read a little late, or by a clock a little ahead of the agent's, must not
+/// keep an account idle for a day. A reset in the past means "limited no
+/// longer", which costs at worst one refused task.
+const LATE_READING: SignedDuration = SignedDuration::from_mins(5);
+
+static EPOCH: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)usage\s+limit\s+reached\s*\|\s*(?P<epoch>\d{1,19})\b").expect("regex")
+});
+
+static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        \b resets? \s+ in \s+
+        (?: (?P<d>\d{1,3}) \s* d(?:ays?)? \b \s* ,? \s* )?
+        (?: (?P<h>\d{1,4}) \s* h(?:ours?|rs?)? \b \s* ,? \s* )?
+        (?: (?P<m>\d{1,5}) \s* m(?:in(?:ute)?s?)? \b \s* )?
+        (?: (?P<s>\d{1,6}) \s* s(?:ec(?:ond)?s?)? \b )?",
+    )
+    .expect("regex")
+});
+
+static ABSOLUTE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?ix)
+        \b resets? (?: \s+ (?:at|on) )? \s+
+        (?:
+            (?P<mon> jan(?:uary)? | feb(?:ruary)? | mar(?:ch)? | apr(?:il)? | may
+                   | june? | july? | aug(?:ust)? | sep(?:t(?:ember)?)? | oct(?:ober)?
+                   | nov(?:ember)? | dec(?:ember)? ) \.?
+            \s+ (?P<day>\d{1,2}) (?: st | nd | rd | th )? \b
+            (?: \s* , \s* (?: at \s+ )? | \s+ at \s+ | \s+ )?
+        )?
+        (?:
+            (?P<h>\d{1,2}) (?: : (?P<m>\d{2}) )? \s* (?P<ap>[ap]) \.? m \b \.?
+          | (?P<h24>\d{1,2}) : (?P<m24>\d{2}) \b
+        )?
+        (?: \s* \( \s* (?P<tz> [A-Za-z][A-Za-z0-9_+\-]* (?: / [A-Za-z0-9_+\-]+ )* ) \s* \) )?",
+    )
+    .expect("regex")
+});
+
+/// When the usage limit that `text` reports resets, or `None` when the text
+/// says nothing that can be read as a time (the caller then waits its
+/// configured default).
+///
+/// `text` is a limit line from the screen, a hook's `last_assistant_message`,
+/// or any of Claude Code's limit texts:
+/// - `Claude AI usage limit reached|1755615600`: that epoch second, exactly;
+/// - a time of day (`3am`, `10:30pm`, `12:32am`): its next occurrence, today
+///   or else tomorrow;
+/// - a date and a time (`Oct 31, 9am`, `May 5 at 9pm`): that date this year,
+///   or next year if it is past; a date alone means its midnight;
+/// - `resets in 4hr 29min`: that long after `now`.
+///
+/// The time is in the IANA zone named in parentheses (`(Europe/Berlin)`,
+/// `(UTC)`), else in `now`'s zone; a name the zone database does not know
+/// makes the text unreadable rather than silently local. A time within
+/// [`LATE_READING`] before `now` counts as that time, not as tomorrow's.
+///
+/// A wall-clock time that a DST change makes ambiguous resolves to the
+/// earliest instant it can denote that is not already past: on the day
+/// clocks go back, "1:30am (America/New_York)" is the first 1:30 (EDT), and
+/// the second (EST) once the first is over; on the day clocks go forward, the
+/// skipped "2:30am" is read with the offset from after the change, which is
+/// 1:30 EST, the earlier of its two readings. Earlier, because resuming an
+/// account too soon costs one refused task, and too late costs an idle
+/// account for the difference. (Claude Code derives the text from an exact
+/// instant, so a skipped time should never be shown.)
+///
+/// The spinner's `Retrying in 26s (12:30am)` is a retry, not a reset, and
+/// gives `None`.
+pub fn reset_time(text: &str, now: &Zoned) -> Option<Timestamp> {
+    if let Some(c) = EPOCH.captures(text) {
+        let n: i64 = c["epoch"].parse().ok()?;
+        // Milliseconds, should a version ever send them: 1e11 s is year 5138.
+        return if n >= 100_000_000_000 {
+            Timestamp::from_millisecond(n).ok()
+        } else {
+            Timestamp::from_second(n).ok()
+        };
+    }
+    if let Some(t) = RELATIVE.captures_iter(text).find_map(|c| relative(&c, now)) {
+        return Some(t);
+    }
+    ABSOLUTE.captures_iter(text).find_map(|c| absolute(&c, now))
+}
+
+fn relative(c: &regex::Captures, now: &Zoned) -> Option<Timestamp> {
+    let units = [("d", 86_400), ("h", 3_600), ("m", 60), ("s", 1)];
+    let mut secs: i64 = 0;
+    let mut any = false;
+    for (name, unit) in units {
+        if let Some(n) = c.name(name) {
+            any = true;
+            secs = secs.checked_add(n.as_str().parse::<i64>().ok()?.checked_mul(unit)?)?;
+        }
+    }
+    if !any {
+        return None;
+    }
+    now.timestamp()
+        .checked_add(SignedDuration::from_secs(secs))
+        .ok()
+}
+
+fn absolute(c: &regex::Captures, now: &Zoned) -> Option<Timestamp> {
+    let time = if let Some(h) = c.name("h") {
+        let h: i8 = h.as_str().parse().ok()?;
+        let m: i8 = c.name("m").map_or(Some(0), |m| m.as_str().parse().ok())?;
+        if !(1..=12).contains(&h) {
+            return None;
+        }
+        let pm = c["ap"].eq_ignore_ascii_case("p");
+        Time::new(h % 12 + if pm { 12 } else { 0 }, m, 0, 0).ok()?
+    } else if let Some(h) = c.name("h24") {
+        Time::new(h.as_str().parse().ok()?, c["m24"].parse().ok()?, 0, 0).ok()?
+    } else {
+        Time::midnight()
+    };
+    let date = match (c.name("mon"), c.name("day")) {
+        (Some(mon), Some(day)) => Some((month(mon.as_str())?, day.as_str().parse::<i8>().ok()?)),
+        _ => None,
+    };
+    if date.is_none() && c.name("h").is_none() && c.name("h24").is_none() {
+        return None;
+    }
+    let zone = match c.name("tz") {
+        Some(name) => zone_named(name.as_str())?,
+        None => now.time_zone().clone(),
+    };
+    let earliest = now
+        .timestamp()
+        .checked_sub(LATE_READING)
+        .unwrap_or(Timestamp::MIN);
+    let today = now.timestamp().to_zoned(zone.clone()).date();
+    match date {
+        None => {
+            let mut day = today;
+            for _ in 0..3 {
+                if let Some(t) = first_not_before(&zone, day, time, earliest) {
+                    return Some(t);
+                }
+                day = day.tomorrow().ok()?;
+            }
+            None
+        }
+        Some((month, day)) => {
+            // Eight years reach the next Feb 29 from any year.
+            (0..=8).find_map(|ahead| {
+                let year = i16::try_from(i32::from(today.year()) + ahead).ok()?;
+                let date = Date::new(year, month, day).ok()?;
+                first_not_before(&zone, date, time, earliest)
+            })
+        }
+    }
+}
+
+/// The earliest instant at or after `earliest` that the wall-clock `date` and
+/// `time` denote in `zone`: one instant, or two when a DST change makes the
+/// time ambiguous (a fold: both offsets; a gap: both readings).
+fn first_not_before(
+    zone: &TimeZone,
+    date: Date,
+    time: Time,
+    earliest: Timestamp,
+) -> Option<Timestamp> {
+    let dt = date.to_datetime(time);
+    let offsets = match zone.to_ambiguous_timestamp(dt).offset() {
+        AmbiguousOffset::Unambiguous { offset } => vec![offset],
+        AmbiguousOffset::Gap { before, after } | AmbiguousOffset::Fold { before, after } => {
+            vec![before, after]
+        }
+    };
+    let mut instants: Vec<Timestamp> = offsets
+        .into_iter()
+        .filter_map(|o| o.to_timestamp(dt).ok())
+        .collect();
+    instants.sort();
+    instants.into_iter().find(|t| *t >= earliest)
+}
+
+fn month(name: &str) -> Option<i8> {
+    let prefix = name.get(..3)?.to_ascii_lowercase();
+    let months = [
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let i = months.iter().position(|m| *m == prefix)?;
+    i8::try_from(i + 1).ok()
+}
+
+/// The zone Claude Code named, from the bundled database only (the machine's
+/// own zoneinfo may lag or lack it).
+fn zone_named(name: &str) -> Option<TimeZone> {
+    if ["UTC", "GMT", "Z"]
+        .iter()
+        .any(|u| name.eq_ignore_ascii_case(u))
+    {
+        return Some(TimeZone::UTC);
+    }
+    TimeZone::get(name).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NBSP: &str = "\u{a0}";
+
+    fn at(s: &str) -> Zoned {
+        s.parse().unwrap()
+    }
+
+    fn ts(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    /// A Wednesday morning in Berlin: 2026-07-15 10:00 CEST, 08:00 UTC.
+    fn berlin() -> Zoned {
+        at("2026-07-15T10:00:00[Europe/Berlin]")
+    }
+
+    fn reset(text: &str, now: &Zoned) -> Option<String> {
+        reset_time(text, now).map(|t| t.to_string())
+    }
+
+    #[test]
+    fn every_quoted_text_resets_at_its_instant() {
+        let now = berlin();
+        let cases = [
+            (
+                "Claude usage limit reached. Your limit will reset at 5pm (Europe/Warsaw).",
+                "2026-07-15T15:00:00Z",
+            ),
+            ("Claude AI usage limit reached|1755615600", "2025-08-19T15:00:00Z"),
+            // No zone: Berlin's; 3am is past, so tomorrow's.
+            ("5-hour limit reached ∙ resets 3am", "2026-07-16T01:00:00Z"),
+            // 04:00 in Toronto: 2am is past.
+            (
+                "5-hour limit reached · resets 2am (America/Toronto) · /upgrade to Max 20x or turn on /extra-usage",
+                "2026-07-16T06:00:00Z",
+            ),
+            // After Berlin's clocks went back on Oct 25: CET, +01.
+            ("Opus weekly limit reached ∙ resets Oct 31, 9am", "2026-10-31T08:00:00Z"),
+            ("You've hit your limit · resets 2am (Europe/Berlin)", "2026-07-16T00:00:00Z"),
+            (
+                "You've hit your session limit · resets 10:30pm (Europe/Berlin)",
+                "2026-07-15T20:30:00Z",
+            ),
+            ("You've hit your weekly limit · resets Jul 31, 2am (UTC)", "2026-07-31T02:00:00Z"),
+            // May 5 is past this year: next year's, in EDT.
+            (
+                "You've hit your weekly limit · resets May 5 at 9pm (America/New_York)",
+                "2027-05-06T01:00:00Z",
+            ),
+            ("…resets May 5 at 9pm (America/New_York)", "2027-05-06T01:00:00Z"),
+            ("You're out of extra usage · resets 3pm", "2026-07-15T13:00:00Z"),
+            (
+                "You've hit your weekly limit · resets Nov 27, 11:41pm (UTC)",
+                "2026-11-27T23:41:00Z",
+            ),
+            (
+                "⎿  You've hit your session limit · resets 12:32am (UTC)",
+                "2026-07-16T00:32:00Z",
+            ),
+            ("Weekly limit reached · resets Dec 2, 7pm (Europe/Moscow) ·", "2026-12-02T16:00:00Z"),
+            ("You've hit your limit · resets Feb 16, 11am (Europe/Berlin)", "2027-02-16T10:00:00Z"),
+            ("Session limit reached ∙ resets 9:30pm", "2026-07-15T19:30:00Z"),
+            ("Claude usage limit reached. Your limit will reset at 1pm (Etc/GMT+5).", "2026-07-15T18:00:00Z"),
+            ("You've hit your session limit · resets 3:20am (Asia/Calcutta)", "2026-07-15T21:50:00Z"),
+        ];
+        for (text, want) in cases {
+            assert_eq!(reset(text, &now).as_deref(), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_session_limit_of_2_1_197_resets_in_minutes() {
+        let now = at("2026-07-15T00:20:00[UTC]");
+        assert_eq!(
+            reset("You've hit your session limit · resets 12:32am (UTC)", &now).as_deref(),
+            Some("2026-07-15T00:32:00Z")
+        );
+    }
+
+    #[test]
+    fn curly_apostrophes_and_either_dot_read_alike() {
+        let now = berlin();
+        let want = Some("2026-07-16T00:00:00Z".to_string());
+        for text in [
+            "You've hit your limit · resets 2am (Europe/Berlin)",
+            "You’ve hit your limit · resets 2am (Europe/Berlin)",
+            "You've hit your limit ∙ resets 2am (Europe/Berlin)",
+            "You’ve hit your limit ∙ resets 2AM (Europe/Berlin)",
+            "You've hit your limit · resets 2 a.m. (Europe/Berlin)",
+        ] {
+            assert_eq!(reset(text, &now), want, "{text}");
+        }
+        assert_eq!(
+            reset("You’re out of extra usage ∙ resets 3pm", &now),
+            reset("You're out of extra usage · resets 3pm", &now)
+        );
+    }
+
+    #[test]
+    fn a_time_already_past_today_is_tomorrows() {
+        let now = at("2026-07-15T14:00:00[Europe/Berlin]");
+        assert_eq!(
+            reset("You've hit your session limit · resets 9am", &now).as_deref(),
+            Some("2026-07-16T07:00:00Z")
+        );
+        assert_eq!(
+            reset("You've hit your session limit · resets 2:01pm", &now).as_deref(),
+            Some("2026-07-15T12:01:00Z")
+        );
+        // Over midnight into a new month and year.
+        let eve = at("2026-12-31T23:00:00[UTC]");
+        assert_eq!(
+            reset("resets 1am (UTC)", &eve).as_deref(),
+            Some("2027-01-01T01:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_time_just_past_is_that_time_not_tomorrows() {
+        // Shown as 12:32am for 00:32:40, read at 00:33: the reset, not a day's wait.
+        let line = "You've hit your session limit · resets 12:32am (UTC)";
+        assert_eq!(
+            reset(line, &at("2026-07-15T00:33:00[UTC]")).as_deref(),
+            Some("2026-07-15T00:32:00Z")
+        );
+        assert_eq!(
+            reset(line, &at("2026-07-15T00:38:00[UTC]")).as_deref(),
+            Some("2026-07-16T00:32:00Z")
+        );
+    }
+
+    #[test]
+    fn a_date_already_past_this_year_is_next_years() {
+        let now = at("2026-07-15T10:00:00[UTC]");
+        assert_eq!(
+            reset(
+                "You've hit your weekly limit · resets Jul 14, 2am (UTC)",
+                &now
+            )
+            .as_deref(),
+            Some("2027-07-14T02:00:00Z")
+        );
+        assert_eq!(
+            reset(
+                "You've hit your weekly limit · resets Jul 15, 11am (UTC)",
+                &now
+            )
+            .as_deref(),
+            Some("2026-07-15T11:00:00Z")
+        );
+        assert_eq!(
+            reset("resets Jan 2, 9am (UTC)", &at("2026-12-30T12:00:00[UTC]")).as_deref(),
+            Some("2027-01-02T09:00:00Z")
+        );
+        // Feb 29 waits for a leap year.
+        assert_eq!(
+            reset("resets Feb 29, 9am (UTC)", &now).as_deref(),
+            Some("2028-02-29T09:00:00Z")
+        );
+    }
+
+    #[test]
+    fn without_a_zone_the_time_is_nows_zone() {
+        let text = "5-hour limit reached ∙ resets 3pm";
+        assert_eq!(
+            reset(text, &at("2026-07-15T10:00:00[Europe/Berlin]")).as_deref(),
+            Some("2026-07-15T13:00:00Z")
+        );
+        assert_eq!(
+            reset(text, &at("2026-07-15T10:00:00[America/Los_Angeles]")).as_deref(),
+            Some("2026-07-15T22:00:00Z")
+        );
+        // "Today" is the zone's today: 23:30 UTC is already tomorrow in Tokyo.
+        assert_eq!(
+            reset(
+                "resets 9am",
+                &at("2026-07-15T23:30:00+00:00[UTC]").with_time_zone(tz("Asia/Tokyo"))
+            )
+            .as_deref(),
+            Some("2026-07-16T00:00:00Z")
+        );
+    }
+
+    #[test]
+    fn a_named_zone_wins_over_nows_zone() {
+        let text = "You've hit your limit · resets 3pm (America/Los_Angeles)";
+        assert_eq!(
+            reset(text, &berlin()),
+            reset(text, &at("2026-07-15T01:00:00[America/Los_Angeles]"))
+        );
+        assert_eq!(
+            reset(text, &berlin()).as_deref(),
+            Some("2026-07-15T22:00:00Z")
+        );
+    }
+
+    fn tz(name: &str) -> TimeZone {
+        TimeZone::get(name).unwrap()
+    }
+
+    #[test]
+    fn new_york_spring_forward_takes_the_earlier_reading() {
+        // 2026-03-08: 2:00 EST jumps to 3:00 EDT; 2:30 never shows on a clock.
+        let now = at("2026-03-07T12:00:00[America/New_York]");
+        assert_eq!(
+            reset("resets Mar 8, 2:30am (America/New_York)", &now).as_deref(),
+            Some("2026-03-08T06:30:00Z")
+        );
+        let night = at("2026-03-08T00:30:00[America/New_York]");
+        assert_eq!(
+            reset(
+                "You've hit your session limit · resets 2:30am (America/New_York)",
+                &night
+            )
+            .as_deref(),
+            Some("2026-03-08T06:30:00Z")
+        );
+        // Past the change, the day's times are EDT.
+        assert_eq!(
+            reset("resets 4am (America/New_York)", &night).as_deref(),
+            Some("2026-03-08T08:00:00Z")
+        );
+    }
+
+    #[test]
+    fn new_york_fall_back_takes_the_first_then_the_second() {
+        // 2026-11-01: 2:00 EDT goes back to 1:00 EST; 1:30 happens twice.
+        let line = "You've hit your session limit · resets 1:30am (America/New_York)";
+        let before = at("2026-11-01T00:10:00-04:00[America/New_York]");
+        assert_eq!(
+            reset(line, &before).as_deref(),
+            Some("2026-11-01T05:30:00Z")
+        );
+        // 1:45 EDT: the first 1:30 is over, the second (EST) is still to come.
+        let between = at("2026-11-01T01:45:00-04:00[America/New_York]");
+        assert_eq!(
+            reset(line, &between).as_deref(),
+            Some("2026-11-01T06:30:00Z")
+        );
+        // A date across the change: 5pm EST.
+        let october = at("2026-10-20T12:00:00[America/New_York]");
+        assert_eq!(
+            reset(
+                "You've hit your weekly limit · resets Nov 2, 5pm (America/New_York)",
+                &october
+            )
+            .as_deref(),
+            Some("2026-11-02T22:00:00Z")
+        );
+    }
+
+    #[test]
+    fn berlin_transitions_follow_the_zone_rules() {
+        // 2026-03-29: 2:00 CET jumps to 3:00 CEST.
+        let march = at("2026-03-28T12:00:00[Europe/Berlin]");
+        assert_eq!(
+            reset("resets Mar 29, 2:30am (Europe/Berlin)", &march).as_deref(),
+            Some("2026-03-29T00:30:00Z")
+        );
+        assert_eq!(
+            reset("resets Mar 29, 9am (Europe/Berlin)", &march).as_deref(),
+            Some("2026-03-29T07:00:00Z")
+        );
+        // 2026-10-25: 3:00 CEST goes back to 2:00 CET; 2:30 happens twice.
+        let october = at("2026-10-24T12:00:00[Europe/Berlin]");
+        assert_eq!(
+            reset("resets Oct 25, 2:30am (Europe/Berlin)", &october).as_deref(),
+            Some("2026-10-25T00:30:00Z")
+        );
+        // Local Berlin, no zone named: 2:30am tomorrow is the first 2:30.
+        assert_eq!(
+            reset("5-hour limit reached ∙ resets 2:30am", &october).as_deref(),
+            Some("2026-10-25T00:30:00Z")
+        );
+        let between = at("2026-10-25T02:50:00+02:00[Europe/Berlin]");
+        assert_eq!(
+            reset("5-hour limit reached ∙ resets 2:30am", &between).as_deref(),
+            Some("2026-10-25T01:30:00Z")
+        );
+    }
+
+    #[test]
+    fn the_epoch_form_is_exact() {
+        let now = berlin();
+        for text in [
+            "Claude AI usage limit reached|1755615600",
+            "Error: Claude AI usage limit reached|1755615600",
+            "API Error: Claude AI usage limit reached|1755615600 internal",
+            "claude ai usage limit reached | 1755615600",
+        ] {
+            assert_eq!(
+                reset(text, &now).as_deref(),
+                Some("2025-08-19T15:00:00Z"),
+                "{text}"
+            );
+        }
+        assert_eq!(
+            reset_time("Claude AI usage limit reached|1755615600000", &now),
+            Some(ts("2025-08-19T15:00:00Z"))
+        );
+        assert_eq!(
+            reset_time("Claude AI usage limit reached|99999999999999999", &now),
+            None
+        );
+    }
+
+    #[test]
+    fn relative_and_date_only_forms() {
+        let now = berlin();
+        assert_eq!(
+            reset("You've hit your session limit · resets in 4hr 29min", &now).as_deref(),
+            Some("2026-07-15T12:29:00Z")
+        );
+        assert_eq!(
+            reset("Usage limit reached · resets in 5m", &now).as_deref(),
+            Some("2026-07-15T08:05:00Z")
+        );
+        assert_eq!(
+            reset("Weekly limit reached ∙ resets Oct 14", &now).as_deref(),
+            Some("2026-10-13T22:00:00Z")
+        );
+        assert_eq!(
+            reset("Weekly limit reached ∙ resets Sep 26 at 9am", &now).as_deref(),
+            Some("2026-09-26T07:00:00Z")
+        );
+        assert_eq!(
+            reset("Limit reached, resets at 17:30 (UTC)", &now).as_deref(),
+            Some("2026-07-15T17:30:00Z")
+        );
+    }
+
+    #[test]
+    fn no_readable_time_is_none() {
+        let now = berlin();
+        for text in [
+            "",
+            "   ",
+            "garbage",
+            "You've hit your session limit",
+            "API Error: Request rejected (429) · this may be a temporary capacity issue.",
+            // The spinner's time is its next retry, not the reset.
+            "✻ Session limit reached · Retrying in 26s (12:30am) · attempt 1/10",
+            "1. Stop and wait for limit to reset",
+            "resets",
+            "resets soon",
+            "resets 3",
+            "resets 0am",
+            "resets 13pm",
+            "resets 25:00",
+            "resets 9:75am",
+            "resets Feb 30, 9am (UTC)",
+            "resets Foo 3, 9am",
+            "resets 3pm (Mars/Olympus_Mons)",
+            "resets in",
+            "resets in 99999999999999999999h",
+            "usage limit reached|",
+            "Claude AI usage limit reached|99999999999999999999999",
+            "\u{0}\u{feff}resets \u{a0}",
+        ] {
+            assert_eq!(reset_time(text, &now), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn dates_at_the_ends_of_time_do_not_panic() {
+        for now in [
+            Timestamp::MIN.to_zoned(TimeZone::UTC),
+            Timestamp::MAX.to_zoned(TimeZone::UTC),
+            Timestamp::MAX.to_zoned(tz("Pacific/Kiritimati")),
+        ] {
+            for text in [
+                "resets 3pm",
+                "resets Dec 31, 11:59pm (Pacific/Kiritimati)",
+                "resets Jan 1, 12am (Etc/GMT+12)",
+                "resets in 3d",
+            ] {
+                let _ = reset_time(text, &now);
+            }
+        }
+    }
+
+    // Screens, built as Claude Code 2.1.197 draws them under tmux
+    // (`capture-pane -p -J`): its banner, the transcript, the input box
+    // (`❯` + NBSP between two rules), and below it what the case adds.
+
+    const BANNER: &str = "╭─── Claude Code v2.1.197 ──────────────────────────────╮\n\
+        │           Welcome back!          │ Tips for getting  │\n\
+        │   Sonnet 5 · Claude Max          │                   │\n\
+        ╰───────────────────────────────────────────────────────╯\n\n";
+    const RULE: &str = "────────────────────────────────────────────────────────";
+    const MENU: &str = " What do you want to do?\n\n \
+        ❯ 1. Stop and wait for limit to reset\n   \
+        2. Upgrade your plan\n\n \
+        Enter to confirm · Esc to cancel\n";
+
+    fn screen(transcript: &str, after_box: &str) -> String {
+        format!(
+            "{BANNER}{transcript}\n{RULE}\n❯{NBSP}\n{RULE}\n  \
+             ⏵⏵ bypass permissions on (shift+tab to cycle)          ● high · /effort\n{after_box}"
+        )
+    }
+
+    fn found(screen: &str) -> Option<&str> {
+        Patterns::default().find(screen)
+    }
+
+    const TRANSCRIPT: &str = "❯ [t.md] Fix the flaky test in src/pool.rs\n\n\
+        ● I'll look at the test first.\n\n\
+        ● Read(src/pool.rs)\n  ⎿  Read 120 lines\n\n\
+        ● Update(src/pool.rs)\n  ⎿  Updated src/pool.rs with 3 additions\n";
+
+    #[test]
+    fn the_2_1_197_limit_screen_gives_its_limit_line() {
+        let limit = "  ⎿  You've hit your session limit · resets 12:32am (UTC)\n\n";
+        // The limit line under the prompt line, the menu in place of the box.
+        let real = format!("{BANNER}{TRANSCRIPT}\n{RULE}\n❯{NBSP}continue\n{limit}{RULE}\n{MENU}");
+        assert_eq!(
+            found(&real),
+            Some("You've hit your session limit · resets 12:32am (UTC)")
+        );
+        // With the input box still drawn between the transcript and the menu.
+        let boxed = screen(&format!("{TRANSCRIPT}{limit}"), &format!("{RULE}\n{MENU}"));
+        assert_eq!(
+            found(&boxed),
+            Some("You've hit your session limit · resets 12:32am (UTC)")
+        );
+        // ⎿ followed by NBSP, as some captures have it; the weekly form.
+        let weekly = screen(
+            &format!("{TRANSCRIPT}  ⎿{NBSP} You’ve hit your weekly limit · resets Nov 27, 11:41pm (UTC)\n"),
+            "",
+        );
+        let line = found(&weekly).unwrap();
+        assert_eq!(
+            line,
+            "You’ve hit your weekly limit · resets Nov 27, 11:41pm (UTC)"
+        );
+        assert_eq!(
+            reset_time(line, &berlin()),
+            Some(ts("2026-11-27T23:41:00Z"))
+        );
+    }
+
+    #[test]
+    fn the_menu_alone_gives_the_line_above_it() {
+        // A wording no pattern knows yet, above the menu.
+        let unknown = format!(
+            "{BANNER}{TRANSCRIPT}  ⎿  You've used up this week's Fable allowance · resets Jul 20, 9am (UTC)\n\n{RULE}\n{MENU}"
+        );
+        assert_eq!(
+            found(&unknown),
+            Some("You've used up this week's Fable allowance · resets Jul 20, 9am (UTC)")
+        );
+        // Nothing above it but the transcript: the menu line itself.
+        let bare = format!("{BANNER}{TRANSCRIPT}\n{RULE}\n{MENU}");
+        assert_eq!(found(&bare), Some("1. Stop and wait for limit to reset"));
+        // A menu the cursor has left is not recognised on its own.
+        let moved = bare
+            .replace("❯ 1.", "  1.")
+            .replace("   2. Upgrade", " ❯ 2. Upgrade");
+        assert_eq!(found(&moved), None);
+    }
+
+    #[test]
+    fn the_api_key_account_screens() {
+        let spinning = screen(
+            TRANSCRIPT,
+            "",
+        )
+        .replace(
+            &format!("\n{RULE}\n❯{NBSP}\n"),
+            &format!(
+                "\n✻ Session limit reached · Retrying in 26s (12:30am) · attempt 1/10\n\n{RULE}\n❯{NBSP}\n"
+            ),
+        );
+        assert_eq!(
+            found(&spinning),
+            Some("Session limit reached · Retrying in 26s (12:30am) · attempt 1/10")
+        );
+        // Other spinner frames.
+        for glyph in ["·", "✢", "✳", "✶", "✽", "*"] {
+            let other = spinning.replace('✻', glyph);
+            assert!(found(&other).is_some(), "{glyph}");
+        }
+        let failed = screen(
+            &format!(
+                "{TRANSCRIPT}\n● API Error: Request rejected (429) · this may be a temporary capacity issue. If it persists, check https://status.claude.com.\n"
+            ),
+            "",
+        );
+        assert_eq!(
+            found(&failed),
+            Some("API Error: Request rejected (429) · this may be a temporary capacity issue. If it persists, check https://status.claude.com.")
+        );
+    }
+
+    #[test]
+    fn the_older_versions_screens() {
+        let cases = [
+            (
+                "  ⎿  Claude usage limit reached. Your limit will reset at 5pm (Europe/Warsaw).\n\n      • /upgrade to increase your usage limit.\n",
+                "Claude usage limit reached. Your limit will reset at 5pm (Europe/Warsaw).",
+            ),
+            (
+                "  ⎿  5-hour limit reached ∙ resets 3am\n     /upgrade to increase your usage limit.\n",
+                "5-hour limit reached ∙ resets 3am",
+            ),
+            (
+                "  ⎿  5-hour limit reached · resets 2am (America/Toronto) · /upgrade to Max 20x or turn on /extra-usage\n",
+                "5-hour limit reached · resets 2am (America/Toronto) · /upgrade to Max 20x or turn on /extra-usage",
+            ),
+            (
+                "  ⎿  Opus weekly limit reached ∙ resets Oct 31, 9am\n",
+                "Opus weekly limit reached ∙ resets Oct 31, 9am",
+            ),
+            (
+                "  ⎿  Session limit reached ∙ resets 9:30pm\n     /upgrade to increase your usage limit.\n",
+                "Session limit reached ∙ resets 9:30pm",
+            ),
+            (
+                "  ⎿  You've hit your limit · resets 2am (Europe/Berlin)\n",
+                "You've hit your limit · resets 2am (Europe/Berlin)",
+            ),
+            (
+                "  ⎿  You’ve hit your limit ∙ resets 2am (Europe/Berlin)\n",
+                "You’ve hit your limit ∙ resets 2am (Europe/Berlin)",
+            ),
+            (
+                "  ⎿  You've hit your session limit · resets 10:30pm (Europe/Berlin)\n     /usage-credits to finish what you’re working on.\n",
+                "You've hit your session limit · resets 10:30pm (Europe/Berlin)",
+            ),
+            (
+                "  ⎿  You've hit your weekly limit · resets Jul 31, 2am (UTC)\n",
+                "You've hit your weekly limit · resets Jul 31, 2am (UTC)",
+            ),
+            (
+                "  ⎿  You've hit your weekly limit · resets May 5 at 9pm (America/New_York)\n",
+                "You've hit your weekly limit · resets May 5 at 9pm (America/New_York)",
+            ),
+            (
+                "  ⎿  You're out of extra usage · resets 3pm\n",
+                "You're out of extra usage · resets 3pm",
+            ),
+            (
+                "  ⎿  You’re out of extra usage ∙ resets 3pm\n",
+                "You’re out of extra usage ∙ resets 3pm",
+            ),
+            (
+                "  ⎿  Claude AI usage limit reached|1755615600\n",
+                "Claude AI usage limit reached|1755615600",
+            ),
+            (
+                "Error: Claude AI usage limit reached|1755615600\n",
+                "Error: Claude AI usage limit reached|1755615600",
+            ),
+        ];
+        for (limit, want) in cases {
+            let s = screen(&format!("{TRANSCRIPT}{limit}"), "");
+            assert_eq!(found(&s), Some(want), "{limit}");
+            // macOS draws the answer and tool bullet as ⏺.
+            let mac = s.replace('●', "⏺");
+            assert_eq!(found(&mac), Some(want), "{limit}");
+            assert!(reset_time(want, &berlin()).is_some(), "{want}");
+        }
+    }
+
+    #[test]
+    fn a_wrapped_limit_line_keeps_its_zone() {
+        let s = screen(
+            &format!(
+                "{TRANSCRIPT}  ⎿  You've hit your session limit · resets 4:30am\n     (Asia/Tokyo)\n     /usage-credits to finish what you’re working\n     on.\n"
+            ),
+            "",
+        );
+        let line = found(&s).unwrap();
+        assert_eq!(
+            line,
+            "You've hit your session limit · resets 4:30am\n     (Asia/Tokyo)"
+        );
+        assert_eq!(
+            reset_time(line, &berlin()),
+            Some(ts("2026-07-15T19:30:00Z"))
+        );
+    }
+
+    #[test]
+    fn the_lowest_limit_line_is_the_current_one() {
+        let s = screen(
+            &format!(
+                "  ⎿  You've hit your session limit · resets 3am (UTC)\n\n❯ continue\n{TRANSCRIPT}  ⎿  You've hit your session limit · resets 8am (UTC)\n"
+            ),
+            "",
+        );
+        assert_eq!(
+            found(&s),
+            Some("You've hit your session limit · resets 8am (UTC)")
+        );
+    }
+
+    #[test]
+    fn the_models_own_words_are_no_limit() {
+        let answers = [
+            "● You've hit your session limit · resets 3pm\n",
+            "⏺ You've hit your session limit · resets 3pm\n",
+            "● When the account runs out, Claude Code prints\n  You've hit your session limit · resets 3pm (Europe/Berlin)\n  and opens a menu:\n  1. Stop and wait for limit to reset\n  2. Upgrade your plan\n",
+            "● The detector must handle these lines:\n\n  You’ve hit your weekly limit ∙ resets Jul 31, 2am (UTC)\n  5-hour limit reached ∙ resets 3am\n  Claude usage limit reached. Your limit will reset at 5pm (Europe/Warsaw).\n  You're out of extra usage · resets 3pm\n  ✻ Session limit reached · Retrying in 26s (12:30am) · attempt 1/10\n",
+            "● Fixed. The message \"You've hit your session limit · resets 3pm\" is now parsed,\n  and so is \"Claude AI usage limit reached|1755615600\".\n",
+            "● API Error: Request rejected (429) is what an API key sees; I handled it.\n",
+        ];
+        for answer in answers {
+            let s = screen(&format!("{TRANSCRIPT}\n{answer}"), "");
+            assert_eq!(found(&s), None, "{answer}");
+        }
+        // The task's own text, echoed as the prompt, is no limit either.
+        let prompt = screen(
+            "❯ [t.md] Detect \"You've hit your session limit · resets 3pm\" on screen\n  and \"5-hour limit reached ∙ resets 3am\" too\n\n● On it.\n",
+            "",
+        );
+        assert_eq!(found(&prompt), None);
+        // Nor is the Approaching warning.
+        let warning = screen(TRANSCRIPT, "  Approaching 5-hour limit · resets 3am\n");
+        assert_eq!(found(&warning), None);
+    }
+
+    #[test]
+    fn server_throttling_and_overload_are_no_usage_limit() {
+        for line in [
+            "  ⎿  API Error: Server is temporarily limiting requests (not your usage limit) · Rate limited\n",
+            "● API Error: Server is temporarily limiting requests (not your usage limit) · Rate limited\n",
+            "  ⎿  Server is temporarily limiting requests (not your usage limit)\n",
+            "● API Error: Repeated 529 Overloaded errors · check status.claude.com\n",
+            "✻ 529 Overloaded · Retrying in 8s · attempt 3/10\n",
+            "✻ 429 Rate limited · Retrying in 0s · attempt 5/300\n",
+        ] {
+            let s = screen(&format!("{TRANSCRIPT}{line}"), "");
+            assert_eq!(found(&s), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn screens_without_a_limit_find_nothing() {
+        assert_eq!(found(""), None);
+        assert_eq!(found("\n\n\n"), None);
+        assert_eq!(found(&screen(TRANSCRIPT, "")), None);
+        assert_eq!(
+            Patterns::new(&[]).unwrap().find(&screen(TRANSCRIPT, "")),
+            None
+        );
+    }
+
+    #[test]
+    fn configured_patterns_replace_the_defaults() {
+        let p = Patterns::new(&["^Quota exhausted".to_string()]).unwrap();
+        assert_eq!(
+            p.find("ok\nQuota exhausted until 3pm\n"),
+            Some("Quota exhausted until 3pm")
+        );
+        let real = screen(
+            &format!("{TRANSCRIPT}  ⎿  You've hit your limit · resets 2am\n"),
+            "",
+        );
+        assert_eq!(p.find(&real), None);
+    }
+
+    #[test]
+    fn a_bad_pattern_is_named() {
+        let err = Patterns::new(&["^ok$".to_string(), "resets (\\d+".to_string()]).unwrap_err();
+        assert!(err.contains("\"resets (\\\\d+\""), "{err}");
+        assert!(err.contains("does not compile"), "{err}");
+    }
+
+    #[test]
+    fn the_defaults_compile_one_per_form() {
+        let defaults = default_patterns();
+        assert_eq!(defaults.len(), DEFAULT_PATTERNS.len());
+        Patterns::new(&defaults).unwrap();
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_any_text_never_panics(text in "\\PC*") {
+            let now = berlin();
+            let _ = reset_time(&text, &now);
+            let _ = Patterns::default().find(&text);
+        }
+
+        #[test]
+        fn reading_any_reset_clause_never_panics(
+            lead in proptest::sample::select(vec!["resets ", "reset at ", "resets in ", "resets on ", "⎿  You've hit your limit · resets "]),
+            mon in proptest::sample::select(vec!["", "Jan ", "Feb ", "May ", "Sept. ", "December "]),
+            day in 0u32..40,
+            sep in proptest::sample::select(vec!["", ", ", " at ", " "]),
+            h in 0u32..30,
+            m in 0u32..100,
+            ap in proptest::sample::select(vec!["", "am", "pm", " a.m.", "PM"]),
+            zone in proptest::sample::select(vec!["", " (UTC)", " (Europe/Berlin)", " (America/New_York)", " (Nowhere/City)", " ()", " (Pacific/Apia)"]),
+            secs in proptest::num::i64::ANY,
+        ) {
+            let text = format!("{lead}{mon}{day}{sep}{h}:{m:02}{ap}{zone}");
+            let now = Timestamp::from_second(secs.rem_euclid(253_402_300_799)).unwrap().to_zoned(tz("America/New_York"));
+            let _ = reset_time(&text, &now);
+            let _ = reset_time(&format!("{lead}{mon}{day}{sep}{h}{ap}{zone}"), &now);
+            let _ = reset_time(&format!("Claude AI usage limit reached|{secs}"), &now);
+            let _ = Patterns::default().find(&text);
+        }
+    }
+}
