@@ -135,6 +135,9 @@ pub struct RecycleArgs {
     /// The session's recycle lock, taken by the caller and inherited
     #[arg(long, value_name = "FD")]
     pub lock_fd: Option<i32>,
+    /// Stop the agent (its account hit its usage limit) instead of /exit; no next task
+    #[arg(long)]
+    pub stop: bool,
 }
 
 #[derive(Debug, Args)]

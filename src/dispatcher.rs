@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::config::Config;
 use crate::inbox;
 use crate::launch::{self, Launch, Stage};
+use crate::limits::Patterns;
 use crate::pane::{self, Activity, Started};
 use crate::pending::Pending;
 use crate::report::{self, Event};
@@ -90,6 +91,13 @@ impl<'a> Dispatcher<'a> {
     ) -> anyhow::Result<Round> {
         let mut round = Round::default();
         let mut to_stop = Vec::new();
+        // Read before the lock (one tmux call per working session): the
+        // lock is never held over anything slow.
+        let limits = if recover {
+            self.limits_on_screens()
+        } else {
+            Vec::new()
+        };
         let claims = {
             let mut locked = self.store.lock()?;
             let holds_any = locked
@@ -104,6 +112,9 @@ impl<'a> Dispatcher<'a> {
             let snapshot = servers::snapshot(self.config)?;
             if recover && holds_any {
                 (round.recovered, to_stop) = self.recover(&mut locked, &snapshot)?;
+                let (n, stop) = self.limit_holders(&mut locked, &limits);
+                round.recovered += n;
+                to_stop.extend(stop);
             }
             let claims = self.claim(&mut locked, &snapshot, tasks, target, &mut round)?;
             if round.recovered > 0 || !claims.is_empty() {
@@ -294,6 +305,8 @@ impl<'a> Dispatcher<'a> {
         let resume = self.resume(&claim.session);
         let agent = self.config.agent_for(&claim.session);
         let tmux = self.tmux(&claim.session);
+        // Checked when the config was read.
+        let limits = Patterns::new(&agent.limit_patterns).unwrap_or_default();
         let launch = Launch {
             tmux: &tmux,
             agent,
@@ -309,6 +322,7 @@ impl<'a> Dispatcher<'a> {
             message: launch::message(agent, &claim.pending.name, &claim.pending.task),
             progress: Some(&claim.lock),
             receipts: Some(&self.store),
+            limits: &limits,
             expect_receipt: claim.expect_receipt,
         };
         report::debug(format!(
@@ -384,12 +398,25 @@ impl<'a> Dispatcher<'a> {
                 });
                 Ok(())
             }
+            Err(e) if e.limit.is_some() => {
+                // No cooldown: the account's limit keeps the session out,
+                // and ends by itself.
+                let line = e.limit.as_deref().unwrap_or_default();
+                let back = crate::usage::mark(self.config, &mut locked, &claim.session, line, now);
+                locked.state.entry(&claim.session).last_error = Some(e.message.clone());
+                report::event(&Event::Failed {
+                    task: back.clone().unwrap_or_else(|| claim.dispatched.clone()),
+                    reason: format!("{e}; the task is back in its inbox"),
+                    session: Some(claim.session.clone()),
+                });
+                Err(back)
+            }
             Err(e) => {
                 let back = inbox::unclaim(&claim.dispatched);
                 locked.state.set(&claim.session, Phase::Idle, now);
                 let entry = locked.state.entry(&claim.session);
                 entry.last_fail = Some(now);
-                entry.last_error = Some(e.0.clone());
+                entry.last_error = Some(e.message.clone());
                 let reason = match &back {
                     Ok(_) => format!(
                         "{e}; the task is back in its inbox and {} cools down",
@@ -407,6 +434,65 @@ impl<'a> Dispatcher<'a> {
         };
         locked.save()?;
         Ok(ok)
+    }
+
+    /// The usage-limit lines on the screens of working pool sessions whose
+    /// started agent runs there: `(session, nonce, line)`.
+    fn limits_on_screens(&self) -> Vec<(String, String, String)> {
+        let Ok(state) = self.store.read() else {
+            return Vec::new();
+        };
+        state
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.state == Phase::Working)
+            .filter_map(|(name, s)| {
+                let started = s.started.as_ref()?;
+                let pool = self.config.pool_of(name)?;
+                let patterns = Patterns::new(&pool.agent.limit_patterns).ok()?;
+                let screen = self.tmux(name).screen(&started.pane).ok()?;
+                if screen.pid != started.pid {
+                    return None;
+                }
+                let line = patterns.find(&screen.text)?;
+                Some((name.clone(), started.nonce.clone(), line.to_string()))
+            })
+            .collect()
+    }
+
+    /// Marks the accounts whose agents showed a usage limit, with the tasks
+    /// of those sessions back in their inboxes, if the sessions still hold
+    /// them; returns how many, and the agents to stop.
+    fn limit_holders(
+        &self,
+        locked: &mut Locked,
+        limits: &[(String, String, String)],
+    ) -> (usize, Vec<(String, Started)>) {
+        let now = now();
+        let mut to_stop = Vec::new();
+        let mut changed = 0;
+        for (session, nonce, line) in limits {
+            let Some(started) = locked
+                .state
+                .sessions
+                .get(session)
+                .filter(|s| s.state == Phase::Working)
+                .and_then(|s| s.started.clone())
+                .filter(|s| &s.nonce == nonce)
+            else {
+                continue;
+            };
+            crate::usage::mark(self.config, locked, session, line, now);
+            changed += 1;
+            if self
+                .config
+                .pool_of(session)
+                .is_some_and(|p| p.on_limit == crate::config::OnLimit::Stop)
+            {
+                to_stop.push((session.clone(), started));
+            }
+        }
+        (changed, to_stop)
     }
 
     /// Puts back the tasks of launches whose process died and of sessions

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::config::{Agent, Dialog};
+use crate::limits::Patterns;
 use crate::pane::{self, Activity, Started};
 use crate::report;
 use crate::screen;
@@ -75,11 +76,24 @@ impl Stage {
 
 /// Why a launch failed, in words that name the session and what it showed.
 #[derive(Debug, Clone)]
-pub struct LaunchError(pub String);
+pub struct LaunchError {
+    pub message: String,
+    /// The agent's usage-limit line, when that is what stopped it.
+    pub limit: Option<String>,
+}
+
+impl LaunchError {
+    pub fn new(message: String) -> LaunchError {
+        LaunchError {
+            message,
+            limit: None,
+        }
+    }
+}
 
 impl std::fmt::Display for LaunchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.message)
     }
 }
 
@@ -196,6 +210,8 @@ pub struct Launch<'a> {
     /// The agent's hooks sent receipts before: Enter counts as taken when
     /// the receipt comes, not when the screen changes.
     pub expect_receipt: bool,
+    /// The agent's own usage-limit lines.
+    pub limits: &'a Patterns,
 }
 
 impl Launch<'_> {
@@ -219,9 +235,9 @@ impl Launch<'_> {
     ) -> LaunchError {
         let last = screen::tail(&screen.text, lines);
         if last.is_empty() {
-            LaunchError(format!("{}: {what}", self.session))
+            LaunchError::new(format!("{}: {what}", self.session))
         } else {
-            LaunchError(format!("{}: {what}; it shows: {last}", self.session))
+            LaunchError::new(format!("{}: {what}; it shows: {last}", self.session))
         }
     }
 
@@ -233,13 +249,13 @@ impl Launch<'_> {
             Some(line) if !last.contains(line) => format!("{line} … {last}"),
             _ => last,
         };
-        LaunchError(format!("{}: {what}; it shows: {shows}", self.session))
+        LaunchError::new(format!("{}: {what}; it shows: {shows}", self.session))
     }
 
     fn screen(&self) -> Result<Screen, LaunchError> {
         self.tmux
             .screen(&self.started.pane)
-            .map_err(|e| LaunchError(format!("{}: {e:#}", self.session)))
+            .map_err(|e| LaunchError::new(format!("{}: {e:#}", self.session)))
     }
 
     fn activity(&self, screen: &Screen) -> Activity {
@@ -249,6 +265,20 @@ impl Launch<'_> {
             screen.pid,
             screen.mark.as_ref(),
         )
+    }
+
+    /// The agent says its account hit its usage limit: the launch fails
+    /// at once, naming the limit (and nothing is typed into its menu).
+    fn limited(&self, screen: &Screen) -> Option<LaunchError> {
+        let line = self.limits.find(&screen.text)?;
+        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+        Some(LaunchError {
+            message: format!(
+                "{}: the agent's account hit its usage limit: {line}",
+                self.session
+            ),
+            limit: Some(line),
+        })
     }
 
     fn exited(&self, screen: &Screen) -> bool {
@@ -261,7 +291,7 @@ impl Launch<'_> {
     fn send(&self, keys: &[String]) -> Result<(), LaunchError> {
         self.tmux
             .send_keys(&self.started.pane, keys)
-            .map_err(|e| LaunchError(format!("{}: {e:#}", self.session)))
+            .map_err(|e| LaunchError::new(format!("{}: {e:#}", self.session)))
     }
 
     /// A configured dialog on the screen, once the message is in the agent:
@@ -285,7 +315,7 @@ impl Launch<'_> {
         // marker included).
         self.tmux
             .reset_and_type(&self.started.pane, &self.command_line)
-            .map_err(|e| LaunchError(format!("{}: {e:#}", self.session)))?;
+            .map_err(|e| LaunchError::new(format!("{}: {e:#}", self.session)))?;
         self.note(Stage::Typed);
         let ready = self.wait_ready()?;
         self.note(Stage::Ready);
@@ -295,7 +325,7 @@ impl Launch<'_> {
         self.note(Stage::Pasting);
         self.tmux
             .paste(&self.started.pane, &self.message)
-            .map_err(|e| LaunchError(format!("{}: {e:#}", self.session)))?;
+            .map_err(|e| LaunchError::new(format!("{}: {e:#}", self.session)))?;
         self.note(Stage::Pasted);
         // Enter only once the paste shows in the input: an agent that has
         // just drawn its prompt may drop an Enter that comes before (Claude
@@ -305,8 +335,14 @@ impl Launch<'_> {
             screen::input(&s.text, marker).filter(|i| !i.is_empty() && Some(i) != before.as_ref())
         };
         let shown = self.wait_for(PASTE_SETTLE, |s| {
-            self.exited(s) || self.dialog_after_paste(s).is_some() || typed(s).is_some()
+            self.exited(s)
+                || self.dialog_after_paste(s).is_some()
+                || typed(s).is_some()
+                || self.limited(s).is_some()
         })?;
+        if let Some(limited) = self.limited(&shown) {
+            return Err(limited);
+        }
         if self.exited(&shown) {
             return Err(self.exited_before_taking(&shown));
         }
@@ -345,6 +381,9 @@ impl Launch<'_> {
         let mut ready_once = false;
         loop {
             let s = self.screen()?;
+            if let Some(limited) = self.limited(&s) {
+                return Err(limited);
+            }
             let dialog = screen::dialog(&s.text, &self.agent.dialogs);
             match self.activity(&s) {
                 Activity::Running => {}
@@ -503,7 +542,12 @@ impl Launch<'_> {
             let taken = |s: &Screen| {
                 self.received() || (!self.expect_receipt && typed.is_some() && !waiting(s))
             };
-            let s = self.wait_every(ENTER_POLL, limit, |s| self.exited(s) || taken(s))?;
+            let s = self.wait_every(ENTER_POLL, limit, |s| {
+                self.exited(s) || taken(s) || self.limited(s).is_some()
+            })?;
+            if let Some(limited) = self.limited(&s) {
+                return Err(limited);
+            }
             if taken(&s) {
                 return Ok(());
             }

@@ -23,3 +23,4 @@ pub mod shell;
 pub mod state;
 pub mod task;
 pub mod tmux;
+pub mod usage;

@@ -70,6 +70,17 @@ pub enum Event {
         task: PathBuf,
         reason: String,
     },
+    /// An account hit its usage limit; the task its session held (if any)
+    /// is back in its inbox, at `task`.
+    Limited {
+        account: String,
+        /// RFC 3339: the reset, plus the margin.
+        until: String,
+        reason: String,
+        session: String,
+        #[serde(serialize_with = "json_path_opt::serialize")]
+        task: Option<PathBuf>,
+    },
     /// A task's agent ended without saying it was done (no Stop hook).
     Ended {
         #[serde(serialize_with = "json_path::serialize")]
@@ -126,7 +137,10 @@ impl Event {
             | Event::Received { .. }
             | Event::Done { .. }
             | Event::Submitted { .. } => Level::Info,
-            Event::Rejected { .. } | Event::Skipped { .. } | Event::Ended { .. } => Level::Warning,
+            Event::Rejected { .. }
+            | Event::Skipped { .. }
+            | Event::Ended { .. }
+            | Event::Limited { .. } => Level::Warning,
             Event::Failed { .. } => Level::Error,
         }
     }
@@ -166,6 +180,22 @@ impl Event {
             }
             Event::Failed { task, reason, .. } => format!("failed {}: {reason}", task.display()),
             Event::Skipped { task, reason } => format!("skipped {}: {reason}", task.display()),
+            Event::Limited {
+                account,
+                until,
+                reason,
+                session,
+                task,
+            } => {
+                let back = task
+                    .as_ref()
+                    .map(|t| format!("; {} is back in its inbox", t.display()))
+                    .unwrap_or_default();
+                format!(
+                    "account {account} hit its usage limit in {session} ({reason}); \
+                     no task goes to it until {until}{back}"
+                )
+            }
             Event::Received { task, session, .. } => {
                 format!("{session} received {}", task.display())
             }

@@ -26,6 +26,12 @@
 #   AQ_AGENT_BARRIER N: show the prompt only once N agents have started (in
 #                    AQ_AGENT_LOG), which only concurrent launches achieve
 #   AQ_AGENT_QUIT_AT_PROMPT  1: draw the prompt, then exit without reading
+#   AQ_AGENT_LIMIT_UNTIL  epoch seconds: until then, a message is answered as
+#                    a limited account's Claude Code does: its limit line and
+#                    its menu (which waits for an answer), and the StopFailure
+#                    hook with error rate_limit; after AQ_AGENT_WORK seconds
+#                    of work when that is set (a limit mid-task), at once if
+#                    not (a limit the launch sees)
 
 model= resume=
 while [ $# -gt 0 ]; do
@@ -127,6 +133,22 @@ $line"
     fi
     hook UserPromptSubmit ",\"prompt\":\"$(printf '%s' "$msg" | json)\""
     n=$((n + 1))
+    if [ -n "${AQ_AGENT_LIMIT_UNTIL:-}" ] && [ "$(date +%s)" -lt "$AQ_AGENT_LIMIT_UNTIL" ]; then
+        [ -z "$log" ] || : > "$log/$session.$$.$n.limited"
+        # Mid-task when AQ_AGENT_WORK is set: the turn starts, then fails.
+        if [ "${AQ_AGENT_WORK:-0}" != 0 ]; then
+            echo "working on: $(printf '%s\n' "$msg" | head -n 1)"
+            sleep "$AQ_AGENT_WORK"
+        fi
+        line="Claude AI usage limit reached|$AQ_AGENT_LIMIT_UNTIL"
+        echo "  ⎿  $line"
+        echo " What do you want to do?"
+        echo " ❯ 1. Stop and wait for limit to reset"
+        echo "   2. Upgrade your plan"
+        hook StopFailure ",\"error\":\"rate_limit\",\"last_assistant_message\":\"$line\""
+        while IFS= read -r _; do :; done
+        exit 0
+    fi
     if [ -n "$log" ]; then
         file="$log/$session.$$.$n.msg"
         {

@@ -12,7 +12,10 @@
 //!   the state, where the launcher waits for it, and into the history.
 //! - `Stop`: the task's end: its outcome (the agent's last message) into the
 //!   history, then what a bare `mark-idle` does.
-//! - `StopFailure`: the turn ended on an API error; recorded as its end.
+//! - `StopFailure`: the turn ended on an API error. With `error:
+//!   "rate_limit"`, the account hit its usage limit (`usage`): the task goes
+//!   back to its inbox and the account gets no task until its reset; any
+//!   other error is recorded as the task's end.
 //! - anything else: ignored.
 //!
 //! The JSON is only ever recorded: no path or id in it is opened or run.
@@ -24,6 +27,7 @@ use serde_json::Value;
 
 use super::{mark_idle, Ctx, Run};
 use crate::cli::MarkIdleArgs;
+use crate::config::OnLimit;
 use crate::dispatcher::Dispatcher;
 use crate::error::Outcome;
 use crate::inbox;
@@ -102,6 +106,7 @@ fn handle(ctx: &Ctx) -> anyhow::Result<()> {
     let input = parse(&bytes)?;
     match input.event.as_str() {
         "UserPromptSubmit" => receipt(ctx, &input),
+        "StopFailure" if input.error.as_deref() == Some("rate_limit") => limited(ctx, &input),
         "Stop" | "StopFailure" => end(ctx, &input),
         other => {
             report::debug(format!("hook: {other}: nothing to do"));
@@ -185,6 +190,53 @@ fn receipt(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
         agent_session_id: input.agent_session_id.clone(),
         transcript_path: input.transcript_path.clone(),
     });
+    Ok(())
+}
+
+/// A turn that ended on the account's usage limit: the account gets no task
+/// until its reset, the task goes back to its inbox for another account's
+/// pool, and the agent is stopped by a detached recycle (the agent waits for
+/// this hook, so it cannot be stopped from here).
+fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
+    let config = ctx.config()?;
+    let d = Dispatcher::new(&config);
+    let Some(session) = session(&d)? else {
+        return Ok(());
+    };
+    let Some(pool) = config.pool_of(&session) else {
+        report::info(format!(
+            "hook: {session} hit a usage limit; it is no pool session, so nothing moves"
+        ));
+        return Ok(());
+    };
+    let line = input
+        .last_message
+        .clone()
+        .filter(|m| !m.trim().is_empty())
+        .unwrap_or_else(|| "rate_limit (the hook's error; no message)".into());
+    let run = std::env::var(mark_idle::RUN_VAR).ok();
+    let recycle_lock = d.store.try_recycle_lock(&session)?;
+    {
+        let mut locked = d.store.lock()?;
+        let started = locked
+            .state
+            .sessions
+            .get(&session)
+            .and_then(|s| s.started.clone());
+        if run.is_some() && started.as_ref().map(|s| &s.nonce) != run.as_ref() {
+            report::info(format!(
+                "hook: {session}: a limit of an agent started there before; ignored"
+            ));
+            return Ok(());
+        }
+        crate::usage::mark(&config, &mut locked, &session, &line, now());
+        locked.save()?;
+    }
+    if pool.on_limit == OnLimit::Stop {
+        if let Some(lock) = recycle_lock {
+            mark_idle::detach_recycle(ctx, &config, &session, mark_idle::How::Stop, &lock)?;
+        }
+    }
     Ok(())
 }
 

@@ -128,10 +128,10 @@ impl Run for MarkIdleArgs {
             return Ok(Outcome::Done);
         };
         if own_session.as_deref() == Some(session.as_str()) {
-            detach_recycle(ctx, &config, &session, self.no_next, &lock)?;
+            detach_recycle(ctx, &config, &session, How::new(self.no_next, false), &lock)?;
             return Ok(Outcome::Done);
         }
-        recycle(&d, &session, self.no_next, lock)
+        recycle(&d, &session, How::new(self.no_next, false), lock)
     }
 }
 
@@ -174,7 +174,7 @@ impl Run for RecycleArgs {
                 }
             },
         };
-        recycle(&d, &self.session, self.no_next, lock)
+        recycle(&d, &self.session, How::new(self.no_next, self.stop), lock)
     }
 }
 
@@ -228,11 +228,11 @@ fn same_file(a: &Path, b: &Path) -> bool {
 /// appended to a log beside the state file, and returns without waiting.
 /// The recycle lock goes with it: the child inherits the locked file and
 /// is told its descriptor.
-fn detach_recycle(
+pub(crate) fn detach_recycle(
     ctx: &Ctx,
     config: &Config,
     session: &str,
-    no_next: bool,
+    how: How,
     lock: &File,
 ) -> anyhow::Result<()> {
     let log_path = config.state_file.with_file_name("recycle.log");
@@ -252,8 +252,14 @@ fn detach_recycle(
         .arg("--lock-fd")
         .arg(fd.to_string())
         .arg(session);
-    if no_next {
-        cmd.arg("--no-next");
+    match how {
+        How::ExitThenNext => {}
+        How::Exit => {
+            cmd.arg("--no-next");
+        }
+        How::Stop => {
+            cmd.arg("--stop");
+        }
     }
     if ctx.global.verbose {
         cmd.arg("--verbose");
@@ -285,7 +291,7 @@ fn detach_recycle(
 /// still runs there, waits until it has exited, then gives the session the
 /// next task unless `no_next`. The recycle lock is let go once the agent has
 /// exited: the next agent's own Stop hook may come before this returns.
-fn recycle(d: &Dispatcher, session: &str, no_next: bool, lock: File) -> anyhow::Result<Outcome> {
+fn recycle(d: &Dispatcher, session: &str, how: How, lock: File) -> anyhow::Result<Outcome> {
     let limit = d
         .config
         .agent_for(session)
@@ -305,6 +311,11 @@ fn recycle(d: &Dispatcher, session: &str, no_next: bool, lock: File) -> anyhow::
         return Ok(Outcome::Done);
     };
     match (sessions::activity(started.as_ref(), pane), &started) {
+        (Some(Activity::Running), Some(started)) if how == How::Stop => {
+            // Its limit menu waits for an answer that must never be given
+            // blindly: C-c, not /exit and Enter.
+            crate::launch::stop(&d.tmux(session), session, started);
+        }
         (Some(Activity::Running), Some(started)) if !exit_agent(d, session, started, limit)? => {
             return Ok(Outcome::Done);
         }
@@ -321,11 +332,32 @@ fn recycle(d: &Dispatcher, session: &str, no_next: bool, lock: File) -> anyhow::
         _ => {}
     }
     drop(lock);
-    if !no_next {
+    if how == How::ExitThenNext {
         wait_for_launcher(d, session, limit)?;
         next_task(d, session)?;
     }
     Ok(Outcome::Done)
+}
+
+/// How a recycle ends the session's agent, and what follows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum How {
+    /// `/exit`, then the next pending task.
+    ExitThenNext,
+    /// `/exit`, and the session stays idle (`--no-next`).
+    Exit,
+    /// `C-c` (its account hit its usage limit), and no task.
+    Stop,
+}
+
+impl How {
+    fn new(no_next: bool, stop: bool) -> How {
+        match (stop, no_next) {
+            (true, _) => How::Stop,
+            (false, true) => How::Exit,
+            (false, false) => How::ExitThenNext,
+        }
+    }
 }
 
 /// Types `/exit` into the started agent and waits until it has exited.

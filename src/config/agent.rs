@@ -56,7 +56,7 @@ impl Default for Agent {
             models: Models::default(),
             env: BTreeMap::new(),
             claude_code: true,
-            limit_patterns: Vec::new(),
+            limit_patterns: crate::limits::default_patterns(),
             limit_wait: Duration::from_secs(3600),
             limit_margin: Duration::from_secs(60),
         }

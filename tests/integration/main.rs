@@ -13,6 +13,7 @@ mod guarantees;
 mod hooks;
 mod hostile_input;
 mod inputs;
+mod limits;
 mod mark_idle;
 mod operator;
 mod panes;
