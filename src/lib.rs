@@ -3,6 +3,7 @@
 //! shell quoting, ordering) without going through the command line.
 
 pub mod cli;
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod dispatcher;

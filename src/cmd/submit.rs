@@ -124,7 +124,7 @@ fn make_dir(dir: &Path) -> anyhow::Result<()> {
 /// `20261124T031400-fix-the-login-redirect-4242.md`: sortable, readable,
 /// and unique enough that the no-replace rename rarely has to try again.
 fn file_name(title: Option<&str>) -> String {
-    let stamp = super::status::format_utc(crate::state::now()).replace([':', '-'], "");
+    let stamp = crate::clock::format_utc(crate::state::now()).replace([':', '-'], "");
     let stamp = stamp.trim_end_matches('Z');
     let mut slug: String = title
         .unwrap_or("task")
