@@ -10,6 +10,7 @@ pub mod dispatcher;
 pub mod docs;
 pub mod error;
 pub mod inbox;
+pub mod journal;
 pub mod launch;
 pub mod pane;
 pub mod pending;

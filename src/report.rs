@@ -14,6 +14,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::journal::Journal;
 use crate::task::Priority;
 
 /// What happened to a task, as printed by `scan`, `dispatch` and `mark-idle`.
@@ -65,6 +66,7 @@ pub enum Event {
     },
     /// A task's agent ended without saying it was done (no Stop hook).
     Ended {
+        #[serde(serialize_with = "json_path::serialize")]
         task: PathBuf,
         reason: String,
         session: String,
@@ -74,6 +76,29 @@ pub enum Event {
         session: String,
         #[serde(serialize_with = "json_path_opt::serialize")]
         task: Option<PathBuf>,
+    },
+    /// The agent took the task's message (its `UserPromptSubmit` hook).
+    Received {
+        #[serde(serialize_with = "json_path::serialize")]
+        task: PathBuf,
+        session: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent_session_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        transcript_path: Option<String>,
+    },
+    /// The agent said its turn on the task is over (its `Stop` hook).
+    Done {
+        #[serde(serialize_with = "json_path::serialize")]
+        task: PathBuf,
+        session: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        agent_session_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        transcript_path: Option<String>,
+        /// The agent's last message.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
     },
     /// `submit`: a task landed in an inbox.
     Submitted {
@@ -92,6 +117,8 @@ impl Event {
             | Event::Planned { .. }
             | Event::Recovered { .. }
             | Event::Idle { .. }
+            | Event::Received { .. }
+            | Event::Done { .. }
             | Event::Submitted { .. } => Level::Info,
             Event::Rejected { .. } | Event::Skipped { .. } | Event::Ended { .. } => Level::Warning,
             Event::Failed { .. } => Level::Error,
@@ -143,10 +170,22 @@ impl Event {
                 session,
                 task: None,
             } => format!("{session} is idle"),
+            Event::Received { task, session, .. } => {
+                format!("{session} received {}", task.display())
+            }
+            Event::Done { task, session, .. } => {
+                format!("{session} finished {}", task.display())
+            }
             Event::Submitted { task, priority, .. } => {
                 format!("submitted {} ({priority})", task.display())
             }
         }
+    }
+
+    /// Whether the history journal keeps it: everything that happened, not
+    /// what `scan --dry-run` would do.
+    fn journaled(&self) -> bool {
+        !matches!(self, Event::Planned { .. })
     }
 }
 
@@ -167,6 +206,9 @@ struct Reporter {
 }
 
 static REPORTER: OnceLock<Reporter> = OnceLock::new();
+
+/// Where events are also appended, once the config has said where.
+static HISTORY: OnceLock<Journal> = OnceLock::new();
 
 /// Sets how output looks; the first call wins.
 pub fn init(json: bool, quiet: bool, verbose: bool) {
@@ -244,11 +286,23 @@ pub fn error(msg: impl AsRef<str>) {
     log(Level::Error, msg.as_ref());
 }
 
-/// Reports an event: its human line on stderr, its JSON line on stdout.
+/// From now on every event is also appended to `journal` (the history);
+/// the first call wins.
+pub fn set_history(journal: Journal) {
+    let _ = HISTORY.set(journal);
+}
+
+/// Reports an event: its human line on stderr, its JSON line on stdout,
+/// and a line in the history journal when one is set.
 pub fn event(e: &Event) {
     log(e.level(), &e.human());
     if json() {
         print_json(e);
+    }
+    if e.journaled() {
+        if let Some(journal) = HISTORY.get() {
+            journal.record(e);
+        }
     }
 }
 
@@ -383,6 +437,44 @@ mod tests {
         assert_eq!(
             r,
             serde_json::json!({"event": "rejected", "task": "/x", "reason": "bad"})
+        );
+    }
+
+    #[test]
+    fn received_and_done_leave_out_what_is_not_known() {
+        let received = serde_json::to_value(Event::Received {
+            task: "/p/.agent-queue/inbox/x.md.dispatched".into(),
+            session: "ccl-auto-11".into(),
+            agent_session_id: Some("5c1e".into()),
+            transcript_path: None,
+        })
+        .unwrap();
+        assert_eq!(
+            received,
+            serde_json::json!({"event": "received", "session": "ccl-auto-11",
+                "task": "/p/.agent-queue/inbox/x.md.dispatched", "agent_session_id": "5c1e"})
+        );
+        let done = Event::Done {
+            task: PathBuf::from(OsString::from_vec(b"/p/caf\xe9.md.dispatched".to_vec())),
+            session: "s".into(),
+            agent_session_id: None,
+            transcript_path: Some("/t.jsonl".into()),
+            message: Some("Fixed.".into()),
+        };
+        assert_eq!(done.human(), "s finished /p/caf\u{fffd}.md.dispatched");
+        assert_eq!(
+            serde_json::to_value(&done).unwrap(),
+            serde_json::json!({"event": "done", "session": "s", "task": "/p/caf\\xe9.md.dispatched",
+                "transcript_path": "/t.jsonl", "message": "Fixed."})
+        );
+        let ended = Event::Ended {
+            task: PathBuf::from(OsString::from_vec(b"/p/\xff.md.dispatched".to_vec())),
+            reason: "exited".into(),
+            session: "s".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&ended).unwrap()["task"],
+            "/p/\\xff.md.dispatched"
         );
     }
 

@@ -6,6 +6,8 @@ use anyhow::Context;
 use crate::cli::{Command, Global};
 use crate::config::{self, Config};
 use crate::error::Outcome;
+use crate::journal::Journal;
+use crate::report;
 
 mod demo;
 mod dispatch;
@@ -24,13 +26,16 @@ pub struct Ctx {
 
 impl Ctx {
     /// Loads the config named by `--config`, `$AGENT_QUEUE_CONFIG` or the
-    /// XDG default (exit 2 when it is missing or wrong).
+    /// XDG default (exit 2 when it is missing or wrong), and from then on
+    /// records every event in its history journal.
     pub fn config(&self) -> anyhow::Result<Config> {
         let path = match &self.global.config {
             Some(p) => p.clone(),
             None => config::default_path(),
         };
-        config::load(&path).with_context(|| "loading the config".to_string())
+        let config = config::load(&path).with_context(|| "loading the config".to_string())?;
+        report::set_history(Journal::of(&config));
+        Ok(config)
     }
 }
 
