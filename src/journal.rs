@@ -189,7 +189,8 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn parse(raw: &[u8]) -> Result<Entry, String> {
+    /// Reads one line (without its newline); `Err` says why it is not an entry.
+    pub fn parse(raw: &[u8]) -> Result<Entry, String> {
         let text = std::str::from_utf8(raw)
             .map_err(|_| "not UTF-8 (a line cut short?)".to_string())?
             .trim_end_matches('\r');

@@ -299,6 +299,12 @@ pub fn event(e: &Event) {
     if json() {
         print_json(e);
     }
+    record(e);
+}
+
+/// Appends an event to the history journal only, for a subcommand whose
+/// human output is not an event line (`submit` prints the task's path).
+pub fn record(e: &Event) {
     if e.journaled() {
         if let Some(journal) = HISTORY.get() {
             journal.record(e);

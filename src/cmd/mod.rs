@@ -13,6 +13,7 @@ mod demo;
 mod dispatch;
 mod free_session;
 mod generate_docs;
+mod history;
 mod mark_idle;
 mod parse;
 mod scan;
@@ -53,9 +54,31 @@ impl Run for Command {
             Command::MarkIdle(a) => a.run(ctx),
             Command::Recycle(a) => a.run(ctx),
             Command::Status => status::Status.run(ctx),
+            Command::History(a) => a.run(ctx),
             Command::Demo => demo::Demo.run(ctx),
             Command::Submit(a) => a.run(ctx),
             Command::GenerateDocs(a) => a.run(ctx),
         }
     }
+}
+
+/// Rows as aligned columns, two spaces apart, for people.
+pub(crate) fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }

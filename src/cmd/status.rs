@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Ctx, Run};
+use super::{table, Ctx, Run};
 use crate::clock::format_utc;
 use crate::config::Config;
 use crate::error::Outcome;
@@ -149,25 +149,5 @@ fn render(r: &Report) -> String {
         ]);
     }
     out.push_str(&table(&rows));
-    out
-}
-
-fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0usize; N];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
-            .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
-    }
     out
 }

@@ -58,12 +58,14 @@ impl Run for SubmitArgs {
                 path.display()
             ));
         }
+        let submitted = Event::Submitted {
+            task: path.clone(),
+            project,
+            priority: task.priority,
+        };
+        report::record(&submitted);
         if report::json() {
-            report::print_json(&Event::Submitted {
-                task: path,
-                project,
-                priority: task.priority,
-            });
+            report::print_json(&submitted);
         } else {
             // The bytes themselves: scripts take this line as the path.
             let mut line = path.into_os_string().into_vec();
