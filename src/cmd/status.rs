@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::{table, Ctx, Run};
-use crate::clock::format_utc;
+use crate::clock::{format_span, format_utc};
 use crate::config::Config;
 use crate::error::Outcome;
 use crate::pending::{self, Mode};
@@ -24,6 +24,8 @@ struct SessionRow {
     state: &'static str,
     task: Option<String>,
     since: Option<String>,
+    /// How long a busy (launching or working) session has held its task.
+    held_secs: Option<u64>,
     cooldown_left: u64,
     command: Option<String>,
     free: bool,
@@ -96,6 +98,9 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                     .and_then(|e| e.task.as_deref())
                     .map(report::escape_path),
                 since: entry.filter(|e| e.since > 0).map(|e| format_utc(e.since)),
+                held_secs: entry
+                    .filter(|e| e.since > 0 && matches!(e.state, Phase::Launching | Phase::Working))
+                    .map(|e| now.saturating_sub(e.since)),
                 cooldown_left: sessions::cooldown_left(config, state, &session, now).as_secs(),
                 command: pane.map(|p| p.command.clone()),
                 free: kind == "pool"
@@ -109,7 +114,7 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
 
 fn render(r: &Report) -> String {
     let mut rows = vec![[
-        "SESSION", "KIND", "ALIVE", "STATE", "SINCE", "COOLDOWN", "TASK",
+        "SESSION", "KIND", "ALIVE", "STATE", "SINCE", "HELD", "COOLDOWN", "TASK",
     ]
     .map(String::from)];
     for s in &r.sessions {
@@ -128,6 +133,7 @@ fn render(r: &Report) -> String {
             alive,
             state,
             s.since.clone().unwrap_or_else(|| "-".into()),
+            s.held_secs.map_or_else(|| "-".into(), format_span),
             if s.cooldown_left > 0 {
                 format!("{}s", s.cooldown_left)
             } else {
@@ -150,4 +156,47 @@ fn render(r: &Report) -> String {
     }
     out.push_str(&table(&rows));
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(session: &str, state: &'static str, held_secs: Option<u64>) -> SessionRow {
+        SessionRow {
+            session: session.into(),
+            kind: "pool",
+            alive: true,
+            state,
+            task: held_secs.map(|_| "/p/.agent-queue/inbox/x.md.dispatched".into()),
+            since: Some("2026-11-24T03:14:00Z".into()),
+            held_secs,
+            cooldown_left: 0,
+            command: Some("sh".into()),
+            free: false,
+        }
+    }
+
+    #[test]
+    fn held_shows_how_long_a_busy_session_has_had_its_task() {
+        let r = Report {
+            sessions: vec![
+                row("a", "working", Some(11_100)),
+                row("b", "launching", Some(4)),
+                row("c", "idle", None),
+            ],
+            projects: Vec::new(),
+        };
+        let text = render(&r);
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines[0].find("HELD").unwrap();
+        let held: Vec<&str> = lines[1..4]
+            .iter()
+            .map(|l| l[at..].split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(held, ["3h05m", "4s", "-"]);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["sessions"][0]["held_secs"], 11_100);
+        assert_eq!(json["sessions"][2]["held_secs"], serde_json::Value::Null);
+    }
 }
