@@ -35,7 +35,7 @@ impl Run for HistoryArgs {
             since,
         };
         let entries = Journal::of(&config).read()?;
-        let matched: Vec<&Entry> = entries.iter().filter(|e| filter.matches(e)).collect();
+        let mut matched: Vec<&Entry> = entries.iter().filter(|e| filter.matches(e)).collect();
         if matched.is_empty() {
             report::info(format!(
                 "no event in the history {} matches",
@@ -45,15 +45,34 @@ impl Run for HistoryArgs {
         }
         let text = if report::json() {
             matched.iter().map(|e| format!("{}\n", e.text)).collect()
-        } else if filter.task.is_some() && single_task(&matched) {
-            render_life(&matched)
         } else {
-            render_table(&matched)
+            in_order(&mut matched);
+            if filter.task.is_some() && single_task(&matched) {
+                render_life(&matched)
+            } else {
+                render_table(&matched)
+            }
         };
         // A reader that went away (`| head`) is no failure.
         let _ = std::io::stdout().lock().write_all(text.as_bytes());
         Ok(Outcome::Done)
     }
+}
+
+/// Puts entries in the order things happened, as far as the journal can
+/// tell. Lines are written when each invocation reports, and a dispatch is
+/// reported once its launch is over: by then a quick agent's hooks may have
+/// written `received`, `done` and `idle`. Within one second (all a time
+/// says), a task's steps are therefore put in their natural order.
+fn in_order(entries: &mut [&Entry]) {
+    let step = |e: &Entry| match e.event() {
+        "submitted" | "rejected" | "skipped" | "planned" => 0,
+        "dispatched" => 1,
+        "received" | "failed" | "recovered" => 2,
+        "done" => 3,
+        _ => 4, // idle, ended, and what a later version adds
+    };
+    entries.sort_by_key(|e| (e.time, step(e)));
 }
 
 /// `--since`: RFC 3339, a date (midnight UTC), or a span back from `now`.
@@ -270,14 +289,16 @@ fn render_life(entries: &[&Entry]) -> String {
             .unwrap_or("-")
             .to_string()
     };
-    // From the dispatch that came before it (a retried task has several).
+    // From the dispatch that came before it (a retried task has several;
+    // a hook may write its line a moment before the dispatch is reported).
     let after_dispatch = |end: Option<&&Entry>| -> Option<String> {
         let end = end?;
         let dispatched = entries
             .iter()
             .rev()
-            .find(|e| e.event() == "dispatched" && e.time <= end.time)?;
-        Some(format_span(end.time - dispatched.time))
+            .find(|e| e.event() == "dispatched" && e.time <= end.time)
+            .or(first_dispatch)?;
+        Some(format_span(end.time.saturating_sub(dispatched.time)))
     };
     let received = entries.iter().find(|e| e.event() == "received");
     let done = last("done");
@@ -391,6 +412,20 @@ mod tests {
         // Columns line up.
         let at = lines[0].find("EVENT").unwrap();
         assert!(lines.iter().skip(1).all(|l| l[at - 2..at] == *"  "));
+    }
+
+    #[test]
+    fn steps_reported_in_one_second_are_put_in_their_order() {
+        let all = entries(&[
+            r#"{"time":"2026-11-24T03:14:00Z","event":"idle","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:14:00Z","event":"received","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:14:00Z","event":"dispatched","session":"s","task":"/p/i/x.md.dispatched","project":"/p","priority":"high","model":"m"}"#,
+            r#"{"time":"2026-11-24T03:13:59Z","event":"submitted","task":"/p/i/y.md","project":"/p","priority":"high"}"#,
+        ]);
+        let mut refs: Vec<&Entry> = all.iter().collect();
+        in_order(&mut refs);
+        let events: Vec<&str> = refs.iter().map(|e| e.event()).collect();
+        assert_eq!(events, ["submitted", "dispatched", "received", "idle"]);
     }
 
     #[test]

@@ -10,6 +10,7 @@ mod contrib;
 mod dispatch;
 mod docs;
 mod guarantees;
+mod history;
 mod hostile_input;
 mod inputs;
 mod mark_idle;
