@@ -59,11 +59,12 @@ impl Run for HistoryArgs {
     }
 }
 
-/// Puts entries in the order things happened, as far as the journal can
-/// tell. Lines are written when each invocation reports, and a dispatch is
-/// reported once its launch is over: by then a quick agent's hooks may have
-/// written `received`, `done` and `idle`. Within one second (all a time
-/// says), a task's steps are therefore put in their natural order.
+/// Puts a task's steps in the order they happened, as far as the journal
+/// can tell. Lines are written when each invocation reports, and a dispatch
+/// is reported once its launch is over: by then a quick agent's hooks may
+/// have written `received`, `done` or `idle`. So within one second (all a
+/// time says) one task's lines are put in their natural order; other lines
+/// stay in the order they were written.
 fn in_order(entries: &mut [&Entry]) {
     let step = |e: &Entry| match e.event() {
         "submitted" | "rejected" | "skipped" | "planned" => 0,
@@ -72,7 +73,29 @@ fn in_order(entries: &mut [&Entry]) {
         "done" => 3,
         _ => 4, // idle, ended, and what a later version adds
     };
-    entries.sort_by_key(|e| (e.time, step(e)));
+    let mut start = 0;
+    while start < entries.len() {
+        let second = entries[start].time;
+        let end = start
+            + entries[start..]
+                .iter()
+                .take_while(|e| e.time == second)
+                .count();
+        let run = &mut entries[start..end];
+        let keys: Vec<Option<PathBuf>> = run.iter().map(|e| task_key(e)).collect();
+        let tasks: BTreeSet<&PathBuf> = keys.iter().flatten().collect();
+        for task in tasks {
+            let at: Vec<usize> = (0..run.len())
+                .filter(|&i| keys[i].as_ref() == Some(task))
+                .collect();
+            let mut steps: Vec<&Entry> = at.iter().map(|&i| run[i]).collect();
+            steps.sort_by_key(|e| step(e));
+            for (i, e) in at.into_iter().zip(steps) {
+                run[i] = e;
+            }
+        }
+        start = end;
+    }
 }
 
 /// `--since`: RFC 3339, a date (midnight UTC), or a span back from `now`.
@@ -417,15 +440,30 @@ mod tests {
     #[test]
     fn steps_reported_in_one_second_are_put_in_their_order() {
         let all = entries(&[
+            r#"{"time":"2026-11-24T03:13:59Z","event":"submitted","task":"/p/i/x.md","project":"/p","priority":"high"}"#,
             r#"{"time":"2026-11-24T03:14:00Z","event":"idle","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:14:00Z","event":"idle","session":"t","task":"/p/i/y.md.dispatched"}"#,
             r#"{"time":"2026-11-24T03:14:00Z","event":"received","session":"s","task":"/p/i/x.md.dispatched"}"#,
             r#"{"time":"2026-11-24T03:14:00Z","event":"dispatched","session":"s","task":"/p/i/x.md.dispatched","project":"/p","priority":"high","model":"m"}"#,
-            r#"{"time":"2026-11-24T03:13:59Z","event":"submitted","task":"/p/i/y.md","project":"/p","priority":"high"}"#,
+            r#"{"time":"2026-11-24T03:14:00Z","event":"dispatched","session":"u","task":"/p/i/z.md.dispatched","project":"/p","priority":"high","model":"m"}"#,
+            r#"{"time":"2026-11-24T03:14:01Z","event":"idle","session":"u","task":"/p/i/z.md.dispatched"}"#,
         ]);
         let mut refs: Vec<&Entry> = all.iter().collect();
         in_order(&mut refs);
-        let events: Vec<&str> = refs.iter().map(|e| e.event()).collect();
-        assert_eq!(events, ["submitted", "dispatched", "received", "idle"]);
+        let events: Vec<(&str, &str)> =
+            refs.iter().map(|e| (e.event(), e.str("session"))).collect();
+        assert_eq!(
+            events,
+            [
+                ("submitted", ""),
+                ("dispatched", "s"),
+                ("idle", "t"),
+                ("received", "s"),
+                ("idle", "s"),
+                ("dispatched", "u"),
+                ("idle", "u")
+            ]
+        );
     }
 
     #[test]
