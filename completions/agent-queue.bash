@@ -31,6 +31,9 @@ _agent__queue() {
             agent__queue,history)
                 cmd="agent__queue__subcmd__history"
                 ;;
+            agent__queue,hook)
+                cmd="agent__queue__subcmd__hook"
+                ;;
             agent__queue,mark-idle)
                 cmd="agent__queue__subcmd__mark__subcmd__idle"
                 ;;
@@ -61,6 +64,9 @@ _agent__queue() {
             agent__queue__subcmd__help,history)
                 cmd="agent__queue__subcmd__help__subcmd__history"
                 ;;
+            agent__queue__subcmd__help,hook)
+                cmd="agent__queue__subcmd__help__subcmd__hook"
+                ;;
             agent__queue__subcmd__help,mark-idle)
                 cmd="agent__queue__subcmd__help__subcmd__mark__subcmd__idle"
                 ;;
@@ -83,7 +89,7 @@ _agent__queue() {
 
     case "${cmd}" in
         agent__queue)
-            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit help"
+            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -159,7 +165,7 @@ _agent__queue() {
             return 0
             ;;
         agent__subcmd__queue__subcmd__help)
-            opts="parse free-session dispatch scan mark-idle status history demo submit help"
+            opts="parse free-session dispatch scan mark-idle status history demo submit hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -229,6 +235,20 @@ _agent__queue() {
             return 0
             ;;
         agent__subcmd__queue__subcmd__help__subcmd__history)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__queue__subcmd__help__subcmd__hook)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -331,6 +351,24 @@ _agent__queue() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__queue__subcmd__hook)
+            opts="-q -v -h --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

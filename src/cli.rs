@@ -68,6 +68,8 @@ pub enum Command {
     Demo,
     /// Write a task into a project's inbox safely (staged, flushed, renamed)
     Submit(SubmitArgs),
+    /// Claude Code's hooks call this with their JSON on stdin: receipts, the task's end
+    Hook,
     /// Send /exit, wait for the shell, then dispatch the next task (run by mark-idle)
     #[command(hide = true)]
     Recycle(RecycleArgs),

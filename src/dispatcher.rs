@@ -44,6 +44,8 @@ struct Claim {
     session: String,
     /// The pane it goes into, and the nonce of this start.
     started: Started,
+    /// The agent's hooks sent receipts before: wait for one.
+    expect_receipt: bool,
     model: String,
     /// Held for the whole launch: a scan that can take it knows we died.
     lock: File,
@@ -200,12 +202,15 @@ impl<'a> Dispatcher<'a> {
             entry.task = Some(dispatched.clone());
             entry.project = Some(pending.project.clone());
             entry.started = Some(started.clone());
+            entry.receipt = None;
+            let expect_receipt = entry.hooks;
             let model = self.config.model_for(pending.task.priority);
             claims.push(Claim {
                 pending: pending.clone(),
                 dispatched,
                 session,
                 started,
+                expect_receipt,
                 model,
                 lock,
             });
@@ -260,6 +265,8 @@ impl<'a> Dispatcher<'a> {
             ),
             message: launch::message(agent, &claim.pending.name, &claim.pending.task),
             progress: Some(&claim.lock),
+            receipts: Some(&self.store),
+            expect_receipt: claim.expect_receipt,
         };
         report::debug(format!(
             "launching {} in {}",
@@ -305,6 +312,20 @@ impl<'a> Dispatcher<'a> {
                 }
                 let entry = locked.state.entry(&claim.session);
                 entry.last_error = None;
+                let received = entry
+                    .receipt
+                    .as_ref()
+                    .is_some_and(|r| r.nonce == claim.started.nonce);
+                if claim.expect_receipt && !received {
+                    // Taken, as the screen shows, but not heard: the hooks
+                    // are gone; later launches go by the screen again.
+                    entry.hooks = false;
+                    report::warn(format!(
+                        "{}: the agent took the task but its UserPromptSubmit hook sent no \
+                         receipt; are agent-queue's hooks still installed?",
+                        claim.session
+                    ));
+                }
                 if let Some(path) = resume {
                     // Only now: a failed launch keeps the id for the next try.
                     if let Err(e) = std::fs::remove_file(path) {

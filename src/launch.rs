@@ -14,6 +14,7 @@ use crate::pane::{self, Activity, Started};
 use crate::report;
 use crate::screen;
 use crate::shell::quote;
+use crate::state::Store;
 use crate::task::Task;
 use crate::tmux::{Screen, Tmux};
 
@@ -29,6 +30,9 @@ const PASTE_SETTLE: Duration = Duration::from_secs(5);
 const ENTER_SETTLE: Duration = Duration::from_millis(1500);
 /// How often the screen is read while Enter is checked.
 const ENTER_POLL: Duration = Duration::from_millis(10);
+/// How long a receipt may take after Enter before Enter is pressed again
+/// (Claude Code's `UserPromptSubmit` hook runs 40–80 ms after it).
+const RECEIPT_SETTLE: Duration = Duration::from_secs(3);
 /// How long a dialog may stay after its answer before the launch gives up.
 const DIALOG_SETTLE: Duration = Duration::from_secs(5);
 
@@ -167,6 +171,11 @@ pub struct Launch<'a> {
     pub message: String,
     /// The launch lock file, where the stage reached is noted.
     pub progress: Option<&'a File>,
+    /// Where the agent's hooks leave their delivery receipt.
+    pub receipts: Option<&'a Store>,
+    /// The agent's hooks sent receipts before: Enter counts as taken when
+    /// the receipt comes, not when the screen changes.
+    pub expect_receipt: bool,
 }
 
 impl Launch<'_> {
@@ -416,12 +425,29 @@ impl Launch<'_> {
         }
     }
 
-    /// Enter on its own, then once more if the input still shows what was
-    /// pasted, unchanged, after ENTER_SETTLE: Claude Code empties its input
-    /// box when it takes Enter, a line agent prints below it. A second Enter
-    /// on an empty input does nothing (Claude Code sends no prompt for it).
-    /// `typed` is the input as it showed after the paste; `None` when the
-    /// agent did not show it, so nothing can be checked but that it runs.
+    /// Whether the agent's hook has sent the receipt for this start.
+    fn received(&self) -> bool {
+        self.receipts.is_some_and(|store| {
+            store.read().is_ok_and(|state| {
+                state
+                    .sessions
+                    .get(self.session)
+                    .and_then(|s| s.receipt.as_ref())
+                    .is_some_and(|r| r.nonce == self.started.nonce)
+            })
+        })
+    }
+
+    /// Enter on its own, then once more if the task was not taken: Claude
+    /// Code drops an Enter that comes too soon after its prompt appears.
+    ///
+    /// Taken means: the agent's `UserPromptSubmit` hook sent its receipt
+    /// (`hook`); or, when no receipt is expected (no hooks were heard from
+    /// this session), that the input no longer shows what was pasted, as
+    /// Claude Code empties its input box when it takes Enter and a line
+    /// agent prints below it. A second Enter on an empty input does nothing
+    /// (Claude Code sends no prompt for it). `typed` is the input as it
+    /// showed after the paste; `None` when the agent did not show it.
     ///
     /// Enter goes only to the agent that was started: a screen read just
     /// before shows it running, and an agent that exits before its input
@@ -430,7 +456,12 @@ impl Launch<'_> {
     fn press_enter(&self, typed: Option<screen::Input>) -> Result<(), LaunchError> {
         let marker = &self.agent.ready_marker;
         let waiting = |s: &Screen| screen::input(&s.text, marker).as_ref() == typed.as_ref();
-        for (attempt, limit) in [(1, ENTER_SETTLE), (2, ENTER_SETTLE)] {
+        let limit = if self.expect_receipt {
+            RECEIPT_SETTLE
+        } else {
+            ENTER_SETTLE
+        };
+        for attempt in 1..=2 {
             let before = self.screen()?;
             if self.exited(&before) {
                 return Err(self.exited_before_taking(&before));
@@ -442,25 +473,40 @@ impl Launch<'_> {
                 ));
             }
             self.send(&["Enter".into()])?;
-            if typed.is_none() {
+            if typed.is_none() && !self.expect_receipt {
                 return Ok(());
             }
             // Read often: the launch holds the session's launch lock until
             // it returns, and the recycle that a fast agent's Stop hook
             // starts waits for that lock before it hands the session its
             // next task.
-            let s = self.wait_every(ENTER_POLL, limit, |s| self.exited(s) || !waiting(s))?;
+            let taken = |s: &Screen| {
+                self.received() || (!self.expect_receipt && typed.is_some() && !waiting(s))
+            };
+            let s = self.wait_every(ENTER_POLL, limit, |s| self.exited(s) || taken(s))?;
+            if taken(&s) {
+                return Ok(());
+            }
             if self.exited(&s) {
                 return Err(self.exited_before_taking(&s));
             }
-            if !waiting(&s) {
+        }
+        let s = self.screen()?;
+        if self.expect_receipt {
+            if typed.is_some() && !waiting(&s) && !self.exited(&s) {
+                // The screen says taken; settle warns that no receipt came.
                 return Ok(());
             }
+            return Err(self.fail(
+                "the agent never sent the receipt of its task (UserPromptSubmit hook) after \
+                 two Enters",
+                &s,
+            ));
         }
         report::warn(format!(
             "{}: the task still waits in the agent's input after a second Enter; it shows: {}",
             self.session,
-            screen::tail(&self.screen()?.text, 4)
+            screen::tail(&s.text, 4)
         ));
         Ok(())
     }

@@ -71,13 +71,7 @@ pub enum Event {
         reason: String,
         session: String,
     },
-    /// `mark-idle`: the session's task (if it held one) is over.
-    Idle {
-        session: String,
-        #[serde(serialize_with = "json_path_opt::serialize")]
-        task: Option<PathBuf>,
-    },
-    /// The agent took the task's message (its `UserPromptSubmit` hook).
+    /// The agent's hook saw the task arrive.
     Received {
         #[serde(serialize_with = "json_path::serialize")]
         task: PathBuf,
@@ -87,7 +81,7 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         transcript_path: Option<String>,
     },
-    /// The agent said its turn on the task is over (its `Stop` hook).
+    /// The agent's hook said its turn on the task ended.
     Done {
         #[serde(serialize_with = "json_path::serialize")]
         task: PathBuf,
@@ -96,9 +90,14 @@ pub enum Event {
         agent_session_id: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
         transcript_path: Option<String>,
-        /// The agent's last message.
         #[serde(skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+    },
+    /// `mark-idle`: the session's task (if it held one) is over.
+    Idle {
+        session: String,
+        #[serde(serialize_with = "json_path_opt::serialize")]
+        task: Option<PathBuf>,
     },
     /// `submit`: a task landed in an inbox.
     Submitted {
@@ -157,6 +156,12 @@ impl Event {
             }
             Event::Failed { task, reason, .. } => format!("failed {}: {reason}", task.display()),
             Event::Skipped { task, reason } => format!("skipped {}: {reason}", task.display()),
+            Event::Received { task, session, .. } => {
+                format!("{session} received {}", task.display())
+            }
+            Event::Done { task, session, .. } => {
+                format!("{session} finished {}", task.display())
+            }
             Event::Ended {
                 task,
                 reason,
@@ -170,12 +175,6 @@ impl Event {
                 session,
                 task: None,
             } => format!("{session} is idle"),
-            Event::Received { task, session, .. } => {
-                format!("{session} received {}", task.display())
-            }
-            Event::Done { task, session, .. } => {
-                format!("{session} finished {}", task.display())
-            }
             Event::Submitted { task, priority, .. } => {
                 format!("submitted {} ({priority})", task.display())
             }

@@ -71,6 +71,28 @@ pub struct SessionState {
     /// ends: whether it still runs decides if `/exit` may be typed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started: Option<Started>,
+    /// What the agent's hooks said when it took its last task.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+    /// A receipt came from this session's agent before: its hooks are
+    /// installed, and a launch waits for one.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub hooks: bool,
+}
+
+/// A delivery receipt: the agent's `UserPromptSubmit` hook saw the task.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The start it belongs to (`AGENT_QUEUE_RUN`), empty when the agent
+    /// was not started by agent-queue (a dedicated session).
+    pub nonce: String,
+    #[serde(with = "crate::report::json_path")]
+    pub task: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_session_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript_path: Option<String>,
+    pub at: u64,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

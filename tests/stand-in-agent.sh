@@ -11,6 +11,12 @@
 #   AQ_AGENT_START   seconds to wait before the prompt (default 0)
 #   AQ_AGENT_WORK    seconds a task "takes" before the Stop hook (default 0)
 #   AQ_STOP_HOOK     command run (by sh) when a turn ends, e.g. "agent-queue mark-idle"
+#   AQ_HOOK          command run (by sh) like Claude Code's hooks, with their
+#                    JSON on stdin: UserPromptSubmit when a message is taken,
+#                    Stop when its turn ends (e.g. "agent-queue hook")
+#   AQ_AGENT_DROP_ENTER  file: while it exists, the first Enter is dropped
+#                    (the text stays in the input, as when Claude Code drops
+#                    an Enter that comes too soon) and the file is removed
 #   AQ_AGENT_DIALOG  "trust": first show a folder-trust dialog (Enter accepts)
 #   AQ_AGENT_EXIT    text: print it and exit before the prompt
 #   AQ_AGENT_MARKER  the prompt marker (default ❯)
@@ -32,6 +38,22 @@ done
 log=${AQ_AGENT_LOG:-}
 marker=${AQ_AGENT_MARKER:-❯}
 esc=$(printf '\033')
+tab=$(printf '\t')
+# Claude Code's session id and transcript, as its hooks report them.
+agent_session=$(printf '00000000-0000-4000-8000-%012d' "$$")
+transcript="${HOME:-/tmp}/.claude/projects/stand-in/$agent_session.jsonl"
+
+json() {
+    sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e "s/$tab/\\\\t/g" |
+        awk 'BEGIN { ORS = "" } { if (NR > 1) print "\\n"; print }'
+}
+
+# hook EVENT EXTRA-JSON: runs AQ_HOOK with the hook's JSON on stdin.
+hook() {
+    [ -n "${AQ_HOOK:-}" ] || return 0
+    printf '{"session_id":"%s","transcript_path":"%s","cwd":"%s","permission_mode":"bypassPermissions","hook_event_name":"%s"%s}' \
+        "$agent_session" "$transcript" "$(pwd | json)" "$1" "$2" | sh -c "$AQ_HOOK"
+}
 session=$(tmux display-message -p -t "${TMUX_PANE:-}" '#{session_name}' 2>/dev/null || echo unknown)
 
 echo "stand-in agent (model ${model:-none}) in $(pwd)"
@@ -97,6 +119,13 @@ $line"
     esac
     printf '%s[?2004l' "$esc"
     msg=$(printf '%s\n' "$msg" | sed "s/$esc\[20[01]~//g")
+    if [ -n "${AQ_AGENT_DROP_ENTER:-}" ] && [ -e "$AQ_AGENT_DROP_ENTER" ]; then
+        # The Enter is lost: the text waits until the next one.
+        rm -f "$AQ_AGENT_DROP_ENTER"
+        IFS= read -r more || exit 0
+        msg="$msg$more"
+    fi
+    hook UserPromptSubmit ",\"prompt\":\"$(printf '%s' "$msg" | json)\""
     n=$((n + 1))
     if [ -n "$log" ]; then
         file="$log/$session.$$.$n.msg"
@@ -114,6 +143,7 @@ $line"
         sleep "$AQ_AGENT_WORK"
     fi
     echo "done."
+    hook Stop ",\"stop_hook_active\":false,\"last_assistant_message\":\"Done: $(printf '%s\n' "$msg" | head -n 1 | json)\""
     if [ -n "${AQ_STOP_HOOK:-}" ]; then
         sh -c "$AQ_STOP_HOOK" </dev/null
     fi

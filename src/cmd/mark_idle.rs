@@ -180,7 +180,7 @@ impl Run for RecycleArgs {
 /// The session whose pane runs this process, when `$TMUX` names the
 /// configured tmux server; otherwise why not (a hook in the operator's own
 /// server must not act on a pane of the pool's server that has the same id).
-fn own_session(d: &Dispatcher) -> anyhow::Result<Result<String, String>> {
+pub(crate) fn own_session(d: &Dispatcher) -> anyhow::Result<Result<String, String>> {
     let Some(pane) = std::env::var("TMUX_PANE").ok().filter(|p| !p.is_empty()) else {
         return Err(bad_input(
             "no session named and $TMUX_PANE is not set: name the session, or call this from inside it",

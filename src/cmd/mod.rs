@@ -14,6 +14,7 @@ mod dispatch;
 mod free_session;
 mod generate_docs;
 mod history;
+mod hook;
 mod mark_idle;
 mod parse;
 mod scan;
@@ -57,6 +58,7 @@ impl Run for Command {
             Command::History(a) => a.run(ctx),
             Command::Demo => demo::Demo.run(ctx),
             Command::Submit(a) => a.run(ctx),
+            Command::Hook => hook::Hook.run(ctx),
             Command::GenerateDocs(a) => a.run(ctx),
         }
     }

@@ -11,6 +11,7 @@ mod dispatch;
 mod docs;
 mod guarantees;
 mod history;
+mod hooks;
 mod hostile_input;
 mod inputs;
 mod mark_idle;

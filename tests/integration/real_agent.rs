@@ -166,7 +166,8 @@ impl Real {
         World::make_executable(&witness);
         let witness = sh_quote(&witness.display().to_string());
 
-        // The Stop hook as contrib/ ships it, with this build's binary.
+        // The hooks as contrib/ ships them, with this build's binary, and
+        // the witness beside them.
         let contrib: Value = serde_json::from_str(
             &fs::read_to_string(
                 Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/claude-code/settings.json"),
@@ -174,24 +175,24 @@ impl Real {
             .unwrap(),
         )
         .unwrap();
-        let mut stop = contrib["hooks"]["Stop"].as_array().unwrap().clone();
-        for group in &mut stop {
-            for hook in group["hooks"].as_array_mut().unwrap() {
-                let command = hook["command"].as_str().unwrap();
-                let rest = command
-                    .strip_prefix("agent-queue ")
-                    .expect("the shipped hook calls agent-queue");
-                hook["command"] =
-                    json!(format!("{} {rest}", sh_quote(&bin().display().to_string())));
+        let mut hooks = contrib["hooks"].clone();
+        for (event, groups) in hooks.as_object_mut().unwrap() {
+            let groups = groups.as_array_mut().unwrap();
+            for group in groups.iter_mut() {
+                for hook in group["hooks"].as_array_mut().unwrap() {
+                    let command = hook["command"].as_str().unwrap();
+                    let rest = command
+                        .strip_prefix("agent-queue ")
+                        .expect("the shipped hook calls agent-queue");
+                    hook["command"] =
+                        json!(format!("{} {rest}", sh_quote(&bin().display().to_string())));
+                }
             }
+            groups.push(
+                json!({"hooks": [{"type": "command", "command": format!("{witness} {event}")}]}),
+            );
         }
-        stop.push(json!({"hooks": [{"type": "command", "command": format!("{witness} Stop")}]}));
-        let mut settings = json!({
-            "hooks": {
-                "Stop": stop,
-                "UserPromptSubmit": [{"hooks": [{"type": "command", "command": format!("{witness} UserPromptSubmit")}]}],
-            }
-        });
+        let mut settings = json!({ "hooks": hooks });
         if home.skip_bypass {
             settings["skipDangerousModePermissionPrompt"] = json!(true);
         }
@@ -830,4 +831,46 @@ fn claude_code_started_through_a_wrapper_that_does_not_exec_it_takes_its_tasks()
         state["sessions"]["ccl-auto-1"]["last_fail"].is_null(),
         "{state}"
     );
+}
+
+#[test]
+fn real_hooks_send_receipts_and_ends_for_three_tasks_through_two_sessions() {
+    let Some(claude) = claude_or_skip("real_hooks_send_receipts_and_ends") else {
+        return;
+    };
+    let r = Real::new(&claude, 2, Home::ready());
+    let p = r.project("app");
+    let bodies = ["Say one.", "Say two.", "Say three."];
+    for (i, body) in bodies.iter().enumerate() {
+        task_file(&p, &format!("t{i}.md"), "high", body);
+    }
+    r.w.start_pool();
+    let (out, _) = r.run(&["--json", "scan"]);
+    assert!(out.status.success(), "{}\n{}", stderr(&out), r.describe());
+    r.wait_until(
+        WAIT,
+        "three tasks were taken and both agents exited",
+        || r.prompts().len() >= 3 && (1..=2).all(|i| r.w.idle_at_shell(&r.w.pool_session(i))),
+    );
+    let mut prompts = r.prompts();
+    prompts.sort();
+    let mut want: Vec<String> = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| Real::message(&format!("t{i}.md"), b))
+        .collect();
+    want.sort();
+    assert_eq!(prompts, want, "each task once");
+    // The receipts carry Claude Code's own session id and transcript.
+    let state = r.w.state();
+    for i in 1..=2 {
+        let s = &state["sessions"][r.w.pool_session(i)];
+        assert_eq!(s["hooks"], true, "{state}");
+        let receipt = &s["receipt"];
+        let id = receipt["agent_session_id"].as_str().unwrap();
+        assert_eq!(id.len(), 36, "a UUID: {id}");
+        let transcript = receipt["transcript_path"].as_str().unwrap();
+        assert!(transcript.contains(id), "{transcript}");
+        assert!(Path::new(transcript).exists(), "{transcript}");
+    }
 }

@@ -1,0 +1,262 @@
+//! `hook`: the one entry point of Claude Code's hooks. The agent runs it
+//! with the hook's JSON on stdin and waits for it, so it returns fast, never
+//! waits on a launch, and never fails: whatever is wrong (no config, bad
+//! JSON, a session agent-queue does not manage) is one line on stderr and
+//! exit 0, since a hook that fails is shown to the operator in their own
+//! sessions, and one that exits 2 would even be read by the model.
+//!
+//! - `UserPromptSubmit`: the delivery receipt. The prompt holds the task's
+//!   name; the session is the one whose start `$AGENT_QUEUE_RUN` names (or,
+//!   for an agent agent-queue did not start, the one holding `$TMUX_PANE`).
+//!   The receipt, with the agent's session id and transcript path, goes into
+//!   the state, where the launcher waits for it, and into the history.
+//! - `Stop`: the task's end: its outcome (the agent's last message) into the
+//!   history, then what a bare `mark-idle` does.
+//! - `StopFailure`: the turn ended on an API error; recorded as its end.
+//! - anything else: ignored.
+//!
+//! The JSON is only ever recorded: no path or id in it is opened or run.
+
+use std::io::Read;
+use std::path::PathBuf;
+
+use serde_json::Value;
+
+use super::{mark_idle, Ctx, Run};
+use crate::cli::MarkIdleArgs;
+use crate::dispatcher::Dispatcher;
+use crate::error::Outcome;
+use crate::inbox;
+use crate::report::{self, Event};
+use crate::state::{now, Phase, Receipt};
+
+pub struct Hook;
+
+/// Larger input is not a hook's.
+const MAX_INPUT: u64 = 1 << 20;
+/// How much of the agent's last message is kept.
+const MAX_MESSAGE: usize = 4096;
+
+impl Run for Hook {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        if let Err(e) = handle(ctx) {
+            // Shown even with -q: the hook's one way to say it did nothing.
+            report::error(format!("hook: {e:#}; nothing recorded"));
+        }
+        Ok(Outcome::Done)
+    }
+}
+
+/// The fields agent-queue reads; everything else in the JSON is ignored.
+#[derive(Debug, Default)]
+struct Input {
+    event: String,
+    agent_session_id: Option<String>,
+    transcript_path: Option<String>,
+    prompt: Option<String>,
+    last_message: Option<String>,
+    error: Option<String>,
+}
+
+fn parse(bytes: &[u8]) -> anyhow::Result<Input> {
+    let value: Value = serde_json::from_slice(bytes)
+        .map_err(|e| anyhow::anyhow!("its input is not JSON ({e})"))?;
+    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
+    let event = text("hook_event_name")
+        .ok_or_else(|| anyhow::anyhow!("its input has no hook_event_name"))?;
+    Ok(Input {
+        event,
+        agent_session_id: text("session_id").map(|s| clean(&s, 200)),
+        transcript_path: text("transcript_path").map(|s| clean(&s, 4096)),
+        prompt: text("prompt"),
+        last_message: text("last_assistant_message").map(|s| clean(&s, MAX_MESSAGE)),
+        error: text("error").map(|s| clean(&s, 200)),
+    })
+}
+
+/// At most `max` bytes (on a character boundary), control characters other
+/// than newline and tab removed: what is recorded is shown in terminals.
+fn clean(s: &str, max: usize) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if c.is_control() && c != '\n' && c != '\t' {
+            continue;
+        }
+        if out.len() + c.len_utf8() > max {
+            out.push('…');
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn handle(ctx: &Ctx) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    std::io::stdin()
+        .take(MAX_INPUT + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_INPUT {
+        anyhow::bail!("its input is over 1 MiB");
+    }
+    let input = parse(&bytes)?;
+    match input.event.as_str() {
+        "UserPromptSubmit" => receipt(ctx, &input),
+        "Stop" | "StopFailure" => end(ctx, &input),
+        other => {
+            report::debug(format!("hook: {other}: nothing to do"));
+            Ok(())
+        }
+    }
+}
+
+/// The session this hook's agent runs in, when agent-queue manages it:
+/// the start named by `$AGENT_QUEUE_RUN`, or the pane's session.
+fn session(d: &Dispatcher) -> anyhow::Result<Option<String>> {
+    if let Ok(run) = std::env::var(mark_idle::RUN_VAR) {
+        let state = d.store.read()?;
+        let found = state
+            .sessions
+            .iter()
+            .find(|(_, s)| s.started.as_ref().is_some_and(|st| st.nonce == run));
+        return Ok(found.map(|(name, _)| name.clone()));
+    }
+    if std::env::var_os("TMUX_PANE").is_none() {
+        return Ok(None);
+    }
+    Ok(match mark_idle::own_session(d)? {
+        Ok(s) if d.config.pool.contains(&s) || d.config.dedicated(&s).is_some() => Some(s),
+        Ok(s) => {
+            report::debug(format!("hook: session {s} is not managed by agent-queue"));
+            None
+        }
+        Err(why) => {
+            report::debug(format!("hook: not managed by agent-queue: {why}"));
+            None
+        }
+    })
+}
+
+fn receipt(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
+    let config = ctx.config()?;
+    let d = Dispatcher::new(&config);
+    let Some(session) = session(&d)? else {
+        return Ok(());
+    };
+    let nonce = std::env::var(mark_idle::RUN_VAR).unwrap_or_default();
+    let prompt = input.prompt.as_deref().unwrap_or_default();
+    let mut locked = d.store.lock()?;
+    let entry = locked.state.entry(&session);
+    let Some(task) = entry.task.clone() else {
+        report::debug(format!(
+            "hook: {session} holds no task; a prompt of its own"
+        ));
+        return Ok(());
+    };
+    let name = task
+        .file_name()
+        .map(|n| inbox::original_name(&n.to_string_lossy()).to_string())
+        .unwrap_or_default();
+    // A prompt the operator typed into the agent is no receipt.
+    if entry.state == Phase::Idle || !prompt.contains(&name) {
+        report::debug(format!(
+            "hook: {session}: a prompt that is not its task {name}"
+        ));
+        return Ok(());
+    }
+    let started_nonce = entry.started.as_ref().map(|s| s.nonce.clone());
+    entry.receipt = Some(Receipt {
+        nonce: if nonce.is_empty() {
+            started_nonce.unwrap_or_default()
+        } else {
+            nonce
+        },
+        task: task.clone(),
+        agent_session_id: input.agent_session_id.clone(),
+        transcript_path: input.transcript_path.clone(),
+        at: now(),
+    });
+    entry.hooks = true;
+    locked.save()?;
+    drop(locked);
+    report::event(&Event::Received {
+        task,
+        session,
+        agent_session_id: input.agent_session_id.clone(),
+        transcript_path: input.transcript_path.clone(),
+    });
+    Ok(())
+}
+
+fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
+    let config = ctx.config()?;
+    let d = Dispatcher::new(&config);
+    let Some(session) = session(&d)? else {
+        return Ok(());
+    };
+    let state = d.store.read()?;
+    let entry = state.sessions.get(&session);
+    let run = std::env::var(mark_idle::RUN_VAR).ok();
+    let stale =
+        run.is_some() && entry.and_then(|s| s.started.as_ref()).map(|s| &s.nonce) != run.as_ref();
+    let task: Option<PathBuf> = entry.and_then(|s| s.task.clone());
+    if let (Some(task), false) = (task, stale) {
+        let message = match (&input.error, &input.last_message) {
+            (Some(e), Some(m)) => Some(format!("[{e}] {m}")),
+            (Some(e), None) => Some(format!("[{e}]")),
+            (None, m) => m.clone(),
+        };
+        report::event(&Event::Done {
+            task,
+            session: session.clone(),
+            agent_session_id: input.agent_session_id.clone(),
+            transcript_path: input.transcript_path.clone(),
+            message,
+        });
+    }
+    // The rest is a bare mark-idle's: it checks the server, the start and
+    // the session itself, and its "not managed" (exit 1) is no failure here.
+    MarkIdleArgs {
+        session: None,
+        no_next: false,
+    }
+    .run(ctx)
+    .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_real_stop_payload_reads() {
+        let input = parse(
+            br#"{"session_id":"b6960bbd-4532-4ba7-9db8-bd485b898ee3","transcript_path":"/h/.claude/projects/-tmp-aqr/b6960bbd-4532-4ba7-9db8-bd485b898ee3.jsonl","cwd":"/tmp/aqr","prompt_id":"2d72f502","permission_mode":"bypassPermissions","effort":{"level":"high"},"hook_event_name":"Stop","stop_hook_active":false,"last_assistant_message":"Done.","background_tasks":[],"session_crons":[]}"#,
+        )
+        .unwrap();
+        assert_eq!(input.event, "Stop");
+        assert_eq!(
+            input.agent_session_id.as_deref(),
+            Some("b6960bbd-4532-4ba7-9db8-bd485b898ee3")
+        );
+        assert_eq!(input.last_message.as_deref(), Some("Done."));
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        assert!(parse(b"{ torn").is_err());
+        assert!(parse(b"[1, 2]").is_err());
+        assert!(parse(br#"{"session_id": 5}"#).is_err());
+        let odd = parse(br#"{"hook_event_name":"Stop","session_id":5,"prompt":null}"#).unwrap();
+        assert_eq!(odd.agent_session_id, None);
+    }
+
+    #[test]
+    fn messages_are_bounded_and_lose_control_characters() {
+        assert_eq!(clean("a\u{1b}[31mb\nc\td\u{7}", 100), "a[31mb\nc\td");
+        let long = "é".repeat(5000);
+        let kept = clean(&long, MAX_MESSAGE);
+        assert!(kept.len() <= MAX_MESSAGE + '…'.len_utf8());
+        assert!(kept.ends_with('…'));
+    }
+}

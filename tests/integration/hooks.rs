@@ -1,0 +1,180 @@
+//! `hook`: the stand-in agent calls it as Claude Code calls its hooks, with
+//! the same JSON (copied from Claude Code 2.1.197's payloads): receipts,
+//! outcomes, a swallowed Enter, and input that is not a hook's.
+
+use std::io::Write;
+use std::process::Stdio;
+use std::time::Duration;
+
+use crate::env::{sh_quote, stderr, World};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A world whose stand-in agents call `agent-queue hook` for
+/// UserPromptSubmit and Stop, and nothing else.
+fn hooked(pool: u32) -> World {
+    let mut w = World::new(pool);
+    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.agent_env.insert(
+        "AQ_HOOK".into(),
+        format!(
+            "{} -q hook",
+            sh_quote(&crate::env::bin().display().to_string())
+        ),
+    );
+    w
+}
+
+#[test]
+fn receipts_and_ends_come_from_the_hooks_and_tasks_go_through_once() {
+    let w = hooked(2);
+    let p = w.project("p");
+    for i in 0..3 {
+        w.task(&p, &format!("t{i}.md"), "high", &format!("task {i}"));
+    }
+    w.start_pool();
+    let out = w.run(&["scan"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    w.wait_received(3, WAIT);
+    w.wait_until(WAIT, "both sessions are idle at their shell", || {
+        (1..=2).all(|i| w.idle_at_shell(&w.pool_session(i)))
+    });
+    let mut firsts: Vec<String> = w
+        .received()
+        .iter()
+        .map(|r| r.text.lines().next().unwrap().to_string())
+        .collect();
+    firsts.sort();
+    assert_eq!(
+        firsts,
+        ["[t0.md] task 0", "[t1.md] task 1", "[t2.md] task 2"]
+    );
+    // Each session's last receipt names its agent's session and transcript.
+    let state = w.state();
+    for i in 1..=2 {
+        let s = &state["sessions"][w.pool_session(i)];
+        assert_eq!(s["hooks"], true, "{state}");
+        let receipt = &s["receipt"];
+        assert!(
+            receipt["agent_session_id"]
+                .as_str()
+                .unwrap()
+                .starts_with("00000000-0000-4000-8000-"),
+            "{state}"
+        );
+        assert!(receipt["transcript_path"]
+            .as_str()
+            .unwrap()
+            .ends_with(".jsonl"));
+        assert_eq!(receipt["nonce"], s["started"]["nonce"], "{state}");
+        assert!(receipt["task"]
+            .as_str()
+            .unwrap()
+            .ends_with(".md.dispatched"));
+    }
+}
+
+#[test]
+fn a_swallowed_enter_is_rescued_by_the_missing_receipt_and_the_task_arrives_once() {
+    let mut w = hooked(1);
+    let drop = w.path("drop-enter");
+    w.agent_env
+        .insert("AQ_AGENT_DROP_ENTER".into(), drop.display().to_string());
+    let p = w.project("p");
+    let first = w.task(&p, "first.md", "high", "first");
+    w.start_pool();
+    // The first task teaches agent-queue that this session's hooks report.
+    assert!(w
+        .run(&["dispatch", first.to_str().unwrap()])
+        .status
+        .success());
+    w.wait_received(1, WAIT);
+    w.wait_until(WAIT, "the session is idle at its shell", || {
+        w.idle_at_shell("ccl-auto-1")
+    });
+    assert_eq!(w.state()["sessions"]["ccl-auto-1"]["hooks"], true);
+
+    std::fs::write(&drop, "").unwrap();
+    let second = w.task(&p, "second.md", "high", "second");
+    let out = w.run(&["-v", "dispatch", second.to_str().unwrap()]);
+    assert!(out.status.success(), "{}\n{}", stderr(&out), w.describe());
+    assert!(
+        stderr(&out).contains("pressing it once more"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!drop.exists(), "the agent dropped the first Enter");
+    let got = w.wait_received(2, WAIT);
+    assert_eq!(got.len(), 2);
+    assert!(got[1].text.starts_with("[second.md] second"), "{got:?}");
+    w.wait_until(WAIT, "the session is idle at its shell", || {
+        w.idle_at_shell("ccl-auto-1")
+    });
+    assert_eq!(w.received().len(), 2, "exactly once");
+}
+
+/// Runs `agent-queue hook` with `input` on stdin and `env`.
+fn hook(w: &World, input: &[u8], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = w.std_cmd();
+    cmd.arg("hook")
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // A hook that stops reading early closes the pipe: not an error here.
+    let _ = stdin.write_all(input);
+    drop(stdin);
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn input_that_is_not_a_hook_of_a_managed_session_is_exit_0_and_changes_nothing() {
+    let w = World::new(1);
+    let p = w.project("p");
+    w.task(&p, "t.md", "high", "x");
+    w.start_pool();
+    let before = std::fs::read(w.state_path()).ok();
+    let stop = br#"{"session_id":"b6960bbd-4532-4ba7-9db8-bd485b898ee3","transcript_path":"/h/t.jsonl","cwd":"/tmp","hook_event_name":"Stop","stop_hook_active":false,"last_assistant_message":"Done."}"#;
+    let huge = vec![b' '; (1 << 20) + 10];
+    type Env<'a> = Vec<(&'a str, &'a str)>;
+    let cases: Vec<(&str, Vec<u8>, Env)> = vec![
+        ("malformed", b"{ torn".to_vec(), vec![]),
+        ("huge", huge, vec![]),
+        ("no event name", br#"{"session_id":"x"}"#.to_vec(), vec![]),
+        ("no tmux pane", stop.to_vec(), vec![]),
+        (
+            "a start agent-queue does not know",
+            stop.to_vec(),
+            vec![("AGENT_QUEUE_RUN", "0123456789abcdef")],
+        ),
+        (
+            "a pane of no server",
+            stop.to_vec(),
+            vec![("TMUX", "/nonexistent/socket,1,0"), ("TMUX_PANE", "%0")],
+        ),
+    ];
+    for (what, input, env) in cases {
+        let out = hook(&w, &input, &env);
+        assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+        assert_eq!(
+            std::fs::read(w.state_path()).ok(),
+            before,
+            "{what}: the state changed"
+        );
+    }
+    let out = hook(&w, b"{ torn", &[]);
+    assert!(stderr(&out).contains("not JSON"), "{}", stderr(&out));
+    let out = hook(&w, &vec![b'x'; (1 << 20) + 1], &[]);
+    assert!(stderr(&out).contains("over 1 MiB"), "{}", stderr(&out));
+    // No config at all: still exit 0, with a line that says why.
+    let out = hook(&w, stop, &[("AGENT_QUEUE_CONFIG", "/nonexistent.toml")]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("/nonexistent.toml"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(w.received().is_empty());
+}
