@@ -59,20 +59,54 @@ impl Run for HistoryArgs {
     }
 }
 
-/// Puts a task's steps in the order they happened, as far as the journal
-/// can tell. Lines are written when each invocation reports, and a dispatch
-/// is reported once its launch is over: by then a quick agent's hooks may
-/// have written `received`, `done` or `idle`. So within one second (all a
-/// time says) one task's lines are put in their natural order; other lines
-/// stay in the order they were written.
-fn in_order(entries: &mut [&Entry]) {
-    let step = |e: &Entry| match e.event() {
+/// How far before its `dispatched` line a task's later steps may have been
+/// written (a launch waits a few seconds at most for the agent's receipt).
+const REPORT_LAG: u64 = 10;
+
+fn step(e: &Entry) -> u8 {
+    match e.event() {
         "submitted" | "rejected" | "skipped" | "planned" => 0,
         "dispatched" => 1,
         "received" | "failed" | "recovered" => 2,
         "done" => 3,
         _ => 4, // idle, ended, and what a later version adds
-    };
+    }
+}
+
+/// Puts a task's steps in the order they happened, as far as the journal
+/// can tell. Lines are written when each invocation reports, and a dispatch
+/// is reported once its launch is over: by then the agent's hooks have
+/// written `received`, and a quick agent's `done` and `idle` too. So a
+/// `dispatched` line goes before the lines of the same task that its
+/// launch's report came after, and within one second (all a time says)
+/// one task's lines are put in their natural order. Other lines stay in the
+/// order they were written.
+fn in_order(entries: &mut Vec<&Entry>) {
+    for j in 0..entries.len() {
+        if entries[j].event() != "dispatched" {
+            continue;
+        }
+        let (task, time) = (entries[j].str("task"), entries[j].time);
+        let mut to = j;
+        for i in (0..j).rev() {
+            let e = entries[i];
+            if e.time + REPORT_LAG < time {
+                break;
+            }
+            if e.str("task") != task {
+                continue;
+            }
+            // An earlier attempt's end, or its start: not this dispatch's.
+            if matches!(e.event(), "failed" | "recovered") || step(e) <= 1 {
+                break;
+            }
+            to = i;
+        }
+        if to < j {
+            let e = entries.remove(j);
+            entries.insert(to, e);
+        }
+    }
     let mut start = 0;
     while start < entries.len() {
         let second = entries[start].time;
@@ -263,9 +297,11 @@ fn render_table(entries: &[&Entry]) -> String {
 }
 
 /// `+2s`, `-5s`: `at` from `start`.
-fn offset(at: u64, start: u64) -> String {
-    if at >= start {
-        format!("+{}", format_span(at - start))
+/// `+2s`, `-5s`: `at` from `start`. A step shown after the dispatch is
+/// never before it: one written a second earlier (see [`in_order`]) is `+0s`.
+fn offset(at: u64, start: u64, after: bool) -> String {
+    if at >= start || after {
+        format!("+{}", format_span(at.saturating_sub(start)))
     } else {
         format!("-{}", format_span(start - at))
     }
@@ -282,10 +318,12 @@ fn render_life(entries: &[&Entry]) -> String {
         .unwrap_or_default();
     let mut out = format!("{name}\n");
     let mut rows = Vec::new();
+    let mut dispatched = false;
     for e in entries {
+        dispatched |= e.event() == "dispatched";
         rows.push([
             format!("  {}", e.str("time")),
-            offset(e.time, start),
+            offset(e.time, start, dispatched),
             e.event().to_string(),
             or_dash(e.str("session")),
             detail(e),
@@ -457,13 +495,53 @@ mod tests {
             [
                 ("submitted", ""),
                 ("dispatched", "s"),
-                ("idle", "t"),
                 ("received", "s"),
+                ("idle", "t"),
                 ("idle", "s"),
                 ("dispatched", "u"),
                 ("idle", "u")
             ]
         );
+    }
+
+    #[test]
+    fn a_dispatch_reported_after_its_receipt_goes_before_it() {
+        let all = entries(&[
+            r#"{"time":"2026-11-24T03:13:59Z","event":"received","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:13:59Z","event":"failed","session":"s","task":"/p/i/x.md.dispatched","reason":"r"}"#,
+            r#"{"time":"2026-11-24T03:14:05Z","event":"received","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:14:05Z","event":"submitted","task":"/p/i/y.md","project":"/p","priority":"high"}"#,
+            r#"{"time":"2026-11-24T03:14:06Z","event":"done","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:14:06Z","event":"dispatched","session":"s","task":"/p/i/x.md.dispatched","project":"/p","priority":"high","model":"m"}"#,
+            r#"{"time":"2026-11-24T03:14:07Z","event":"idle","session":"s","task":"/p/i/x.md.dispatched"}"#,
+        ]);
+        let mut refs: Vec<&Entry> = all.iter().collect();
+        in_order(&mut refs);
+        let events: Vec<&str> = refs.iter().map(|e| e.event()).collect();
+        assert_eq!(
+            events,
+            [
+                "received",
+                "failed",
+                "dispatched",
+                "received",
+                "submitted",
+                "done",
+                "idle"
+            ]
+        );
+        let x: Vec<&Entry> = refs
+            .into_iter()
+            .filter(|e| e.str("task").contains("x.md"))
+            .collect();
+        let life = render_life(&x[2..]);
+        let offsets: Vec<&str> = life
+            .lines()
+            .skip(1)
+            .take(4)
+            .map(|l| l.split_whitespace().nth(1).unwrap())
+            .collect();
+        assert_eq!(offsets, ["+0s", "+0s", "+0s", "+1s"], "{life}");
     }
 
     #[test]
