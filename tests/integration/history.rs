@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::env::{json_lines, stderr, stdout, World};
+use crate::env::{bin, json_lines, sh_quote, stderr, stdout, World};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -175,6 +175,82 @@ fn a_scan_dispatch_mark_idle_cycle_is_in_the_history() {
     let out = w.run(&["history", "--since", "last tuesday"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("`last tuesday`"), "{}", stderr(&out));
+}
+
+#[test]
+fn the_agents_hooks_add_received_and_done_and_a_tasks_life_sums_them_up() {
+    let mut w = World::new(1);
+    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.agent_env.insert(
+        "AQ_HOOK".into(),
+        format!("{} -q hook", sh_quote(&bin().display().to_string())),
+    );
+    let p = w.project("p");
+    let task = w.task(&p, "fix.md", "high", "fix the login");
+    w.start_pool();
+    let out = w.run(&["scan"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    w.wait_received(1, WAIT);
+    w.wait_until(WAIT, "the session is idle at its shell", || {
+        w.idle_at_shell("ccl-auto-1")
+    });
+
+    let held = dispatched_name(&task);
+    let journal = w.journal();
+    let mine: Vec<&serde_json::Value> = journal
+        .iter()
+        .filter(|l| l["task"] == held.as_str())
+        .collect();
+    let mut events: Vec<&str> = mine.iter().map(|l| l["event"].as_str().unwrap()).collect();
+    events.sort();
+    assert_eq!(
+        events,
+        ["dispatched", "done", "idle", "received"],
+        "{mine:?}"
+    );
+    let received = mine.iter().find(|l| l["event"] == "received").unwrap();
+    let id = received["agent_session_id"].as_str().unwrap().to_string();
+    let transcript = received["transcript_path"].as_str().unwrap().to_string();
+    let done = mine.iter().find(|l| l["event"] == "done").unwrap();
+    assert_eq!(done["agent_session_id"], id.as_str());
+    assert_eq!(done["message"], "Done: [fix.md] fix the login");
+
+    let out = w.run(&["history", "fix.md"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let order: Vec<&str> = text
+        .lines()
+        .filter_map(|l| {
+            ["dispatched", "received", "done", "idle"]
+                .into_iter()
+                .find(|e| l.split_whitespace().nth(2) == Some(*e))
+        })
+        .collect();
+    assert_eq!(order, ["dispatched", "received", "done", "idle"], "{text}");
+    let value = |key: &str| {
+        text.lines()
+            .find(|l| l.starts_with(key))
+            .unwrap_or_else(|| panic!("no {key}: {text}"))[key.len()..]
+            .trim()
+            .to_string()
+    };
+    assert_eq!(value("session"), "ccl-auto-1");
+    assert_eq!(value("agent session id"), id);
+    assert_eq!(value("transcript"), transcript);
+    assert!(value("received after").ends_with('s'), "{text}");
+    assert!(value("done after").ends_with('s'), "{text}");
+    assert!(
+        text.ends_with("last message:\n  Done: [fix.md] fix the login\n"),
+        "{text}"
+    );
+    // The table's detail for `done` is the message.
+    let table = stdout(&w.run(&["history", "--session", "ccl-auto-1"]));
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains(" done ") && l.ends_with("Done: [fix.md] fix the login")),
+        "{table}"
+    );
 }
 
 #[test]
