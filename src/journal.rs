@@ -4,9 +4,10 @@
 //! Stop hook's log, a terminal), so "when did this task go out, did the
 //! agent get it, what did it say at the end" had no answer once it was over.
 //! `history.jsonl`, beside the state file, is that answer: every event that
-//! any invocation reports (the timer's scans, the Stop hooks' `mark-idle`, a
-//! hand `dispatch`) is appended as one JSON object per line, the event's own
-//! `--json` line with a `time` key in front.
+//! any invocation reports (the timer's scans, the agents' hooks, a hand
+//! `dispatch`) is appended as one JSON object per line, the event's own
+//! `--json` line with a `time` key in front (and `task` and `session` as
+//! null where the event has none, so every line has both).
 //!
 //! Invocations overlap and take no lock to write it: each line goes out in a
 //! single `write(2)` on a file opened `O_APPEND`, so lines never interleave.
@@ -233,14 +234,23 @@ impl Entry {
 }
 
 /// The journal line of `e` at `time` (Unix seconds): `{"time":…,` then the
-/// event's own JSON, as `--json` prints it, and a newline.
+/// event's own JSON, as `--json` prints it, then `task` and `session` as
+/// null when the event has none (every line has both keys), and a newline.
 pub fn line(e: &Event, time: u64) -> serde_json::Result<String> {
     let json = serde_json::to_string(e)?;
-    let rest = json.strip_prefix('{').unwrap_or(&json);
-    Ok(format!(
-        "{{\"time\":\"{}\",{rest}\n",
-        crate::clock::format_utc(time)
-    ))
+    let keys: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json)?;
+    let body = json
+        .strip_prefix('{')
+        .and_then(|j| j.strip_suffix('}'))
+        .unwrap_or(&json);
+    let mut out = format!("{{\"time\":\"{}\",{body}", crate::clock::format_utc(time));
+    for key in ["task", "session"] {
+        if !keys.contains_key(key) {
+            out.push_str(&format!(",\"{key}\":null"));
+        }
+    }
+    out.push_str("}\n");
+    Ok(out)
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
@@ -311,6 +321,15 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_str(&l).unwrap();
         v.as_object_mut().unwrap().remove("time");
         assert_eq!(v, serde_json::to_value(&e).unwrap());
+        let submitted = Event::Submitted {
+            task: "/p/.agent-queue/inbox/x.md".into(),
+            project: "/p".into(),
+            priority: Priority::Low,
+        };
+        let l = line(&submitted, 0).unwrap();
+        assert!(l.ends_with(",\"session\":null}\n"), "{l}");
+        let v: serde_json::Value = serde_json::from_str(&l).unwrap();
+        assert_eq!(v["task"], "/p/.agent-queue/inbox/x.md");
     }
 
     #[test]
