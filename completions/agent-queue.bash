@@ -147,12 +147,16 @@ _agent__queue() {
             return 0
             ;;
         agent__subcmd__queue__subcmd__free__subcmd__session)
-            opts="-q -v -h --config --json --quiet --verbose --help"
+            opts="-q -v -h --pool --config --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -46,6 +46,7 @@ complete -c agent-queue -n "__fish_agent_queue_using_subcommand parse" -l json -
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand parse" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand parse" -s v -l verbose -d 'Also log each step on stderr'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand parse" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand free-session" -l pool -d 'Only this pool [default: the first pool, in config order, that has one]' -r
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand free-session" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand free-session" -l json -d 'Print one JSON object per line on stdout, for pipelines'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand free-session" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'

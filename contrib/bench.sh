@@ -22,6 +22,10 @@
 #                         runs `agent-queue mark-idle`) -> the next task reaches
 #                         the same session (the stand-in's message file), with
 #                         an agent ready 0.1 s after it starts
+#   hook (p50, p99)       `agent-queue hook` run 100 times with a real
+#                         UserPromptSubmit payload for a session that holds a
+#                         task (it writes the receipt: state lock, write,
+#                         fsync, rename); the agent waits for it
 #   peak memory of a scan `/usr/bin/time -f %M` of the idle scan
 #
 # Rows marked "info" are extra figures (tmux calls of a dispatch and of a
@@ -267,6 +271,25 @@ r=$(ratio "$SCAN_US" "$FIND_US")
 row "  idle scan, 1 session working (info)" "$(ms "$SCAN_US")" "find $(ms "$FIND_US")" "${r}x" "<= 2.0x find" "info: $(verdict "$r" 2.0)"
 count_scan; n=$COUNT
 row "  tmux processes, 1 session working (info)" "$n" "-" "-" "<= 1" "info: $(verdict "$n" 1)"
+
+# The hook's own run time, as the agent waits for it: a receipt for the task
+# ccl-auto-1 holds, named by its start's nonce as the started script exports it.
+NONCE=$(sed -n 's/.*"nonce": "\([0-9a-f]*\)".*/\1/p' "$W/state/idle.json" | head -n 1)
+[ -n "$NONCE" ] || die "no start nonce in the state"
+PAYLOAD='{"session_id":"b6960bbd-4532-4ba7-9db8-bd485b898ee3","transcript_path":"/tmp/t.jsonl","cwd":"/tmp","permission_mode":"bypassPermissions","hook_event_name":"UserPromptSubmit","prompt":"[hold.md] the task"}'
+h=()
+for i in $(seq 100); do
+    t0=$EPOCHREALTIME
+    printf '%s' "$PAYLOAD" | AGENT_QUEUE_RUN=$NONCE "$BIN" --config "$HOLD_CONFIG" -q hook
+    t1=$EPOCHREALTIME
+    h+=($(( $(us "$t1") - $(us "$t0") )))
+done
+grep -q '"agent_session_id": "b6960bbd' "$W/state/idle.json" || die "the hook wrote no receipt"
+HOOK_P50=$(printf '%s\n' "${h[@]}" | median)
+HOOK_P99=$(printf '%s\n' "${h[@]}" | sort -n | awk '{v[NR]=$1} END {i=int(NR*0.99); if (i<1) i=1; print v[i]}')
+say "hook: p50 ${HOOK_P50}us p99 ${HOOK_P99}us"
+row "hook, p50 of 100 (receipt written)" "$(ms "$HOOK_P50")" "-" "$(ratio "$HOOK_P50" 100000)" "<= 100 ms" "$(verdict "$HOOK_P50" 100000)"
+row "hook, p99 of 100" "$(ms "$HOOK_P99")" "-" "$(ratio "$HOOK_P99" 100000)" "<= 100 ms" "$(verdict "$HOOK_P99" 100000)"
 kill_sessions $(for i in $(seq 20); do echo "ccl-auto-$i"; done)
 
 # --- 2. one dispatch ------------------------------------------------------------

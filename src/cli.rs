@@ -46,7 +46,7 @@ pub enum Command {
     /// Print a task file as JSON (needs no config)
     Parse(ParseArgs),
     /// Print the first free pool session; exit 1 when none is free
-    FreeSession,
+    FreeSession(FreeSessionArgs),
     /// Dispatch one task file to a free pool session, or to the named session
     Dispatch(DispatchArgs),
     /// Recover what crashed, then dispatch every pending task while pool sessions are free
@@ -82,6 +82,13 @@ pub enum Command {
 pub struct ParseArgs {
     /// The task file
     pub file: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct FreeSessionArgs {
+    /// Only this pool [default: the first pool, in config order, that has one]
+    #[arg(long, value_name = "NAME")]
+    pub pool: Option<String>,
 }
 
 #[derive(Debug, Args)]

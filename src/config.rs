@@ -6,6 +6,7 @@
 //! file's folder: systemd, a Stop hook and an operator's shell all run in
 //! different folders, and must all mean the same state file and projects.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -15,15 +16,28 @@ use serde::{Deserialize, Deserializer};
 use crate::error::bad_input;
 use crate::task::Priority;
 
+mod agent;
+mod pool;
+
+use agent::merge_dialogs;
+pub use agent::{default_dialogs, Agent, Dialog, Models};
+use pool::RawPool;
+pub use pool::{OnLimit, Pool, DEFAULT_POOL};
+
 #[derive(Debug, Clone)]
 pub struct Config {
     /// The file this was read from, for messages.
     pub path: PathBuf,
     pub state_file: PathBuf,
+    /// `[tmux] command`: the server of dedicated sessions, and of every
+    /// pool that does not name its own.
     pub tmux_command: Vec<String>,
     pub projects: Projects,
-    pub pool: Pool,
+    /// In config order: `[pool]` (named `default`) first.
+    pub pools: Vec<Pool>,
     pub dedicated: Vec<Dedicated>,
+    /// `[agent]`: the profile of dedicated sessions and of every pool that
+    /// does not name one.
     pub agent: Agent,
     pub security: Security,
     pub history: History,
@@ -59,162 +73,11 @@ impl Default for Projects {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Pool {
-    pub prefix: String,
-    pub start: u32,
-    pub size: u32,
-    #[serde(deserialize_with = "duration")]
-    pub cooldown: Duration,
-    pub recycle: bool,
-}
-
-impl Default for Pool {
-    fn default() -> Self {
-        Pool {
-            prefix: "ccl-auto-".into(),
-            start: 11,
-            size: 10,
-            cooldown: Duration::from_secs(300),
-            recycle: true,
-        }
-    }
-}
-
-impl Pool {
-    /// Pool session names in the order they are tried.
-    pub fn sessions(&self) -> impl Iterator<Item = String> + '_ {
-        (self.start..self.start.saturating_add(self.size)).map(|i| format!("{}{i}", self.prefix))
-    }
-
-    pub fn contains(&self, session: &str) -> bool {
-        session
-            .strip_prefix(&self.prefix)
-            .filter(|n| !n.starts_with('0') || *n == "0")
-            .and_then(|n| n.parse::<u32>().ok())
-            .is_some_and(|i| i >= self.start && i - self.start < self.size)
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Dedicated {
     pub session: String,
     #[serde(default, deserialize_with = "opt_path")]
     pub project: Option<PathBuf>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Agent {
-    pub command: String,
-    #[serde(deserialize_with = "path")]
-    pub resume_dir: PathBuf,
-    pub ready_marker: String,
-    #[serde(deserialize_with = "duration")]
-    pub ready_timeout: Duration,
-    pub shells: Vec<String>,
-    pub message: String,
-    pub empty_body: String,
-    #[serde(rename = "dialog")]
-    pub dialogs: Vec<Dialog>,
-    pub models: Models,
-}
-
-impl Default for Agent {
-    fn default() -> Self {
-        Agent {
-            command: "claude --model {model} --dangerously-skip-permissions".into(),
-            resume_dir: expand_tilde(Path::new("~/.claude-context")),
-            ready_marker: "❯".into(),
-            ready_timeout: Duration::from_secs(30),
-            shells: ["bash", "zsh", "sh", "dash", "fish"].map(String::from).to_vec(),
-            message: "[{name}] {body}\n\nIMPORTANT: carry out the requested actions; do not only describe them.".into(),
-            empty_body: "Check .agent-queue/inbox/: one task is assigned to you.".into(),
-            dialogs: Vec::new(),
-            models: Models::default(),
-        }
-    }
-}
-
-/// A screen that stops the agent before its prompt.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Dialog {
-    pub name: String,
-    #[serde(rename = "match")]
-    pub matches: String,
-    /// tmux key names to send; empty: fail the launch, naming the dialog.
-    #[serde(default)]
-    pub answer: Vec<String>,
-}
-
-/// The screens Claude Code 2.1.197 is known to show instead of its prompt
-/// (checked under tmux by `tests/integration/real_agent.rs`). A config entry
-/// with the same name replaces one of these; others are added after them.
-/// None is answered by default: the launch fails naming it.
-///
-/// - folder trust: a folder not yet trusted in `~/.claude.json` (`1` or
-///   Enter accepts);
-/// - API key: `ANTHROPIC_API_KEY` set but not yet approved (`1` accepts;
-///   Enter means No, and leaves an agent that is not logged in);
-/// - bypass warning: `--dangerously-skip-permissions` without
-///   `skipDangerousModePermissionPrompt` (`2` accepts; Enter means "No, exit");
-/// - onboarding, security notes: the first run of a new user (Enter goes on);
-/// - no service: the first run's connectivity check failed (it then exits);
-/// - as root: root without `IS_SANDBOX=1` (it then exits);
-/// - not logged in: a prompt that cannot work (the key was refused once, or
-///   the login expired); a task given to it would be lost.
-pub fn default_dialogs() -> Vec<Dialog> {
-    let d = |name: &str, matches: &str| Dialog {
-        name: name.into(),
-        matches: matches.into(),
-        answer: Vec::new(),
-    };
-    vec![
-        d("folder trust", "Yes, I trust this folder"),
-        d("API key", "Do you want to use this API key?"),
-        d("bypass warning", "running in Bypass Permissions mode"),
-        d(
-            "onboarding",
-            "Choose the text style that looks best with your terminal",
-        ),
-        d("security notes", "Security notes:"),
-        d("no service", "Unable to connect to Anthropic services"),
-        d("as root", "cannot be used with root/sudo privileges"),
-        d("not logged in", "Not logged in · Run /login"),
-    ]
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Models {
-    pub critical: String,
-    pub high: String,
-    pub default: String,
-    pub low: String,
-}
-
-impl Default for Models {
-    fn default() -> Self {
-        Models {
-            critical: "opus".into(),
-            high: "sonnet".into(),
-            default: "sonnet".into(),
-            low: "sonnet".into(),
-        }
-    }
-}
-
-impl Models {
-    pub fn for_priority(&self, p: Priority) -> &str {
-        match p {
-            Priority::Critical => &self.critical,
-            Priority::High => &self.high,
-            Priority::Default => &self.default,
-            Priority::Low => &self.low,
-        }
-    }
 }
 
 /// Who besides the running user may own task files and inbox folders.
@@ -253,7 +116,11 @@ struct Raw {
     #[serde(default)]
     tmux: RawTmux,
     projects: Option<Projects>,
-    pool: Option<Pool>,
+    pool: Option<RawPool>,
+    #[serde(default)]
+    pools: toml::Table,
+    #[serde(default)]
+    agents: toml::Table,
     #[serde(default)]
     dedicated: Vec<Dedicated>,
     #[serde(default)]
@@ -351,38 +218,49 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
     let mut projects = raw.projects.ok_or_else(|| {
         bad_input("missing [projects]: say which projects to scan (paths or roots)")
     })?;
-    let pool = raw.pool.ok_or_else(|| {
-        bad_input("missing [pool]: say which tmux sessions form the autonomous pool")
-    })?;
     if raw.tmux.command.is_empty() {
         return Err(bad_input(
             "[tmux] command is empty: it needs at least the program, e.g. [\"tmux\"]",
         ));
     }
-    if raw.agent.ready_marker.trim().is_empty() {
-        return Err(bad_input(
-            "[agent] ready_marker is empty: it would match every screen",
-        ));
-    }
-    if pool.prefix.is_empty() {
-        return Err(bad_input("[pool] prefix is empty"));
-    }
-    for d in &raw.dedicated {
-        if pool.contains(&d.session) {
+    let profile = |table: &str, mut agent: Agent| -> anyhow::Result<Agent> {
+        if agent.ready_marker.trim().is_empty() {
             return Err(bad_input(format!(
-                "[[dedicated]] session `{}` is also in the pool ({}{}..): a session is one or the other",
+                "{table} ready_marker is empty: it would match every screen"
+            )));
+        }
+        agent.dialogs = merge_dialogs(default_dialogs(), agent.dialogs);
+        within(&mut agent.resume_dir);
+        if let Some(key) = agent.env.keys().find(|k| !is_env_name(k)) {
+            return Err(bad_input(format!(
+                "{table} env: `{key}` is not a variable name (letters, digits and _, not first a digit)"
+            )));
+        }
+        Ok(agent)
+    };
+    let agent = profile("[agent]", raw.agent)?;
+    let mut agents = BTreeMap::new();
+    for (name, value) in raw.agents {
+        let table = format!("[agents.{name}]");
+        let parsed: Agent = value
+            .try_into()
+            .map_err(|e| bad_input(format!("{table}: {}", e.to_string().trim_end())))?;
+        agents.insert(name, profile(&table, parsed)?);
+    }
+    let pools = pool::resolve(raw.pool, raw.pools, &agent, &agents, &raw.tmux.command)?;
+    for d in &raw.dedicated {
+        if let Some(p) = pools.iter().find(|p| p.contains(&d.session)) {
+            return Err(bad_input(format!(
+                "[[dedicated]] session `{}` is also in the pool `{}` ({}): a session is one or the other",
                 d.session,
-                pool.prefix,
-                pool.start
+                p.name,
+                p.range()
             )));
         }
     }
-    let mut agent = raw.agent;
-    agent.dialogs = merge_dialogs(default_dialogs(), agent.dialogs);
     let mut state_file = raw.state.file.unwrap_or_else(default_state_file);
     let mut dedicated = raw.dedicated;
     within(&mut state_file);
-    within(&mut agent.resume_dir);
     projects.paths.iter_mut().for_each(within);
     projects.roots.iter_mut().for_each(within);
     dedicated
@@ -394,7 +272,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         state_file,
         tmux_command: raw.tmux.command,
         projects,
-        pool,
+        pools,
         dedicated,
         agent,
         security: raw.security,
@@ -402,23 +280,35 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
     })
 }
 
-fn merge_dialogs(mut defaults: Vec<Dialog>, configured: Vec<Dialog>) -> Vec<Dialog> {
-    for d in configured {
-        match defaults
-            .iter_mut()
-            .find(|x| x.name.eq_ignore_ascii_case(&d.name))
-        {
-            Some(slot) => *slot = d,
-            None => defaults.push(d),
-        }
-    }
-    defaults
-}
-
 impl Config {
-    /// The model a task of this priority runs with (`[agent.models]`).
-    pub fn model_for(&self, priority: Priority) -> String {
-        self.agent.models.for_priority(priority).to_string()
+    /// The pool `session` belongs to.
+    pub fn pool_of(&self, session: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.contains(session))
+    }
+
+    /// The pool named `name`.
+    pub fn pool(&self, name: &str) -> Option<&Pool> {
+        self.pools.iter().find(|p| p.name == name)
+    }
+
+    /// The agent profile of a session: its pool's, or `[agent]`.
+    pub fn agent_for(&self, session: &str) -> &Agent {
+        self.pool_of(session).map_or(&self.agent, |p| &p.agent)
+    }
+
+    /// The tmux command of the server a session is on.
+    pub fn tmux_for(&self, session: &str) -> &[String] {
+        self.pool_of(session)
+            .map_or(self.tmux_command.as_slice(), |p| p.tmux.as_slice())
+    }
+
+    /// The model a task of this priority runs with in `session`
+    /// (its profile's `models`).
+    pub fn model_for(&self, session: &str, priority: Priority) -> String {
+        self.agent_for(session)
+            .models
+            .for_priority(priority)
+            .to_string()
     }
 
     /// The history journal: `history.jsonl` beside the state file.
@@ -444,6 +334,14 @@ impl Config {
     }
 }
 
+fn is_env_name(k: &str) -> bool {
+    let mut bytes = k.bytes();
+    bytes
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
 /// Reads `30s`, `5m`, `1h`, `1d`, `250ms`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
@@ -464,7 +362,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
     Duration::try_from_secs_f64(secs).ok()
 }
 
-fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
     #[derive(Deserialize)]
     #[serde(untagged)]
     enum Either {
@@ -540,7 +438,7 @@ fn size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
     d.deserialize_any(Size)
 }
 
-fn path<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
+pub(crate) fn path<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
     Ok(expand_tilde(&PathBuf::deserialize(d)?))
 }
 

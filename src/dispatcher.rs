@@ -16,14 +16,15 @@ use crate::launch::{self, Launch, Stage};
 use crate::pane::{self, Activity, Started};
 use crate::pending::Pending;
 use crate::report::{self, Event};
+use crate::routing::{self, Free};
 use crate::security::Trust;
+use crate::servers;
 use crate::sessions::{self, Busy};
 use crate::state::{now, Locked, Phase, Store};
 use crate::tmux::{Snapshot, Tmux};
 
 pub struct Dispatcher<'a> {
     pub config: &'a Config,
-    pub tmux: Tmux,
     pub store: Store,
     pub trust: Trust,
 }
@@ -68,10 +69,14 @@ impl<'a> Dispatcher<'a> {
     pub fn new(config: &'a Config) -> Dispatcher<'a> {
         Dispatcher {
             config,
-            tmux: Tmux::new(config.tmux_command.clone()),
             store: Store::new(config.state_file.clone()),
             trust: Trust::new(&config.security),
         }
+    }
+
+    /// The tmux of the server `session` is on.
+    pub fn tmux(&self, session: &str) -> Tmux {
+        servers::tmux_for(self.config, session)
     }
 
     /// One round: under the lock, recover what needs it (when `recover`),
@@ -96,7 +101,7 @@ impl<'a> Dispatcher<'a> {
                 return Ok(round);
             }
             // One tmux call decides both recovery and freeness.
-            let snapshot = self.tmux.snapshot()?;
+            let snapshot = servers::snapshot(self.config)?;
             if recover && holds_any {
                 (round.recovered, to_stop) = self.recover(&mut locked, &snapshot)?;
             }
@@ -109,7 +114,7 @@ impl<'a> Dispatcher<'a> {
         // A session whose started agent still runs is not free, so nothing
         // claims it while this runs outside the lock.
         for (session, started) in &to_stop {
-            launch::stop(&self.tmux, session, started);
+            launch::stop(&self.tmux(session), session, started);
         }
         round.claimed = claims.len();
         let results: Vec<Result<(), Option<PathBuf>>> = std::thread::scope(|scope| {
@@ -143,32 +148,69 @@ impl<'a> Dispatcher<'a> {
         round: &mut Round,
     ) -> anyhow::Result<Vec<Claim>> {
         let now = now();
-        let sessions: Vec<String> = match target {
-            Target::Pool => sessions::free_pool(self.config, snapshot, &locked.state, now),
+        let config = self.config;
+        let mut free = Free {
+            pools: vec![Default::default(); config.pools.len()],
+        };
+        // A named session stands in for its pool (or for the dedicated
+        // sessions, as a pool of its own at the end).
+        let one = match target {
+            Target::Pool => {
+                for (i, pool) in config.pools.iter().enumerate() {
+                    free.pools[i] =
+                        sessions::free_pool(config, pool, snapshot, &locked.state, now).into();
+                }
+                None
+            }
             Target::One { session, by_hand } => {
-                match sessions::check(self.config, snapshot, &locked.state, session, now, by_hand) {
-                    Ok(()) => vec![session.to_string()],
+                match sessions::check(config, snapshot, &locked.state, session, now, by_hand) {
+                    Ok(()) => {
+                        let i = config
+                            .pools
+                            .iter()
+                            .position(|p| p.contains(session))
+                            .unwrap_or(config.pools.len());
+                        free.pools
+                            .resize(config.pools.len() + 1, Default::default());
+                        free.pools[i].push_back(session.to_string());
+                        Some((i, by_hand))
+                    }
                     Err(busy) => {
                         round.busy = Some(busy);
-                        Vec::new()
+                        return Ok(Vec::new());
                     }
                 }
             }
         };
         let mut claims = Vec::new();
-        let mut sessions = sessions.into_iter();
-        let mut held: Option<(String, File)> = None;
         for pending in tasks {
-            if held.is_none() {
-                held = loop {
-                    let Some(s) = sessions.next() else { break None };
-                    if let Some(lock) = self.store.try_launch_lock(&s)? {
-                        break Some((s, lock));
-                    }
-                };
-            }
-            let Some((session, lock)) = held.take() else {
+            if free.pools.iter().all(|p| p.is_empty()) {
                 break;
+            }
+            let picked = match one {
+                // By hand, the operator's choice of session stands.
+                Some((i, true)) => free.pools[i].pop_front().map(|s| (i, s)),
+                // A session's next task is the first one its pool may take.
+                Some((i, false)) => routing::eligible(config, &pending.task)
+                    .ok()
+                    .filter(|pools| pools.contains(&i))
+                    .and_then(|_| free.pools[i].pop_front().map(|s| (i, s))),
+                None => {
+                    match routing::route(config, &pending.task, &mut free, &locked.state, now) {
+                        Ok(picked) => Some(picked),
+                        Err(waits) => {
+                            report::debug(format!("{} waits: {waits}", pending.path.display()));
+                            None
+                        }
+                    }
+                }
+            };
+            let Some((pool, session)) = picked else {
+                continue;
+            };
+            let Some(lock) = self.store.try_launch_lock(&session)? else {
+                // A launch is in flight there (from another invocation).
+                continue;
             };
             let dispatched = match inbox::claim(&pending.path) {
                 Ok(Some(d)) => d,
@@ -177,7 +219,7 @@ impl<'a> Dispatcher<'a> {
                         "{} was taken by another invocation",
                         pending.path.display()
                     ));
-                    held = Some((session, lock));
+                    free.put_back(pool, session);
                     continue;
                 }
                 Err(e) => {
@@ -185,7 +227,7 @@ impl<'a> Dispatcher<'a> {
                         task: pending.path.clone(),
                         reason: format!("could not claim it (rename to .dispatched): {e}"),
                     });
-                    held = Some((session, lock));
+                    free.put_back(pool, session);
                     continue;
                 }
             };
@@ -204,7 +246,7 @@ impl<'a> Dispatcher<'a> {
             entry.started = Some(started.clone());
             entry.receipt = None;
             let expect_receipt = entry.hooks;
-            let model = self.config.model_for(pending.task.priority);
+            let model = config.model_for(&session, pending.task.priority);
             claims.push(Claim {
                 pending: pending.clone(),
                 dispatched,
@@ -220,7 +262,7 @@ impl<'a> Dispatcher<'a> {
 
     /// The session's resume id, when its file is trusted and well formed.
     fn resume(&self, session: &str) -> Option<(PathBuf, String)> {
-        let dir = &self.config.agent.resume_dir;
+        let dir = &self.config.agent_for(session).resume_dir;
         let path = dir.join(format!("{session}-resume-id.txt"));
         let meta = std::fs::symlink_metadata(&path).ok()?;
         let refusal = std::fs::metadata(dir)
@@ -250,9 +292,10 @@ impl<'a> Dispatcher<'a> {
     /// Launches, then settles; on failure, where the task is back.
     fn launch_and_settle(&self, claim: Claim) -> Result<(), Option<PathBuf>> {
         let resume = self.resume(&claim.session);
-        let agent = &self.config.agent;
+        let agent = self.config.agent_for(&claim.session);
+        let tmux = self.tmux(&claim.session);
         let launch = Launch {
-            tmux: &self.tmux,
+            tmux: &tmux,
             agent,
             session: &claim.session,
             started: &claim.started,
@@ -274,8 +317,8 @@ impl<'a> Dispatcher<'a> {
             claim.session
         ));
         let outcome = launch.run();
-        if outcome.is_err() && self.config.pool.contains(&claim.session) {
-            launch::stop(&self.tmux, &claim.session, &claim.started);
+        if outcome.is_err() && self.config.pool_of(&claim.session).is_some() {
+            launch::stop(&tmux, &claim.session, &claim.started);
         }
         match self.settle(&claim, &outcome, resume.as_ref().map(|r| r.0.as_path())) {
             Ok(settled) => settled,
@@ -413,7 +456,8 @@ impl<'a> Dispatcher<'a> {
                                 "it waits in its agent's input, unsent: press Enter there, or clear it"
                             } else {
                                 if stage == Some(Stage::Pasted) {
-                                    self.tmux.send_keys(&started.pane, &["Enter".into()])?;
+                                    self.tmux(&session)
+                                        .send_keys(&started.pane, &["Enter".into()])?;
                                 }
                                 "it stays with its agent"
                             };

@@ -98,14 +98,34 @@ pub fn resume_id(text: &str) -> Option<&str> {
     ok.then_some(id)
 }
 
-/// The agent command with its model and resume id, as `sh` will run it.
+/// The agent command with its model and resume id, as `sh` will run it,
+/// with the profile's environment exported for it alone.
 pub fn agent_command(agent: &Agent, model: &str, resume: Option<&str>) -> String {
     let mut cmd = agent.command.replace("{model}", &quote(model));
     if let Some(id) = resume {
         cmd.push_str(" --resume ");
         cmd.push_str(&quote(id));
     }
-    cmd
+    if agent.env.is_empty() {
+        return cmd;
+    }
+    let exports: Vec<String> = agent
+        .env
+        .iter()
+        .map(|(k, v)| format!("export {k}={}", env_value(v)))
+        .collect();
+    format!("{{ {}; {cmd}; }}", exports.join("; "))
+}
+
+/// A value as `sh` reads it; `~/…` is under the `$HOME` of the host the
+/// agent runs on, which may not be this one.
+fn env_value(v: &str) -> String {
+    match v.strip_prefix("~/") {
+        Some("") => "\"$HOME\"/".to_string(),
+        Some(rest) => format!("\"$HOME\"/{}", quote(rest)),
+        None if v == "~" => "\"$HOME\"".to_string(),
+        None => quote(v),
+    }
 }
 
 /// The line typed into the session's shell: the agent command run in the
@@ -603,6 +623,30 @@ mod tests {
                 "--model 'son net' --dangerously-skip-permissions --resume {id}"
             ))
         );
+    }
+
+    #[test]
+    fn a_profile_environment_is_exported_for_the_agent_alone() {
+        let mut a = agent();
+        a.env
+            .insert("CLAUDE_CONFIG_DIR".into(), "~/.claude b".into());
+        a.env.insert("X".into(), "it's".into());
+        let cmd = agent_command(&a, "opus", None);
+        assert_eq!(
+            cmd,
+            "{ export CLAUDE_CONFIG_DIR=\"$HOME\"/'.claude b'; export X='it'\\''s'; \
+             claude --model opus --dangerously-skip-permissions; }"
+        );
+        let out = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(cmd.replace(
+                "claude --model opus --dangerously-skip-permissions",
+                "printf '%s|%s' \"$CLAUDE_CONFIG_DIR\" \"$X\"",
+            ))
+            .env("HOME", "/h")
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8(out.stdout).unwrap(), "/h/.claude b|it's");
     }
 
     #[test]

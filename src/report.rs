@@ -33,12 +33,19 @@ pub enum Event {
     /// `scan --dry-run`: what would be dispatched.
     Planned {
         session: String,
+        pool: String,
         #[serde(serialize_with = "json_path::serialize")]
         task: PathBuf,
         #[serde(serialize_with = "json_path::serialize")]
         project: PathBuf,
         priority: Priority,
         model: String,
+    },
+    /// `scan --dry-run`: a task that would wait, and why.
+    Waiting {
+        #[serde(serialize_with = "json_path::serialize")]
+        task: PathBuf,
+        reason: String,
     },
     Rejected {
         #[serde(serialize_with = "json_path::serialize")]
@@ -114,6 +121,7 @@ impl Event {
         match self {
             Event::Dispatched { .. }
             | Event::Planned { .. }
+            | Event::Waiting { .. }
             | Event::Recovered { .. }
             | Event::Idle { .. }
             | Event::Received { .. }
@@ -137,6 +145,9 @@ impl Event {
                     "dispatched {} to {session} ({priority}, model {model})",
                     task.display()
                 )
+            }
+            Event::Waiting { task, reason } => {
+                format!("{} would wait: {reason}", task.display())
             }
             Event::Planned {
                 session,
@@ -184,7 +195,7 @@ impl Event {
     /// Whether the history journal keeps it: everything that happened, not
     /// what `scan --dry-run` would do.
     fn journaled(&self) -> bool {
-        !matches!(self, Event::Planned { .. })
+        !matches!(self, Event::Planned { .. } | Event::Waiting { .. })
     }
 }
 
@@ -413,6 +424,9 @@ pub mod json_path_opt {
         Ok(Option::<String>::deserialize(d)?.map(|t| unescape_path(&t)))
     }
 }
+
+/// `2026-11-24T03:14:00Z` from Unix seconds: [`crate::clock::format_utc`].
+pub use crate::clock::format_utc;
 
 #[cfg(test)]
 mod tests {

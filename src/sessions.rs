@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::config::Config;
+use crate::config::{Config, Pool};
 use crate::pane::{self, Activity, Mark, Started};
 use crate::state::{Phase, State};
 use crate::tmux::{Pane, Snapshot};
@@ -19,6 +19,13 @@ pub enum Busy {
     Dedicated,
     Held(Phase),
     Cooling(Duration),
+    /// Its pool's account hit its usage limit; it resets at `until`.
+    Limited {
+        account: String,
+        until: u64,
+    },
+    /// Its tmux server could not be asked.
+    Unreachable,
     /// The program agent-queue started there has not returned.
     Started,
     Running(String),
@@ -37,6 +44,12 @@ impl std::fmt::Display for Busy {
                 "cooling down after a failed launch ({}s left)",
                 left.as_secs()
             ),
+            Busy::Limited { account, until } => write!(
+                f,
+                "account `{account}` hit its usage limit, until {}",
+                crate::report::format_utc(*until)
+            ),
+            Busy::Unreachable => f.write_str("its tmux server does not answer"),
             Busy::Started => f.write_str("the agent agent-queue started there still runs"),
             Busy::Running(cmd) => write!(f, "its pane runs `{cmd}`, not a shell"),
         }
@@ -72,13 +85,14 @@ pub fn cooldown_left(config: &Config, state: &State, session: &str, now: u64) ->
     let Some(failed) = state.sessions.get(session).and_then(|s| s.last_fail) else {
         return Duration::ZERO;
     };
-    let until = failed.saturating_add(config.pool.cooldown.as_secs());
-    Duration::from_secs(until.saturating_sub(now))
+    let cooldown = config.pool_of(session).map_or(0, |p| p.cooldown.as_secs());
+    Duration::from_secs(failed.saturating_add(cooldown).saturating_sub(now))
 }
 
 /// Whether `session` may take a task, for a named target (`dispatch
 /// --session`: dedicated allowed, cooldown ignored since the operator chose)
-/// or for automatic use (`by_hand == false`).
+/// or for automatic use (`by_hand == false`). An account's usage limit holds
+/// for both.
 pub fn check(
     config: &Config,
     snapshot: &Snapshot,
@@ -89,6 +103,9 @@ pub fn check(
 ) -> Result<(), Busy> {
     if !by_hand && config.dedicated(session).is_some() {
         return Err(Busy::Dedicated);
+    }
+    if snapshot.is_unknown(session) {
+        return Err(Busy::Unreachable);
     }
     let pane = snapshot.pane(session).ok_or(Busy::Missing)?;
     match state.phase(session) {
@@ -101,21 +118,33 @@ pub fn check(
             return Err(Busy::Cooling(left));
         }
     }
+    if let Some(pool) = config.pool_of(session) {
+        if let Some(until) = state.limited_until(&pool.account, now) {
+            return Err(Busy::Limited {
+                account: pool.account.clone(),
+                until,
+            });
+        }
+    }
     let started = state.sessions.get(session).and_then(|s| s.started.as_ref());
     if started_runs(started, pane) {
         return Err(Busy::Started);
     }
-    if !is_shell(&pane.command, &config.agent.shells) {
+    if !is_shell(&pane.command, &config.agent_for(session).shells) {
         return Err(Busy::Running(pane.command.clone()));
     }
     Ok(())
 }
 
-/// The free pool sessions, in pool order.
-pub fn free_pool(config: &Config, snapshot: &Snapshot, state: &State, now: u64) -> Vec<String> {
-    config
-        .pool
-        .sessions()
+/// The free sessions of `pool`, in pool order.
+pub fn free_pool(
+    config: &Config,
+    pool: &Pool,
+    snapshot: &Snapshot,
+    state: &State,
+    now: u64,
+) -> Vec<String> {
+    pool.sessions()
         .filter(|s| check(config, snapshot, state, s, now, false).is_ok())
         .collect()
 }
@@ -161,7 +190,10 @@ mod tests {
             ("mine", "bash"),
         ]);
         let state = State::default();
-        assert_eq!(free_pool(&c, &snap, &state, 1000), vec!["ccl-auto-1"]);
+        assert_eq!(
+            free_pool(&c, &c.pools[0], &snap, &state, 1000),
+            vec!["ccl-auto-1"]
+        );
         assert_eq!(
             check(&c, &snap, &state, "ccl-auto-3", 1000, false),
             Err(Busy::Missing)
@@ -181,7 +213,7 @@ mod tests {
     fn a_live_longer_name_never_stands_for_a_missing_one() {
         let c = config();
         let snap = snapshot(&[("ccl-auto-10", "bash"), ("ccl-auto-11", "bash")]);
-        assert!(free_pool(&c, &snap, &State::default(), 0).is_empty());
+        assert!(free_pool(&c, &c.pools[0], &snap, &State::default(), 0).is_empty());
     }
 
     #[test]

@@ -99,9 +99,31 @@ pub struct Receipt {
 pub struct State {
     #[serde(default)]
     pub sessions: BTreeMap<String, SessionState>,
+    /// Accounts that hit their usage limit, by name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub accounts: BTreeMap<String, AccountState>,
+}
+
+/// An account's usage limit: no session of its pools gets a task before
+/// `limited_until` (its reset plus a margin).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountState {
+    pub limited_until: u64,
+    /// The agent's words (its limit line), or the hook's error.
+    pub reason: String,
+    /// When the limit was seen.
+    pub since: u64,
 }
 
 impl State {
+    /// Until when `account` is limited, if it is at `now`.
+    pub fn limited_until(&self, account: &str, now: u64) -> Option<u64> {
+        self.accounts
+            .get(account)
+            .map(|a| a.limited_until)
+            .filter(|&until| until > now)
+    }
+
     pub fn phase(&self, session: &str) -> Phase {
         self.sessions
             .get(session)

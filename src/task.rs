@@ -54,7 +54,10 @@ pub struct Task {
     pub title: Option<String>,
     pub priority: Priority,
     pub tags: Vec<String>,
+    /// Only pools whose agent is Claude Code may take it (the default).
     pub needs_claude_code: bool,
+    /// Only this pool may take it.
+    pub pool: Option<String>,
     pub body: String,
 }
 
@@ -64,7 +67,8 @@ impl Default for Task {
             title: None,
             priority: Priority::Default,
             tags: Vec::new(),
-            needs_claude_code: false,
+            needs_claude_code: true,
+            pool: None,
             body: String::new(),
         }
     }
@@ -107,6 +111,8 @@ struct Header {
     tags: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     needs_claude_code: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pool: Option<String>,
 }
 
 /// Parses a task file's bytes.
@@ -150,7 +156,8 @@ pub fn parse(bytes: &[u8]) -> Result<Task, TaskError> {
         title: fields.title.filter(|t| !t.trim().is_empty()),
         priority,
         tags: fields.tags.unwrap_or_default(),
-        needs_claude_code: fields.needs_claude_code.unwrap_or(false),
+        needs_claude_code: fields.needs_claude_code.unwrap_or(true),
+        pool: fields.pool.filter(|p| !p.trim().is_empty()),
         body: body.trim().to_string(),
     })
 }
@@ -253,7 +260,8 @@ pub fn render(task: &Task) -> String {
         title: task.title.clone(),
         priority: Some(task.priority.as_str().to_string()),
         tags: (!task.tags.is_empty()).then(|| task.tags.clone()),
-        needs_claude_code: task.needs_claude_code.then_some(true),
+        needs_claude_code: (!task.needs_claude_code).then_some(false),
+        pool: task.pool.clone(),
     };
     let yaml = serde_yaml::to_string(&header).expect("a header always serialises");
     format!("---\n{yaml}---\n{}\n", task.body.trim())

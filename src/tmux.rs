@@ -6,8 +6,9 @@
 //! Calls are batched with tmux's `;` separator where they go together: one
 //! process per screen read, one per typed line, one for a whole paste.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, Context};
@@ -17,6 +18,11 @@ use crate::pane::Mark;
 #[derive(Debug, Clone)]
 pub struct Tmux {
     argv: Vec<String>,
+    /// The prefix goes through ssh, which joins its arguments with spaces
+    /// into one line that the remote shell parses again: every argument
+    /// after the prefix is then quoted for that shell (unquoted, `#{…}`
+    /// would start a comment and a message with spaces would split).
+    reparsed: bool,
 }
 
 /// One session's active pane as seen by a single `list-panes -a`.
@@ -36,11 +42,18 @@ pub struct Pane {
 #[derive(Debug, Clone, Default)]
 pub struct Snapshot {
     pub sessions: HashMap<String, Pane>,
+    /// Sessions whose tmux server could not be asked (a remote host that
+    /// does not answer): neither alive nor dead, as far as anyone knows.
+    pub unknown: HashSet<String>,
 }
 
 impl Snapshot {
     pub fn pane(&self, session: &str) -> Option<&Pane> {
         self.sessions.get(session)
+    }
+
+    pub fn is_unknown(&self, session: &str) -> bool {
+        self.unknown.contains(session)
     }
 }
 
@@ -89,7 +102,14 @@ pub fn target(session: &str) -> String {
 
 impl Tmux {
     pub fn new(argv: Vec<String>) -> Tmux {
-        Tmux { argv }
+        let reparsed = argv
+            .iter()
+            .any(|a| Path::new(a).file_name().is_some_and(|n| n == "ssh"));
+        Tmux { argv, reparsed }
+    }
+
+    pub fn argv(&self) -> &[String] {
+        &self.argv
     }
 
     fn describe(&self) -> String {
@@ -102,15 +122,19 @@ impl Tmux {
             .split_first()
             .expect("config checks it is not empty");
         let mut cmd = Command::new(program);
-        cmd.args(prefix)
-            .args(args)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
+        cmd.args(prefix);
+        if self.reparsed {
+            cmd.args(args.iter().map(|a| crate::shell::quote(a)));
+        } else {
+            cmd.args(args);
+        }
+        cmd.stdin(if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
                 anyhow!("tmux is not installed: `{program}` was not found (set [tmux] command, or install tmux)")
@@ -325,7 +349,10 @@ fn parse_snapshot(out: &str) -> Snapshot {
             sessions.insert(name.to_string(), pane);
         }
     }
-    Snapshot { sessions }
+    Snapshot {
+        sessions,
+        unknown: HashSet::new(),
+    }
 }
 
 #[cfg(test)]

@@ -39,12 +39,10 @@ impl Run for DispatchArgs {
         let task = task::read(&path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
         let target = match &self.session {
             Some(s) => {
-                if !config.pool.contains(s) && config.dedicated(s).is_none() {
+                if config.pool_of(s).is_none() && config.dedicated(s).is_none() {
                     return Err(bad_input(format!(
-                        "unknown session `{s}`: it is neither in the pool ({}{}..{}) nor a [[dedicated]] session",
-                        config.pool.prefix,
-                        config.pool.start,
-                        config.pool.start + config.pool.size.saturating_sub(1)
+                        "{:#}",
+                        crate::servers::unknown_session(&config, s)
                     )));
                 }
                 Target::One {

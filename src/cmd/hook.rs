@@ -125,7 +125,7 @@ fn session(d: &Dispatcher) -> anyhow::Result<Option<String>> {
         return Ok(None);
     }
     Ok(match mark_idle::own_session(d)? {
-        Ok(s) if d.config.pool.contains(&s) || d.config.dedicated(&s).is_some() => Some(s),
+        Ok(s) if d.config.pool_of(&s).is_some() || d.config.dedicated(&s).is_some() => Some(s),
         Ok(s) => {
             report::debug(format!("hook: session {s} is not managed by agent-queue"));
             None

@@ -60,7 +60,8 @@ impl Run for MarkIdleArgs {
             .or(own_session.clone())
             .expect("named or found");
         let dedicated = config.dedicated(&session).is_some();
-        if !dedicated && !config.pool.contains(&session) {
+        let pool = config.pool_of(&session);
+        if !dedicated && pool.is_none() {
             if self.session.is_none() {
                 report::info(format!(
                     "session `{session}` (from $TMUX_PANE) is not managed by agent-queue"
@@ -89,7 +90,7 @@ impl Run for MarkIdleArgs {
                 }
             }
         }
-        let recycling = !dedicated && config.pool.recycle;
+        let recycling = pool.is_some_and(|p| p.recycle);
         let lock = if recycling {
             match d.store.try_recycle_lock(&session)? {
                 Some(lock) => Some(lock),
@@ -144,7 +145,7 @@ impl Run for RecycleArgs {
                 self.session
             )));
         }
-        if !config.pool.contains(&self.session) {
+        if config.pool_of(&self.session).is_none() {
             return Err(bad_input(format!(
                 "unknown session `{}`: it is not in the pool",
                 self.session
@@ -193,22 +194,27 @@ pub(crate) fn own_session(d: &Dispatcher) -> anyhow::Result<Result<String, Strin
     else {
         return Ok(Err("$TMUX is not set, so the tmux server is unknown".into()));
     };
-    let owner = match d.tmux.pane_owner(&pane) {
-        Ok(Some(owner)) => owner,
-        Ok(None) => {
-            return Ok(Err(format!(
-                "the configured tmux server has no pane {pane} ($TMUX_PANE)"
-            )))
+    // Pane ids repeat across servers: ask each configured server for the
+    // pane, and take the one whose socket is $TMUX's.
+    let mut seen = Vec::new();
+    for tmux in crate::servers::all(d.config) {
+        match tmux.pane_owner(&pane) {
+            Ok(Some((server, session))) if same_file(Path::new(&server), Path::new(&socket)) => {
+                return Ok(Ok(session))
+            }
+            Ok(Some((server, _))) => seen.push(server),
+            Ok(None) => {}
+            Err(e) => report::debug(format!("finding pane {pane}: {e:#}")),
         }
-        Err(e) => return Ok(Err(format!("finding pane {pane}: {e:#}"))),
-    };
-    if !same_file(Path::new(&owner.0), Path::new(&socket)) {
-        return Ok(Err(format!(
-            "$TMUX names the tmux server at {socket}, not the configured one at {}",
-            owner.0
-        )));
     }
-    Ok(Ok(owner.1))
+    Ok(Err(if seen.is_empty() {
+        format!("no configured tmux server has pane {pane} ($TMUX_PANE)")
+    } else {
+        format!(
+            "$TMUX names the tmux server at {socket}, not a configured one ({})",
+            seen.join(", ")
+        )
+    }))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -280,14 +286,18 @@ fn detach_recycle(
 /// next task unless `no_next`. The recycle lock is let go once the agent has
 /// exited: the next agent's own Stop hook may come before this returns.
 fn recycle(d: &Dispatcher, session: &str, no_next: bool, lock: File) -> anyhow::Result<Outcome> {
-    let limit = d.config.agent.ready_timeout.max(Duration::from_secs(30));
+    let limit = d
+        .config
+        .agent_for(session)
+        .ready_timeout
+        .max(Duration::from_secs(30));
     let started = d
         .store
         .read()?
         .sessions
         .get(session)
         .and_then(|s| s.started.clone());
-    let snapshot = d.tmux.snapshot()?;
+    let snapshot = crate::servers::snapshot(d.config)?;
     let Some(pane) = snapshot.pane(session) else {
         report::info(format!(
             "{session}: no such tmux session; nothing to recycle"
@@ -300,7 +310,7 @@ fn recycle(d: &Dispatcher, session: &str, no_next: bool, lock: File) -> anyhow::
         }
         (Some(Activity::Running), Some(_)) => {}
         _ if sessions::started_runs(started.as_ref(), pane)
-            || !sessions::is_shell(&pane.command, &d.config.agent.shells) =>
+            || !sessions::is_shell(&pane.command, &d.config.agent_for(session).shells) =>
         {
             report::info(format!(
                 "{session}: its pane runs something agent-queue did not start there (`{}`); \
@@ -330,16 +340,17 @@ fn exit_agent(
     let runs = |s: &crate::tmux::Screen| {
         crate::pane::activity(started, target, s.pid, s.mark.as_ref()) == Activity::Running
     };
-    d.tmux.type_text(target, "/exit")?;
+    let tmux = d.tmux(session);
+    tmux.type_text(target, "/exit")?;
     // Enter only once `/exit` shows: sent together, an agent that reads
     // input in chunks could take the pair for a paste.
-    let s = wait(d, target, Duration::from_secs(5), |s| {
+    let s = wait(&tmux, target, Duration::from_secs(5), |s| {
         s.text.contains("/exit") || !runs(s)
     })?;
     if runs(&s) {
-        d.tmux.send_keys(target, &["Enter".into()])?;
+        tmux.send_keys(target, &["Enter".into()])?;
     }
-    let s = wait(d, target, limit, |s| !runs(s))?;
+    let s = wait(&tmux, target, limit, |s| !runs(s))?;
     if runs(&s) {
         report::warn(format!(
             "{session}: the agent did not exit within {}s of /exit; it gets no new task",
@@ -371,14 +382,14 @@ fn wait_for_launcher(d: &Dispatcher, session: &str, limit: Duration) -> anyhow::
 }
 
 fn wait(
-    d: &Dispatcher,
+    tmux: &crate::tmux::Tmux,
     target: &str,
     limit: Duration,
     done: impl Fn(&crate::tmux::Screen) -> bool,
 ) -> anyhow::Result<crate::tmux::Screen> {
     let start = Instant::now();
     loop {
-        let s = d.tmux.screen(target)?;
+        let s = tmux.screen(target)?;
         if done(&s) || start.elapsed() >= limit {
             return Ok(s);
         }

@@ -49,7 +49,7 @@ impl Run for Command {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         match self {
             Command::Parse(a) => a.run(ctx),
-            Command::FreeSession => free_session::FreeSession.run(ctx),
+            Command::FreeSession(a) => a.run(ctx),
             Command::Dispatch(a) => a.run(ctx),
             Command::Scan(a) => a.run(ctx),
             Command::MarkIdle(a) => a.run(ctx),

@@ -16,6 +16,8 @@ use crate::dispatcher::{Dispatcher, Target};
 use crate::error::Outcome;
 use crate::pending::{self, Mode};
 use crate::report::{self, Event};
+use crate::routing::{self, Free};
+use crate::servers;
 use crate::sessions;
 use crate::state::now;
 use crate::tmux::Snapshot;
@@ -58,7 +60,7 @@ impl Run for ScanArgs {
             // one, and would leave tasks waiting without a word.
             if round.claimed == 0 && !tasks.is_empty() && !said_no_pool {
                 said_no_pool = true;
-                match d.tmux.snapshot() {
+                match servers::snapshot(&config) {
                     Ok(snapshot) => warn_if_no_pool(&config, &snapshot, tasks.len()),
                     Err(e) => report::debug(format!("looking for pool sessions: {e:#}")),
                 }
@@ -98,9 +100,12 @@ impl Run for ScanArgs {
     }
 }
 
-/// What a scan would dispatch now, without claiming, launching or renaming.
+/// What a scan would dispatch now, without claiming, launching or
+/// renaming: the session and pool of each task that would go, and why each
+/// other task would wait.
 fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
-    let projects = pending::read_all(d.config, &d.trust, Mode::Look);
+    let config = d.config;
+    let projects = pending::read_all(config, &d.trust, Mode::Look);
     let settling: usize = projects.iter().map(|p| p.settling).sum();
     if settling > 0 {
         report::info(format!(
@@ -113,54 +118,83 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
         return Ok(Outcome::Done);
     }
     let state = d.store.read()?;
-    let snapshot = d.tmux.snapshot()?;
-    let free = sessions::free_pool(d.config, &snapshot, &state, now());
-    warn_if_no_pool(d.config, &snapshot, tasks.len());
-    for (task, session) in tasks.iter().zip(free.iter()) {
-        let model = d.config.model_for(task.task.priority);
-        if report::json() {
-            report::print_json(&Event::Planned {
-                session: session.clone(),
-                task: task.path.clone(),
-                project: task.project.clone(),
-                priority: task.task.priority,
-                model,
-            });
-        } else {
-            println!(
-                "{session}\t{}\t{model}\t{}",
-                task.task.priority,
-                task.path.display()
-            );
+    let snapshot = servers::snapshot(config)?;
+    let now = now();
+    let mut free = Free {
+        pools: config
+            .pools
+            .iter()
+            .map(|p| sessions::free_pool(config, p, &snapshot, &state, now).into())
+            .collect(),
+    };
+    warn_if_no_pool(config, &snapshot, tasks.len());
+    for task in &tasks {
+        match routing::route(config, &task.task, &mut free, &state, now) {
+            Ok((pool, session)) => {
+                let pool = config.pools[pool].name.clone();
+                let model = config.model_for(&session, task.task.priority);
+                if report::json() {
+                    report::print_json(&Event::Planned {
+                        session,
+                        pool,
+                        task: task.path.clone(),
+                        project: task.project.clone(),
+                        priority: task.task.priority,
+                        model,
+                    });
+                } else {
+                    println!(
+                        "{session}\t{pool}\t{}\t{model}\t{}",
+                        task.task.priority,
+                        task.path.display()
+                    );
+                }
+            }
+            Err(waits) => {
+                let e = Event::Waiting {
+                    task: task.path.clone(),
+                    reason: waits.to_string(),
+                };
+                if report::json() {
+                    report::print_json(&e);
+                } else {
+                    println!(
+                        "-\t-\t{}\twaits\t{}\t{waits}",
+                        task.task.priority,
+                        task.path.display()
+                    );
+                }
+            }
         }
-    }
-    if tasks.len() > free.len() {
-        report::info(format!(
-            "{} task(s) would wait for a free session",
-            tasks.len() - free.len()
-        ));
     }
     Ok(Outcome::Done)
 }
 
-/// Warns when `waiting` tasks wait because none of the pool's sessions
-/// exists, naming the sessions looked for and where.
+/// Warns when `waiting` tasks wait and a pool has not one session in tmux,
+/// naming the sessions looked for and where: a pool that does not exist
+/// (not started, or on another tmux server) looks just like a busy one.
 fn warn_if_no_pool(config: &Config, snapshot: &Snapshot, waiting: usize) {
-    let pool = &config.pool;
-    if waiting == 0 || pool.sessions().any(|s| snapshot.pane(&s).is_some()) {
+    if waiting == 0 {
         return;
     }
-    let last = pool.start.saturating_add(pool.size.saturating_sub(1));
-    let looked_for = match pool.size {
-        0 => "none: [pool] size is 0".to_string(),
-        1 => format!("{}{}", pool.prefix, pool.start),
-        _ => format!("{p}{}..{p}{last}", pool.start, p = pool.prefix),
-    };
-    report::warn(format!(
-        "{waiting} task(s) wait: no pool session exists (looked for {looked_for} on `{}`); \
-         start them at a shell, e.g. `tmux new-session -d -s {}{}`",
-        config.tmux_command.join(" "),
-        pool.prefix,
-        pool.start
-    ));
+    for pool in &config.pools {
+        if pool
+            .sessions()
+            .any(|s| snapshot.pane(&s).is_some() || snapshot.is_unknown(&s))
+        {
+            continue;
+        }
+        let looked_for = match pool.size {
+            0 => format!("none: pool `{}` has size 0", pool.name),
+            _ => pool.range(),
+        };
+        report::warn(format!(
+            "{waiting} task(s) wait: no pool session of pool `{}` exists (looked for {looked_for} on `{}`); \
+             start them at a shell, e.g. `tmux new-session -d -s {}{}`",
+            pool.name,
+            pool.tmux.join(" "),
+            pool.prefix,
+            pool.start
+        ));
+    }
 }

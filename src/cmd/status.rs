@@ -1,5 +1,7 @@
-//! `status`: every pool and dedicated session as tmux and the state see it,
-//! and what each project has waiting. Read-only, lock-free, one tmux call.
+//! `status`: every pool (its account, agent and tmux server), every account
+//! that hit its usage limit, every pool and dedicated session as tmux and
+//! the state see it, and what each project has waiting. Read-only,
+//! lock-free, one tmux call per server.
 
 use serde::Serialize;
 
@@ -10,16 +12,38 @@ use crate::error::Outcome;
 use crate::pending::{self, Mode};
 use crate::report;
 use crate::security::Trust;
+use crate::servers;
 use crate::sessions;
 use crate::state::{now, Phase, State, Store};
-use crate::tmux::{Snapshot, Tmux};
+use crate::tmux::Snapshot;
 
 pub struct Status;
+
+#[derive(Serialize)]
+struct PoolRow {
+    pool: String,
+    account: String,
+    agent: String,
+    /// The tmux command of its server (another host: `ssh host tmux`).
+    host: String,
+    sessions: String,
+    free: usize,
+}
+
+#[derive(Serialize)]
+struct AccountRow {
+    account: String,
+    /// RFC 3339, or null when it is not limited.
+    limited_until: Option<String>,
+    reason: Option<String>,
+}
 
 #[derive(Serialize)]
 struct SessionRow {
     session: String,
     kind: &'static str,
+    /// Its pool's name; null for a dedicated session.
+    pool: Option<String>,
     alive: bool,
     state: &'static str,
     task: Option<String>,
@@ -43,6 +67,8 @@ struct ProjectRow {
 
 #[derive(Serialize)]
 struct Report {
+    pools: Vec<PoolRow>,
+    accounts: Vec<AccountRow>,
     sessions: Vec<SessionRow>,
     projects: Vec<ProjectRow>,
 }
@@ -51,15 +77,18 @@ impl Run for Status {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
         let state = Store::new(config.state_file.clone()).read()?;
-        let snapshot = match Tmux::new(config.tmux_command.clone()).snapshot() {
+        let snapshot = match servers::snapshot(&config) {
             Ok(s) => s,
             Err(e) => {
                 report::warn(format!("{e:#}; every session is shown as not alive"));
                 Snapshot::default()
             }
         };
+        let sessions = session_rows(&config, &state, &snapshot);
         let report = Report {
-            sessions: session_rows(&config, &state, &snapshot),
+            pools: pool_rows(&config, &sessions),
+            accounts: account_rows(&config, &state),
+            sessions,
             projects: pending::read_all(&config, &Trust::new(&config.security), Mode::Quiet)
                 .into_iter()
                 .map(|p| ProjectRow {
@@ -80,15 +109,68 @@ impl Run for Status {
     }
 }
 
+fn pool_rows(config: &Config, sessions: &[SessionRow]) -> Vec<PoolRow> {
+    config
+        .pools
+        .iter()
+        .map(|p| PoolRow {
+            pool: p.name.clone(),
+            account: p.account.clone(),
+            agent: p.agent_name.clone(),
+            host: p.tmux.join(" "),
+            sessions: p.range(),
+            free: sessions
+                .iter()
+                .filter(|s| s.free && s.pool.as_deref() == Some(p.name.as_str()))
+                .count(),
+        })
+        .collect()
+}
+
+/// Every account of the config, limited or not, then any other the state
+/// still names.
+fn account_rows(config: &Config, state: &State) -> Vec<AccountRow> {
+    let now = now();
+    let mut names: Vec<String> = Vec::new();
+    for name in config
+        .pools
+        .iter()
+        .map(|p| p.account.clone())
+        .chain(state.accounts.keys().cloned())
+    {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    names
+        .into_iter()
+        .map(|account| {
+            let limit = state
+                .accounts
+                .get(&account)
+                .filter(|a| a.limited_until > now);
+            AccountRow {
+                limited_until: limit.map(|a| format_utc(a.limited_until)),
+                reason: limit.map(|a| a.reason.clone()),
+                account,
+            }
+        })
+        .collect()
+}
+
 fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<SessionRow> {
     let now = now();
-    let pool = config.pool.sessions().map(|s| (s, "pool"));
+    let pools = config
+        .pools
+        .iter()
+        .flat_map(|p| p.sessions().map(move |s| (s, "pool", Some(p.name.clone()))));
     let dedicated = config
         .dedicated
         .iter()
-        .map(|d| (d.session.clone(), "dedicated"));
-    pool.chain(dedicated)
-        .map(|(session, kind)| {
+        .map(|d| (d.session.clone(), "dedicated", None));
+    pools
+        .chain(dedicated)
+        .map(|(session, kind, pool)| {
             let entry = state.sessions.get(&session);
             let pane = snapshot.pane(&session);
             SessionRow {
@@ -107,12 +189,38 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                     && sessions::check(config, snapshot, state, &session, now, false).is_ok(),
                 session,
                 kind,
+                pool,
             }
         })
         .collect()
 }
 
 fn render(r: &Report) -> String {
+    let mut rows = vec![["POOL", "ACCOUNT", "AGENT", "SESSIONS", "FREE", "TMUX"].map(String::from)];
+    for p in &r.pools {
+        rows.push([
+            p.pool.clone(),
+            p.account.clone(),
+            p.agent.clone(),
+            p.sessions.clone(),
+            p.free.to_string(),
+            p.host.clone(),
+        ]);
+    }
+    let mut out = table(&rows);
+    out.push('\n');
+    let mut rows = vec![["ACCOUNT", "USAGE LIMIT", "REASON"].map(String::from)];
+    for a in &r.accounts {
+        rows.push([
+            a.account.clone(),
+            a.limited_until
+                .as_ref()
+                .map_or("-".into(), |u| format!("until {u}")),
+            a.reason.clone().unwrap_or_else(|| "-".into()),
+        ]);
+    }
+    out.push_str(&table(&rows));
+    out.push('\n');
     let mut rows = vec![[
         "SESSION", "KIND", "ALIVE", "STATE", "SINCE", "HELD", "COOLDOWN", "TASK",
     ]
@@ -142,7 +250,7 @@ fn render(r: &Report) -> String {
             s.task.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
-    let mut out = table(&rows);
+    out.push_str(&table(&rows));
     out.push('\n');
     let mut rows =
         vec![["PROJECT", "PENDING", "SETTLING", "WAITING (REFUSED/BROKEN)"].map(String::from)];
@@ -166,6 +274,7 @@ mod tests {
         SessionRow {
             session: session.into(),
             kind: "pool",
+            pool: Some("default".into()),
             alive: true,
             state,
             task: held_secs.map(|_| "/p/.agent-queue/inbox/x.md.dispatched".into()),
@@ -180,6 +289,8 @@ mod tests {
     #[test]
     fn held_shows_how_long_a_busy_session_has_had_its_task() {
         let r = Report {
+            pools: Vec::new(),
+            accounts: Vec::new(),
             sessions: vec![
                 row("a", "working", Some(11_100)),
                 row("b", "launching", Some(4)),
@@ -188,7 +299,10 @@ mod tests {
             projects: Vec::new(),
         };
         let text = render(&r);
-        let lines: Vec<&str> = text.lines().collect();
+        let lines: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("SESSION"))
+            .collect();
         let at = lines[0].find("HELD").unwrap();
         let held: Vec<&str> = lines[1..4]
             .iter()

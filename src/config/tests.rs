@@ -10,10 +10,10 @@ const MINIMAL: &str = "[projects]\npaths = [\"/srv/p/a\"]\n[pool]\n";
 fn minimal_config_gets_the_documented_defaults() {
     let c = cfg(MINIMAL).unwrap();
     assert_eq!(c.tmux_command, ["tmux"]);
-    assert_eq!(c.pool.sessions().collect::<Vec<_>>().len(), 10);
-    assert_eq!(c.pool.sessions().next().unwrap(), "ccl-auto-11");
-    assert_eq!(c.pool.cooldown, Duration::from_secs(300));
-    assert!(c.pool.recycle);
+    assert_eq!(c.pools[0].sessions().collect::<Vec<_>>().len(), 10);
+    assert_eq!(c.pools[0].sessions().next().unwrap(), "ccl-auto-11");
+    assert_eq!(c.pools[0].cooldown, Duration::from_secs(300));
+    assert!(c.pools[0].recycle);
     assert_eq!(c.agent.ready_timeout, Duration::from_secs(30));
     assert_eq!(c.agent.models.for_priority(Priority::Critical), "opus");
     assert_eq!(c.agent.models.for_priority(Priority::Low), "sonnet");
@@ -78,12 +78,12 @@ fn configured_dialogs_replace_defaults_by_name_and_add_the_rest() {
 #[test]
 fn pool_membership_is_exact() {
     let c = cfg(MINIMAL).unwrap();
-    assert!(c.pool.contains("ccl-auto-11"));
-    assert!(c.pool.contains("ccl-auto-20"));
-    assert!(!c.pool.contains("ccl-auto-21"));
-    assert!(!c.pool.contains("ccl-auto-1"));
-    assert!(!c.pool.contains("ccl-auto-011"));
-    assert!(!c.pool.contains("ccl-auto-11x"));
+    assert!(c.pools[0].contains("ccl-auto-11"));
+    assert!(c.pools[0].contains("ccl-auto-20"));
+    assert!(!c.pools[0].contains("ccl-auto-21"));
+    assert!(!c.pools[0].contains("ccl-auto-1"));
+    assert!(!c.pools[0].contains("ccl-auto-011"));
+    assert!(!c.pools[0].contains("ccl-auto-11x"));
 }
 
 #[test]
@@ -165,4 +165,76 @@ fn history_max_size_reads_like_operators_write_it() {
     }
     let e = cfg(&format!("{MINIMAL}[history]\nmax_sise = 10\n")).unwrap_err();
     assert!(format!("{e:#}").contains("max_sise"), "{e:#}");
+}
+
+const POOLS: &str = "[projects]\npaths = [\"/p\"]\n\
+    [pool]\nprefix = \"a-\"\nstart = 1\nsize = 2\n\
+    [pools.zeta]\nprefix = \"z-\"\nstart = 1\nsize = 1\naccount = \"max-b\"\nagent = \"claude-b\"\n\
+    tmux = [\"ssh\", \"box2\", \"tmux\"]\non_limit = \"leave\"\n\
+    [pools.beta]\nprefix = \"b-\"\nstart = 1\nsize = 1\naccount = \"max-b\"\n\
+    [agents.claude-b]\nenv = { CLAUDE_CONFIG_DIR = \"~/.claude-b\" }\n";
+
+#[test]
+fn pools_keep_config_order_with_their_accounts_agents_and_servers() {
+    let c = cfg(POOLS).unwrap();
+    let names: Vec<&str> = c.pools.iter().map(|p| p.name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["default", "zeta", "beta"],
+        "[pool] first, then in order"
+    );
+    let (a, z, b) = (&c.pools[0], &c.pools[1], &c.pools[2]);
+    assert_eq!(a.account, "default", "a pool's own name by default");
+    assert_eq!((z.account.as_str(), b.account.as_str()), ("max-b", "max-b"));
+    assert_eq!(z.agent_name, "claude-b");
+    assert_eq!(z.agent.env["CLAUDE_CONFIG_DIR"], "~/.claude-b");
+    assert!(a.agent.env.is_empty() && a.agent.claude_code);
+    assert_eq!(z.tmux, ["ssh", "box2", "tmux"]);
+    assert_eq!(b.tmux, ["tmux"], "[tmux] command by default");
+    assert_eq!(z.on_limit, OnLimit::Leave);
+    assert_eq!(a.on_limit, OnLimit::Stop);
+    assert_eq!(c.pool_of("z-1").unwrap().name, "zeta");
+    assert_eq!(c.tmux_for("z-1"), ["ssh", "box2", "tmux"]);
+    assert_eq!(c.tmux_for("someone-else"), ["tmux"]);
+}
+
+#[test]
+fn pools_without_a_lone_pool_table_are_enough() {
+    let c = cfg("[projects]\npaths = []\n[pools.x]\nprefix = \"x-\"\n").unwrap();
+    assert_eq!(c.pools.len(), 1);
+    assert_eq!(c.pools[0].name, "x");
+}
+
+#[test]
+fn pool_mistakes_are_errors_that_name_the_table() {
+    let base = "[projects]\npaths = []\n[pool]\nprefix = \"a-\"\nstart = 1\nsize = 3\n";
+    for (extra, needle) in [
+        (
+            "[pools.x]\nprefix = \"a-\"\nstart = 3\n",
+            "share session names",
+        ),
+        (
+            "[pools.x]\nprefix = \"x-\"\nagent = \"nope\"\n",
+            "no [agents.nope] profile",
+        ),
+        ("[pools.x]\nprefix = \"x-\"\nsize_ = 1\n", "[pools.x]"),
+        ("[pools.default]\nprefix = \"x-\"\n", "name of [pool]"),
+        (
+            "[pools.x]\nprefix = \"x-\"\non_limit = \"wait\"\n",
+            "[pools.x]",
+        ),
+        (
+            "[agents.b]\nenv = { \"A-B\" = \"1\" }\n",
+            "[agents.b] env: `A-B`",
+        ),
+        (
+            "[agents.b]\nready_marker = \" \"\n",
+            "[agents.b] ready_marker",
+        ),
+        ("[[dedicated]]\nsession = \"a-2\"\n", "pool `default`"),
+    ] {
+        let e = cfg(&format!("{base}{extra}")).unwrap_err();
+        assert!(crate::error::is_bad_input(&e), "{extra}");
+        assert!(format!("{e:#}").contains(needle), "{extra}: {e:#}");
+    }
 }

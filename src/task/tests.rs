@@ -135,7 +135,8 @@ fn render_reads_back() {
         title: Some("a: \"quoted\" # title".into()),
         priority: Priority::Critical,
         tags: vec!["x y".into(), "- z".into()],
-        needs_claude_code: true,
+        needs_claude_code: false,
+        pool: Some("max-b".into()),
         body: "---\nbody with a rule\n---".into(),
     };
     assert_eq!(ok(&render(&task)), task);

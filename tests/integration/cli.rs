@@ -22,7 +22,7 @@ fn parse_prints_the_task_as_json_without_a_config() {
     assert_eq!(
         v,
         serde_json::json!({"path": file.display().to_string(), "title": "Fix it", "priority": "high",
-            "tags": ["auth"], "needs_claude_code": true, "body": "Body"})
+            "tags": ["auth"], "needs_claude_code": true, "pool": null, "body": "Body"})
     );
 }
 

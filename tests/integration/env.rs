@@ -195,6 +195,13 @@ impl World {
     /// Starts a session running a plain POSIX shell, with the stand-in
     /// agent's environment.
     pub fn start_session(&self, name: &str) {
+        self.start_session_on(&self.socket, name);
+    }
+
+    /// Starts a session as `start_session` does, on the tmux server of
+    /// another socket (a second server, or a "remote host"); that server is
+    /// the caller's to kill.
+    pub fn start_session_on(&self, socket: &str, name: &str) {
         let mut args: Vec<String> = ["new-session", "-d", "-s", name, "-x", "160", "-y", "40"]
             .map(String::from)
             .to_vec();
@@ -215,7 +222,9 @@ impl World {
             args.push(format!("{k}={v}"));
         }
         args.push("/bin/sh".into());
-        let mut cmd = self.tmux_command();
+        let mut cmd = Command::new("tmux");
+        cmd.args(["-L", socket, "-f", "/dev/null"])
+            .env("HOME", self.home());
         // tmux gives a new session's first pane the PATH of the client that
         // made it, whatever `-e PATH=` says.
         if let Some(path) = env.get("PATH") {
@@ -230,7 +239,14 @@ impl World {
         self.wait_until(
             Duration::from_secs(5),
             &format!("{name} runs its shell"),
-            || self.pane_command(name).as_deref() == Some("sh"),
+            || {
+                let out = Command::new("tmux")
+                    .args(["-L", socket, "-f", "/dev/null", "display-message", "-p"])
+                    .args(["-t", &format!("={name}:"), "#{pane_current_command}"])
+                    .output()
+                    .unwrap();
+                String::from_utf8_lossy(&out.stdout).trim() == "sh"
+            },
         );
     }
 

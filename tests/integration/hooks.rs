@@ -80,37 +80,32 @@ fn a_swallowed_enter_is_rescued_by_the_missing_receipt_and_the_task_arrives_once
     let drop = w.path("drop-enter");
     w.agent_env
         .insert("AQ_AGENT_DROP_ENTER".into(), drop.display().to_string());
+    // A turn that takes a second: time to set up the next task.
+    w.agent_env.insert("AQ_AGENT_WORK".into(), "1".into());
     let p = w.project("p");
-    let first = w.task(&p, "first.md", "high", "first");
+    w.task(&p, "first.md", "high", "first");
     w.start_pool();
-    // The first task teaches agent-queue that this session's hooks report.
-    assert!(w
-        .run(&["dispatch", first.to_str().unwrap()])
-        .status
-        .success());
-    w.wait_received(1, WAIT);
-    w.wait_until(WAIT, "the session is idle at its shell", || {
-        w.idle_at_shell("ccl-auto-1")
+    assert!(w.run(&["scan"]).status.success());
+    // The first receipt tells agent-queue that this session's hooks report.
+    w.wait_until(WAIT, "the first receipt", || {
+        w.state()["sessions"]["ccl-auto-1"]["hooks"] == true
     });
-    assert_eq!(w.state()["sessions"]["ccl-auto-1"]["hooks"], true);
-
+    // The next agent, which the first one's Stop hook brings, drops the
+    // first Enter it is sent: no receipt comes, so it is pressed again.
     std::fs::write(&drop, "").unwrap();
-    let second = w.task(&p, "second.md", "high", "second");
-    let out = w.run(&["-v", "dispatch", second.to_str().unwrap()]);
-    assert!(out.status.success(), "{}\n{}", stderr(&out), w.describe());
-    assert!(
-        stderr(&out).contains("pressing it once more"),
-        "{}",
-        stderr(&out)
-    );
-    assert!(!drop.exists(), "the agent dropped the first Enter");
+    w.task(&p, "second.md", "high", "second");
     let got = w.wait_received(2, WAIT);
-    assert_eq!(got.len(), 2);
     assert!(got[1].text.starts_with("[second.md] second"), "{got:?}");
+    assert!(!drop.exists(), "the agent dropped an Enter");
     w.wait_until(WAIT, "the session is idle at its shell", || {
         w.idle_at_shell("ccl-auto-1")
     });
     assert_eq!(w.received().len(), 2, "exactly once");
+    let log = std::fs::read_to_string(w.path("state/agent-queue/recycle.log")).unwrap();
+    assert!(!log.contains("failed"), "{log}");
+    assert!(log.contains("dispatched"), "{log}");
+    let receipt = &w.state()["sessions"]["ccl-auto-1"]["receipt"];
+    assert!(receipt["task"].as_str().unwrap().contains("second.md"));
 }
 
 /// Runs `agent-queue hook` with `input` on stdin and `env`.

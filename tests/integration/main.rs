@@ -17,6 +17,7 @@ mod inputs;
 mod mark_idle;
 mod operator;
 mod panes;
+mod pools;
 mod properties;
 mod real_agent;
 mod scan;

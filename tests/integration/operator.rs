@@ -181,7 +181,7 @@ fn every_reporting_subcommand_speaks_json() {
     let free = w.run(&["--json", "free-session"]);
     assert_eq!(
         json_lines(&free),
-        [serde_json::json!({"session": "ccl-auto-1"})]
+        [serde_json::json!({"session": "ccl-auto-1", "pool": "default"})]
     );
     let idle = w.run(&["--json", "mark-idle", "ccl-auto-1", "--no-next"]);
     assert_eq!(

@@ -70,15 +70,21 @@ fn task() -> impl Strategy<Value = Task> {
         proptest::sample::select(Priority::ALL.to_vec()),
         proptest::collection::vec(text(12), 0..4),
         any::<bool>(),
+        proptest::option::of(
+            text(12).prop_filter("a blank pool parses as none", |p| !p.trim().is_empty()),
+        ),
         body,
     )
-        .prop_map(|(title, priority, tags, needs_claude_code, body)| Task {
-            title,
-            priority,
-            tags,
-            needs_claude_code,
-            body,
-        })
+        .prop_map(
+            |(title, priority, tags, needs_claude_code, pool, body)| Task {
+                title,
+                priority,
+                tags,
+                needs_claude_code,
+                pool,
+                body,
+            },
+        )
 }
 
 proptest! {

@@ -169,10 +169,19 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
     let out = w.run(&["--json", "scan", "--dry-run"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let plan = json_lines(&out);
-    assert_eq!(plan.len(), 2);
+    assert_eq!(plan.len(), 3, "{plan:?}");
     assert_eq!(plan[0]["event"], "planned");
     assert_eq!(plan[0]["session"], "ccl-auto-1");
+    assert_eq!(plan[0]["pool"], "default");
     assert_eq!(plan[1]["session"], "ccl-auto-2");
+    assert_eq!(plan[2]["event"], "waiting");
+    assert!(
+        plan[2]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("no free session in pool(s) default"),
+        "{plan:?}"
+    );
     assert!(tasks.iter().all(|t| t.exists()));
     assert!(!w.state_path().exists(), "a dry run writes no state");
     assert!(w.received().is_empty());

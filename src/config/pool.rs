@@ -1,0 +1,188 @@
+//! The pools: named groups of tmux sessions (`[pool]`, the pool named
+//! `default`, and `[pools.NAME]`), each with its agent profile, its tmux
+//! server and the account whose usage limit it shares. A session belongs to
+//! at most one pool, so its name alone says which agent, which tmux server
+//! and which account it has.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use super::agent::Agent;
+use super::duration;
+use crate::error::bad_input;
+
+/// More sessions than one tmux server holds in practice: a typo.
+const MAX_SIZE: u32 = 10_000;
+
+/// The name of the pool a lone `[pool]` table makes.
+pub const DEFAULT_POOL: &str = "default";
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub(super) struct RawPool {
+    prefix: String,
+    start: u32,
+    size: u32,
+    #[serde(deserialize_with = "duration")]
+    cooldown: Duration,
+    recycle: bool,
+    account: Option<String>,
+    agent: Option<String>,
+    tmux: Option<Vec<String>>,
+    on_limit: OnLimit,
+}
+
+impl Default for RawPool {
+    fn default() -> Self {
+        RawPool {
+            prefix: "ccl-auto-".into(),
+            start: 11,
+            size: 10,
+            cooldown: Duration::from_secs(300),
+            recycle: true,
+            account: None,
+            agent: None,
+            tmux: None,
+            on_limit: OnLimit::Stop,
+        }
+    }
+}
+
+/// What becomes of the agent of a session whose account hit its limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnLimit {
+    /// Stopped (`C-c`, never an answer to its limit menu), so that the
+    /// session is at its shell when the account may work again.
+    Stop,
+    /// Left as it is, for the operator to look at.
+    Leave,
+}
+
+#[derive(Debug, Clone)]
+pub struct Pool {
+    pub name: String,
+    pub prefix: String,
+    pub start: u32,
+    pub size: u32,
+    pub cooldown: Duration,
+    pub recycle: bool,
+    /// Pools of one account share its usage limit.
+    pub account: String,
+    /// The profile's name (`default` for `[agent]`).
+    pub agent_name: String,
+    pub agent: Agent,
+    /// The tmux command of this pool's server.
+    pub tmux: Vec<String>,
+    pub on_limit: OnLimit,
+}
+
+impl Pool {
+    /// Pool session names in the order they are tried.
+    pub fn sessions(&self) -> impl Iterator<Item = String> + '_ {
+        (self.start..self.start.saturating_add(self.size)).map(|i| format!("{}{i}", self.prefix))
+    }
+
+    pub fn contains(&self, session: &str) -> bool {
+        session
+            .strip_prefix(&self.prefix)
+            .filter(|n| !n.starts_with('0') || *n == "0")
+            .and_then(|n| n.parse::<u32>().ok())
+            .is_some_and(|i| i >= self.start && i - self.start < self.size)
+    }
+
+    /// `ccl-auto-11..ccl-auto-20`, for messages.
+    pub fn range(&self) -> String {
+        let last = self.start.saturating_add(self.size.saturating_sub(1));
+        format!("{0}{1}..{0}{last}", self.prefix, self.start)
+    }
+}
+
+/// The pools in config order (`[pool]` first), with their profiles and
+/// tmux commands resolved; an error names the table at fault.
+pub(super) fn resolve(
+    lone: Option<RawPool>,
+    named: toml::Table,
+    default_agent: &Agent,
+    agents: &BTreeMap<String, Agent>,
+    default_tmux: &[String],
+) -> anyhow::Result<Vec<Pool>> {
+    let mut raw: Vec<(String, String, RawPool)> = Vec::new();
+    if let Some(p) = lone {
+        raw.push((DEFAULT_POOL.into(), "[pool]".into(), p));
+    }
+    for (name, value) in named {
+        let table = format!("[pools.{name}]");
+        if name == DEFAULT_POOL && !raw.is_empty() {
+            return Err(bad_input(format!(
+                "{table}: `{DEFAULT_POOL}` is the name of [pool]; name this pool otherwise"
+            )));
+        }
+        let pool: RawPool = value
+            .try_into()
+            .map_err(|e| bad_input(format!("{table}: {}", e.to_string().trim_end())))?;
+        raw.push((name, table, pool));
+    }
+    if raw.is_empty() {
+        return Err(bad_input(
+            "missing [pool] (or [pools.NAME]): say which tmux sessions form the autonomous pool",
+        ));
+    }
+    let mut pools: Vec<Pool> = Vec::new();
+    for (name, table, p) in raw {
+        if p.prefix.is_empty() {
+            return Err(bad_input(format!("{table} prefix is empty")));
+        }
+        if p.size > MAX_SIZE {
+            return Err(bad_input(format!(
+                "{table} size = {}: at most {MAX_SIZE} sessions in a pool",
+                p.size
+            )));
+        }
+        let (agent_name, agent) = match &p.agent {
+            None => (DEFAULT_POOL.to_string(), default_agent.clone()),
+            Some(a) => match agents.get(a) {
+                Some(profile) => (a.clone(), profile.clone()),
+                None => {
+                    return Err(bad_input(format!(
+                        "{table} agent = \"{a}\": there is no [agents.{a}] profile"
+                    )))
+                }
+            },
+        };
+        let tmux = p.tmux.clone().unwrap_or_else(|| default_tmux.to_vec());
+        if tmux.is_empty() {
+            return Err(bad_input(format!(
+                "{table} tmux is empty: it needs at least the program, e.g. [\"tmux\"]"
+            )));
+        }
+        let pool = Pool {
+            account: p.account.clone().unwrap_or_else(|| name.clone()),
+            name,
+            prefix: p.prefix,
+            start: p.start,
+            size: p.size,
+            cooldown: p.cooldown,
+            recycle: p.recycle,
+            agent_name,
+            agent,
+            tmux,
+            on_limit: p.on_limit,
+        };
+        if let Some(other) = pools
+            .iter()
+            .find(|o| pool.sessions().any(|s| o.contains(&s)))
+        {
+            return Err(bad_input(format!(
+                "{table} ({}) and the pool `{}` ({}) share session names: a session is in one pool",
+                pool.range(),
+                other.name,
+                other.range()
+            )));
+        }
+        pools.push(pool);
+    }
+    Ok(pools)
+}
