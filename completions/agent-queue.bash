@@ -28,6 +28,9 @@ _agent__queue() {
             agent__queue,help)
                 cmd="agent__queue__subcmd__help"
                 ;;
+            agent__queue,history)
+                cmd="agent__queue__subcmd__history"
+                ;;
             agent__queue,hook)
                 cmd="agent__queue__subcmd__hook"
                 ;;
@@ -58,6 +61,9 @@ _agent__queue() {
             agent__queue__subcmd__help,help)
                 cmd="agent__queue__subcmd__help__subcmd__help"
                 ;;
+            agent__queue__subcmd__help,history)
+                cmd="agent__queue__subcmd__help__subcmd__history"
+                ;;
             agent__queue__subcmd__help,hook)
                 cmd="agent__queue__subcmd__help__subcmd__hook"
                 ;;
@@ -83,7 +89,7 @@ _agent__queue() {
 
     case "${cmd}" in
         agent__queue)
-            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status demo submit hook help"
+            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -163,7 +169,7 @@ _agent__queue() {
             return 0
             ;;
         agent__subcmd__queue__subcmd__help)
-            opts="parse free-session dispatch scan mark-idle status demo submit hook help"
+            opts="parse free-session dispatch scan mark-idle status history demo submit hook help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -219,6 +225,20 @@ _agent__queue() {
             return 0
             ;;
         agent__subcmd__queue__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__queue__subcmd__help__subcmd__history)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -309,6 +329,36 @@ _agent__queue() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__queue__subcmd__history)
+            opts="-q -v -h --session --project --since --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;

@@ -55,6 +55,15 @@ pub enum Command {
     MarkIdle(MarkIdleArgs),
     /// Show every session and each project's pending count
     Status,
+    /// Show what happened to tasks, from the history journal
+    #[command(
+        long_about = "Shows the history journal (history.jsonl beside the state file, and the \
+    rotated history.jsonl.1): every dispatch, receipt, completion, recovery and failure that \
+    agent-queue reported, oldest first. With --json, the matching journal lines as they are. \
+    Without, a table; or, when TASK names a single task, its whole life (each event with the time \
+    since its dispatch) and a summary. Exits 1 when no event matches."
+    )]
+    History(HistoryArgs),
     /// Run the scan / mark-idle cycle on an embedded example, on a private tmux server
     Demo,
     /// Write a task into a project's inbox safely (staged, flushed, renamed)
@@ -105,6 +114,21 @@ pub struct MarkIdleArgs {
     /// Do not give the session its next task
     #[arg(long)]
     pub no_next: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this task: its path under any of its names (x.md, x.md.dispatched, x.md.2.dispatched), or its file name alone
+    pub task: Option<PathBuf>,
+    /// Only events of this session
+    #[arg(long, value_name = "NAME")]
+    pub session: Option<String>,
+    /// Only events of this project folder, or of tasks under it
+    #[arg(long, value_name = "FOLDER")]
+    pub project: Option<PathBuf>,
+    /// Only events since TIME: 2026-11-24T10:00:00Z, 2026-11-24 (midnight UTC), or a span back from now (2h, 30m, 1d)
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
 }
 
 #[derive(Debug, Args)]

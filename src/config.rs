@@ -40,6 +40,7 @@ pub struct Config {
     /// does not name one.
     pub agent: Agent,
     pub security: Security,
+    pub history: History,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -87,6 +88,26 @@ pub struct Security {
     pub trusted_gids: Vec<u32>,
 }
 
+/// The history journal (`history.jsonl` beside the state file).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct History {
+    /// Past this many bytes the journal is renamed `history.jsonl.1`
+    /// (replacing the older one) before the next line is appended.
+    #[serde(deserialize_with = "size")]
+    pub max_size: u64,
+}
+
+pub const DEFAULT_HISTORY_MAX_SIZE: u64 = 16 << 20;
+
+impl Default for History {
+    fn default() -> Self {
+        History {
+            max_size: DEFAULT_HISTORY_MAX_SIZE,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
@@ -106,6 +127,8 @@ struct Raw {
     agent: Agent,
     #[serde(default)]
     security: Security,
+    #[serde(default)]
+    history: History,
 }
 
 #[derive(Deserialize, Default)]
@@ -255,6 +278,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         dedicated,
         agent,
         security: raw.security,
+        history: raw.history,
     })
 }
 
@@ -289,6 +313,11 @@ impl Config {
             .to_string()
     }
 
+    /// The history journal: `history.jsonl` beside the state file.
+    pub fn history_file(&self) -> PathBuf {
+        self.state_file.with_file_name("history.jsonl")
+    }
+
     pub fn dedicated(&self, session: &str) -> Option<&Dedicated> {
         self.dedicated.iter().find(|d| d.session == session)
     }
@@ -315,7 +344,7 @@ fn is_env_name(k: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Reads `30s`, `5m`, `1h`, `250ms`, or a bare number of seconds.
+/// Reads `30s`, `5m`, `1h`, `1d`, `250ms`, or a bare number of seconds.
 pub fn parse_duration(s: &str) -> Option<Duration> {
     let s = s.trim();
     let split = s
@@ -328,6 +357,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
         "ms" => n / 1000.0,
         "m" | "min" | "mins" => n * 60.0,
         "h" => n * 3600.0,
+        "d" => n * 86_400.0,
         _ => return None,
     };
     // try_: a number too large for a Duration is a bad value, not a panic.
@@ -349,6 +379,65 @@ pub(crate) fn duration<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::E
             ))
         }),
     }
+}
+
+/// Reads a size in bytes: `16MiB`, `500KiB`, `10MB`, `1GB`, `4096B` or a
+/// bare number of bytes (KiB, MiB, GiB are powers of 1024; KB, MB, GB of
+/// 1000; any case, a space allowed before the unit).
+pub fn parse_size(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: u64 = num.parse().ok()?;
+    let factor: u64 = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "kb" => 1000,
+        "mb" => 1000 * 1000,
+        "gb" => 1000 * 1000 * 1000,
+        "kib" => 1 << 10,
+        "mib" => 1 << 20,
+        "gib" => 1 << 30,
+        _ => return None,
+    };
+    n.checked_mul(factor)
+}
+
+fn size<'de, D: Deserializer<'de>>(d: D) -> Result<u64, D::Error> {
+    struct Size;
+    impl serde::de::Visitor<'_> for Size {
+        type Value = u64;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a size: \"16MiB\", \"500KiB\", \"10MB\" or a number of bytes")
+        }
+
+        fn visit_i64<E: serde::de::Error>(self, n: i64) -> Result<u64, E> {
+            match u64::try_from(n) {
+                Ok(n) => self.visit_u64(n),
+                Err(_) => Err(E::custom(format!("{n} is not a size: it is below 0"))),
+            }
+        }
+
+        fn visit_u64<E: serde::de::Error>(self, n: u64) -> Result<u64, E> {
+            if n == 0 {
+                Err(E::custom(
+                    "a size of 0 bytes would leave no room for one line",
+                ))
+            } else {
+                Ok(n)
+            }
+        }
+
+        fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<u64, E> {
+            match parse_size(s) {
+                Some(n) => self.visit_u64(n),
+                None => Err(E::custom(format!(
+                    "`{s}` is not a size (write e.g. \"16MiB\", \"500KiB\", \"10MB\" or a number of bytes)"
+                ))),
+            }
+        }
+    }
+    d.deserialize_any(Size)
 }
 
 pub(crate) fn path<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {

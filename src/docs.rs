@@ -23,6 +23,7 @@ const EXIT_STATUS: Items = &[
 const FILES: Items = &[
     ("~/.config/agent-queue/config.toml", "The config (TOML). See contrib/config.example.toml for every key and its default."),
     ("~/.local/state/agent-queue/state.json", "Which session holds which task. Written atomically; read and written under the lock file state.json.lock beside it. Launches in flight hold state.json.launches/<session>.lock."),
+    ("~/.local/state/agent-queue/history.jsonl", "The history journal: every event agent-queue reported, one JSON object per line with its time. Past [history] max_size (16MiB) it is renamed history.jsonl.1, replacing the older one. Read it with agent-queue history."),
     ("~/.local/state/agent-queue/recycle.log", "What mark-idle did in the background after a Stop hook (the /exit and the next dispatch)."),
     ("<project>/.agent-queue/inbox/", "Pending tasks: regular files named *.md, not starting with a dot. Dispatched tasks are renamed *.md.dispatched, rejected ones *.md.rejected."),
     ("<project>/.agent-queue/tmp/", "Where submit stages a task before renaming it into the inbox."),
@@ -56,6 +57,14 @@ const EXAMPLES: Items = &[
     (
         "agent-queue mark-idle",
         "In a Claude Code Stop hook: end the task of the session this runs in.",
+    ),
+    (
+        "agent-queue history fix-login.md",
+        "The life of one task: when it was dispatched, received and done, in which session, and the agent's last message.",
+    ),
+    (
+        "agent-queue history --session ccl-auto-11 --since 2h",
+        "What one session did in the last two hours.",
     ),
     (
         "agent-queue status --json | jq '.projects[] | select(.pending > 0)'",

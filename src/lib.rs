@@ -3,12 +3,14 @@
 //! shell quoting, ordering) without going through the command line.
 
 pub mod cli;
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod dispatcher;
 pub mod docs;
 pub mod error;
 pub mod inbox;
+pub mod journal;
 pub mod launch;
 pub mod limits;
 pub mod pane;

@@ -14,6 +14,7 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+use crate::journal::Journal;
 use crate::task::Priority;
 
 /// What happened to a task, as printed by `scan`, `dispatch` and `mark-idle`.
@@ -220,6 +221,12 @@ impl Event {
             }
         }
     }
+
+    /// Whether the history journal keeps it: everything that happened, not
+    /// what `scan --dry-run` would do.
+    fn journaled(&self) -> bool {
+        !matches!(self, Event::Planned { .. } | Event::Waiting { .. })
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -239,6 +246,9 @@ struct Reporter {
 }
 
 static REPORTER: OnceLock<Reporter> = OnceLock::new();
+
+/// Where events are also appended, once the config has said where.
+static HISTORY: OnceLock<Journal> = OnceLock::new();
 
 /// Sets how output looks; the first call wins.
 pub fn init(json: bool, quiet: bool, verbose: bool) {
@@ -316,11 +326,29 @@ pub fn error(msg: impl AsRef<str>) {
     log(Level::Error, msg.as_ref());
 }
 
-/// Reports an event: its human line on stderr, its JSON line on stdout.
+/// From now on every event is also appended to `journal` (the history);
+/// the first call wins.
+pub fn set_history(journal: Journal) {
+    let _ = HISTORY.set(journal);
+}
+
+/// Reports an event: its human line on stderr, its JSON line on stdout,
+/// and a line in the history journal when one is set.
 pub fn event(e: &Event) {
     log(e.level(), &e.human());
     if json() {
         print_json(e);
+    }
+    record(e);
+}
+
+/// Appends an event to the history journal only, for a subcommand whose
+/// human output is not an event line (`submit` prints the task's path).
+pub fn record(e: &Event) {
+    if e.journaled() {
+        if let Some(journal) = HISTORY.get() {
+            journal.record(e);
+        }
     }
 }
 
@@ -427,38 +455,12 @@ pub mod json_path_opt {
     }
 }
 
-/// `2026-11-24T03:14:00Z` from Unix seconds (UTC, as journald shows).
-pub fn format_utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
+/// `2026-11-24T03:14:00Z` from Unix seconds: [`crate::clock::format_utc`].
+pub use crate::clock::format_utc;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn utc_formatting() {
-        assert_eq!(format_utc(0), "1970-01-01T00:00:00Z");
-        assert_eq!(format_utc(1_795_490_040), "2026-11-24T03:14:00Z");
-        assert_eq!(format_utc(951_782_400), "2000-02-29T00:00:00Z");
-    }
 
     #[test]
     fn dispatched_json_has_the_contract_keys() {
@@ -484,6 +486,44 @@ mod tests {
         assert_eq!(
             r,
             serde_json::json!({"event": "rejected", "task": "/x", "reason": "bad"})
+        );
+    }
+
+    #[test]
+    fn received_and_done_leave_out_what_is_not_known() {
+        let received = serde_json::to_value(Event::Received {
+            task: "/p/.agent-queue/inbox/x.md.dispatched".into(),
+            session: "ccl-auto-11".into(),
+            agent_session_id: Some("5c1e".into()),
+            transcript_path: None,
+        })
+        .unwrap();
+        assert_eq!(
+            received,
+            serde_json::json!({"event": "received", "session": "ccl-auto-11",
+                "task": "/p/.agent-queue/inbox/x.md.dispatched", "agent_session_id": "5c1e"})
+        );
+        let done = Event::Done {
+            task: PathBuf::from(OsString::from_vec(b"/p/caf\xe9.md.dispatched".to_vec())),
+            session: "s".into(),
+            agent_session_id: None,
+            transcript_path: Some("/t.jsonl".into()),
+            message: Some("Fixed.".into()),
+        };
+        assert_eq!(done.human(), "s finished /p/caf\u{fffd}.md.dispatched");
+        assert_eq!(
+            serde_json::to_value(&done).unwrap(),
+            serde_json::json!({"event": "done", "session": "s", "task": "/p/caf\\xe9.md.dispatched",
+                "transcript_path": "/t.jsonl", "message": "Fixed."})
+        );
+        let ended = Event::Ended {
+            task: PathBuf::from(OsString::from_vec(b"/p/\xff.md.dispatched".to_vec())),
+            reason: "exited".into(),
+            session: "s".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&ended).unwrap()["task"],
+            "/p/\\xff.md.dispatched"
         );
     }
 

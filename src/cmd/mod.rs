@@ -6,11 +6,14 @@ use anyhow::Context;
 use crate::cli::{Command, Global};
 use crate::config::{self, Config};
 use crate::error::Outcome;
+use crate::journal::Journal;
+use crate::report;
 
 mod demo;
 mod dispatch;
 mod free_session;
 mod generate_docs;
+mod history;
 mod hook;
 mod mark_idle;
 mod parse;
@@ -25,13 +28,16 @@ pub struct Ctx {
 
 impl Ctx {
     /// Loads the config named by `--config`, `$AGENT_QUEUE_CONFIG` or the
-    /// XDG default (exit 2 when it is missing or wrong).
+    /// XDG default (exit 2 when it is missing or wrong), and from then on
+    /// records every event in its history journal.
     pub fn config(&self) -> anyhow::Result<Config> {
         let path = match &self.global.config {
             Some(p) => p.clone(),
             None => config::default_path(),
         };
-        config::load(&path).with_context(|| "loading the config".to_string())
+        let config = config::load(&path).with_context(|| "loading the config".to_string())?;
+        report::set_history(Journal::of(&config));
+        Ok(config)
     }
 }
 
@@ -49,10 +55,32 @@ impl Run for Command {
             Command::MarkIdle(a) => a.run(ctx),
             Command::Recycle(a) => a.run(ctx),
             Command::Status => status::Status.run(ctx),
+            Command::History(a) => a.run(ctx),
             Command::Demo => demo::Demo.run(ctx),
             Command::Submit(a) => a.run(ctx),
             Command::Hook => hook::Hook.run(ctx),
             Command::GenerateDocs(a) => a.run(ctx),
         }
     }
+}
+
+/// Rows as aligned columns, two spaces apart, for people.
+pub(crate) fn table<const N: usize>(rows: &[[String; N]]) -> String {
+    let mut widths = [0usize; N];
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(line.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }

@@ -5,7 +5,8 @@
 
 use serde::Serialize;
 
-use super::{Ctx, Run};
+use super::{table, Ctx, Run};
+use crate::clock::{format_span, format_utc};
 use crate::config::Config;
 use crate::error::Outcome;
 use crate::pending::{self, Mode};
@@ -47,6 +48,8 @@ struct SessionRow {
     state: &'static str,
     task: Option<String>,
     since: Option<String>,
+    /// How long a busy (launching or working) session has held its task.
+    held_secs: Option<u64>,
     cooldown_left: u64,
     command: Option<String>,
     free: bool,
@@ -147,7 +150,7 @@ fn account_rows(config: &Config, state: &State) -> Vec<AccountRow> {
                 .get(&account)
                 .filter(|a| a.limited_until > now);
             AccountRow {
-                limited_until: limit.map(|a| report::format_utc(a.limited_until)),
+                limited_until: limit.map(|a| format_utc(a.limited_until)),
                 reason: limit.map(|a| a.reason.clone()),
                 account,
             }
@@ -176,9 +179,10 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 task: entry
                     .and_then(|e| e.task.as_deref())
                     .map(report::escape_path),
-                since: entry
-                    .filter(|e| e.since > 0)
-                    .map(|e| crate::report::format_utc(e.since)),
+                since: entry.filter(|e| e.since > 0).map(|e| format_utc(e.since)),
+                held_secs: entry
+                    .filter(|e| e.since > 0 && matches!(e.state, Phase::Launching | Phase::Working))
+                    .map(|e| now.saturating_sub(e.since)),
                 cooldown_left: sessions::cooldown_left(config, state, &session, now).as_secs(),
                 command: pane.map(|p| p.command.clone()),
                 free: kind == "pool"
@@ -218,7 +222,7 @@ fn render(r: &Report) -> String {
     out.push_str(&table(&rows));
     out.push('\n');
     let mut rows = vec![[
-        "SESSION", "KIND", "ALIVE", "STATE", "SINCE", "COOLDOWN", "TASK",
+        "SESSION", "KIND", "ALIVE", "STATE", "SINCE", "HELD", "COOLDOWN", "TASK",
     ]
     .map(String::from)];
     for s in &r.sessions {
@@ -237,6 +241,7 @@ fn render(r: &Report) -> String {
             alive,
             state,
             s.since.clone().unwrap_or_else(|| "-".into()),
+            s.held_secs.map_or_else(|| "-".into(), format_span),
             if s.cooldown_left > 0 {
                 format!("{}s", s.cooldown_left)
             } else {
@@ -261,22 +266,51 @@ fn render(r: &Report) -> String {
     out
 }
 
-fn table<const N: usize>(rows: &[[String; N]]) -> String {
-    let mut widths = [0usize; N];
-    for row in rows {
-        for (w, cell) in widths.iter_mut().zip(row) {
-            *w = (*w).max(cell.chars().count());
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(session: &str, state: &'static str, held_secs: Option<u64>) -> SessionRow {
+        SessionRow {
+            session: session.into(),
+            kind: "pool",
+            pool: Some("default".into()),
+            alive: true,
+            state,
+            task: held_secs.map(|_| "/p/.agent-queue/inbox/x.md.dispatched".into()),
+            since: Some("2026-11-24T03:14:00Z".into()),
+            held_secs,
+            cooldown_left: 0,
+            command: Some("sh".into()),
+            free: false,
         }
     }
-    let mut out = String::new();
-    for row in rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| format!("{c:<w$}"))
+
+    #[test]
+    fn held_shows_how_long_a_busy_session_has_had_its_task() {
+        let r = Report {
+            pools: Vec::new(),
+            accounts: Vec::new(),
+            sessions: vec![
+                row("a", "working", Some(11_100)),
+                row("b", "launching", Some(4)),
+                row("c", "idle", None),
+            ],
+            projects: Vec::new(),
+        };
+        let text = render(&r);
+        let lines: Vec<&str> = text
+            .lines()
+            .skip_while(|l| !l.starts_with("SESSION"))
             .collect();
-        out.push_str(line.join("  ").trim_end());
-        out.push('\n');
+        let at = lines[0].find("HELD").unwrap();
+        let held: Vec<&str> = lines[1..4]
+            .iter()
+            .map(|l| l[at..].split_whitespace().next().unwrap())
+            .collect();
+        assert_eq!(held, ["3h05m", "4s", "-"]);
+        let json = serde_json::to_value(&r).unwrap();
+        assert_eq!(json["sessions"][0]["held_secs"], 11_100);
+        assert_eq!(json["sessions"][2]["held_secs"], serde_json::Value::Null);
     }
-    out
 }

@@ -58,12 +58,14 @@ impl Run for SubmitArgs {
                 path.display()
             ));
         }
+        let submitted = Event::Submitted {
+            task: path.clone(),
+            project,
+            priority: task.priority,
+        };
+        report::record(&submitted);
         if report::json() {
-            report::print_json(&Event::Submitted {
-                task: path,
-                project,
-                priority: task.priority,
-            });
+            report::print_json(&submitted);
         } else {
             // The bytes themselves: scripts take this line as the path.
             let mut line = path.into_os_string().into_vec();
@@ -124,7 +126,7 @@ fn make_dir(dir: &Path) -> anyhow::Result<()> {
 /// `20261124T031400-fix-the-login-redirect-4242.md`: sortable, readable,
 /// and unique enough that the no-replace rename rarely has to try again.
 fn file_name(title: Option<&str>) -> String {
-    let stamp = crate::report::format_utc(crate::state::now()).replace([':', '-'], "");
+    let stamp = crate::clock::format_utc(crate::state::now()).replace([':', '-'], "");
     let stamp = stamp.trim_end_matches('Z');
     let mut slug: String = title
         .unwrap_or("task")

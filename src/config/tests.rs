@@ -47,6 +47,7 @@ fn durations_read_like_operators_write_them() {
     assert_eq!(parse_duration("250ms"), Some(Duration::from_millis(250)));
     assert_eq!(parse_duration("1.5s"), Some(Duration::from_millis(1500)));
     assert_eq!(parse_duration("12"), Some(Duration::from_secs(12)));
+    assert_eq!(parse_duration("1d"), Some(Duration::from_secs(86_400)));
     assert_eq!(parse_duration("5 parsecs"), None);
     assert_eq!(parse_duration("-1s"), None);
     assert_eq!(parse_duration("99999999999999999999999h"), None);
@@ -130,6 +131,40 @@ fn relative_paths_are_relative_to_the_config_files_folder() {
     let here = std::env::current_dir().unwrap();
     assert_eq!(c.state_file, here.join("conf/s.json"));
     assert_eq!(c.path, here.join("conf/c.toml"));
+}
+
+#[test]
+fn history_max_size_reads_like_operators_write_it() {
+    let c = cfg(MINIMAL).unwrap();
+    assert_eq!(c.history.max_size, 16 * 1024 * 1024);
+    assert_eq!(
+        c.history_file(),
+        c.state_file.parent().unwrap().join("history.jsonl")
+    );
+    for (text, bytes) in [
+        ("\"16MiB\"", 16 << 20),
+        ("\"500KiB\"", 500 << 10),
+        ("\"10MB\"", 10_000_000),
+        ("\"2 gib\"", 2 << 30),
+        ("\"4096B\"", 4096),
+        ("4096", 4096),
+    ] {
+        let c = cfg(&format!("{MINIMAL}[history]\nmax_size = {text}\n")).unwrap();
+        assert_eq!(c.history.max_size, bytes, "{text}");
+    }
+    for bad in [
+        "\"16 parsecs\"",
+        "\"MiB\"",
+        "0",
+        "\"-1KiB\"",
+        "\"99999999999GiB\"",
+    ] {
+        let e = cfg(&format!("{MINIMAL}[history]\nmax_size = {bad}\n")).unwrap_err();
+        assert!(crate::error::is_bad_input(&e), "{bad}");
+        assert!(format!("{e:#}").contains("max_size"), "{bad}: {e:#}");
+    }
+    let e = cfg(&format!("{MINIMAL}[history]\nmax_sise = 10\n")).unwrap_err();
+    assert!(format!("{e:#}").contains("max_sise"), "{e:#}");
 }
 
 const POOLS: &str = "[projects]\npaths = [\"/p\"]\n\

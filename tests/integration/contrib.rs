@@ -243,6 +243,7 @@ fn the_example_config_loads_with_every_commented_out_line_in() {
         "low",
         "trusted_uids",
         "trusted_gids",
+        "max_size",
     ] {
         assert!(
             all.lines().any(|l| l.starts_with(&format!("{key} = "))),

@@ -472,3 +472,31 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l:?}: {e}")))
         .collect()
 }
+
+impl World {
+    /// The history journal beside the default state file.
+    pub fn history_path(&self) -> PathBuf {
+        self.path("state/agent-queue/history.jsonl")
+    }
+
+    /// Every line of the history journal (`.1` first), each of which must
+    /// be a JSON object.
+    pub fn journal(&self) -> Vec<serde_json::Value> {
+        let current = self.history_path();
+        let rotated = PathBuf::from(format!("{}.1", current.display()));
+        let mut out = Vec::new();
+        for path in [rotated, current] {
+            let Ok(text) = fs::read_to_string(&path) else {
+                continue;
+            };
+            for (i, line) in text.lines().enumerate() {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+                    panic!("{} line {}: not JSON: {line:?}: {e}", path.display(), i + 1)
+                });
+                assert!(v.is_object(), "{line}");
+                out.push(v);
+            }
+        }
+        out
+    }
+}

@@ -10,6 +10,7 @@ mod contrib;
 mod dispatch;
 mod docs;
 mod guarantees;
+mod history;
 mod hooks;
 mod hostile_input;
 mod inputs;

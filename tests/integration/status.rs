@@ -39,6 +39,8 @@ fn status_lists_every_session_and_each_projects_pending_count() {
         .unwrap()
         .ends_with("t.md.dispatched"));
     assert!(sessions[0]["since"].as_str().unwrap().ends_with('Z'));
+    assert!(sessions[0]["held_secs"].is_u64(), "{v}");
+    assert_eq!(sessions[1]["held_secs"], serde_json::Value::Null);
     assert_eq!(sessions[0]["cooldown_left"], 0);
     assert_eq!(sessions[1]["alive"], false);
     assert_eq!(sessions[2]["kind"], "dedicated");
@@ -71,4 +73,19 @@ fn status_lists_every_session_and_each_projects_pending_count() {
         "{table}"
     );
     assert!(table.contains("PENDING"), "{table}");
+    let header = table.lines().find(|l| l.starts_with("SESSION")).unwrap();
+    let held = header.find("HELD").expect("a HELD column");
+    let busy = table
+        .lines()
+        .find(|l| l.starts_with("ccl-auto-1 "))
+        .unwrap();
+    assert!(
+        busy[held..].starts_with(|c: char| c.is_ascii_digit()),
+        "{table}"
+    );
+    let idle = table
+        .lines()
+        .find(|l| l.starts_with("ccl-auto-2 "))
+        .unwrap();
+    assert!(idle[held..].starts_with('-'), "{table}");
 }

@@ -1,0 +1,660 @@
+//! `history`: the journal read back for people (a table, or one task's life
+//! with how long each step took) and for pipelines (`--json`: the journal's
+//! own lines). Read-only and lock-free: lines are whole or skipped.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use super::{table, Ctx, Run};
+use crate::cli::HistoryArgs;
+use crate::clock::{format_span, parse_date, parse_utc};
+use crate::config::parse_duration;
+use crate::error::{bad_input, Outcome};
+use crate::inbox::original_bytes;
+use crate::journal::{Entry, Journal};
+use crate::report;
+
+/// How much of a reason or message a table row shows.
+const DETAIL_WIDTH: usize = 60;
+
+impl Run for HistoryArgs {
+    fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        let now = crate::state::now();
+        let since = self
+            .since
+            .as_deref()
+            .map(|s| parse_since(s, now))
+            .transpose()?;
+        let config = ctx.config()?;
+        let filter = Filter {
+            task: self.task.as_deref().map(TaskMatch::new),
+            session: self.session.clone(),
+            project: self.project.as_deref().map(absolute),
+            since,
+        };
+        let entries = Journal::of(&config).read()?;
+        let mut matched: Vec<&Entry> = entries.iter().filter(|e| filter.matches(e)).collect();
+        if matched.is_empty() {
+            report::info(format!(
+                "no event in the history {} matches",
+                config.history_file().display()
+            ));
+            return Ok(Outcome::NothingFound);
+        }
+        let text = if report::json() {
+            matched.iter().map(|e| format!("{}\n", e.text)).collect()
+        } else {
+            in_order(&mut matched);
+            if filter.task.is_some() && single_task(&matched) {
+                render_life(&matched)
+            } else {
+                render_table(&matched)
+            }
+        };
+        // A reader that went away (`| head`) is no failure.
+        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        Ok(Outcome::Done)
+    }
+}
+
+/// How far before its `dispatched` line a task's later steps may have been
+/// written (a launch waits a few seconds at most for the agent's receipt).
+const REPORT_LAG: u64 = 10;
+
+fn step(e: &Entry) -> u8 {
+    match e.event() {
+        "submitted" | "rejected" | "skipped" | "planned" => 0,
+        "dispatched" => 1,
+        "received" | "failed" | "recovered" => 2,
+        "done" => 3,
+        _ => 4, // idle, ended, and what a later version adds
+    }
+}
+
+/// Puts a task's steps in the order they happened, as far as the journal
+/// can tell. Lines are written when each invocation reports, and a dispatch
+/// is reported once its launch is over: by then the agent's hooks have
+/// written `received`, and a quick agent's `done` and `idle` too. So a
+/// `dispatched` line goes before the lines of the same task that its
+/// launch's report came after, and within one second (all a time says)
+/// one task's lines are put in their natural order. Other lines stay in the
+/// order they were written.
+fn in_order(entries: &mut Vec<&Entry>) {
+    for j in 0..entries.len() {
+        if entries[j].event() != "dispatched" {
+            continue;
+        }
+        let (task, time) = (entries[j].str("task"), entries[j].time);
+        let mut to = j;
+        for i in (0..j).rev() {
+            let e = entries[i];
+            if e.time + REPORT_LAG < time {
+                break;
+            }
+            if e.str("task") != task {
+                continue;
+            }
+            // An earlier attempt's end, or its start: not this dispatch's.
+            if matches!(e.event(), "failed" | "recovered") || step(e) <= 1 {
+                break;
+            }
+            to = i;
+        }
+        if to < j {
+            let e = entries.remove(j);
+            entries.insert(to, e);
+        }
+    }
+    let mut start = 0;
+    while start < entries.len() {
+        let second = entries[start].time;
+        let end = start
+            + entries[start..]
+                .iter()
+                .take_while(|e| e.time == second)
+                .count();
+        let run = &mut entries[start..end];
+        let keys: Vec<Option<PathBuf>> = run.iter().map(|e| task_key(e)).collect();
+        let tasks: BTreeSet<&PathBuf> = keys.iter().flatten().collect();
+        for task in tasks {
+            let at: Vec<usize> = (0..run.len())
+                .filter(|&i| keys[i].as_ref() == Some(task))
+                .collect();
+            let mut steps: Vec<&Entry> = at.iter().map(|&i| run[i]).collect();
+            steps.sort_by_key(|e| step(e));
+            for (i, e) in at.into_iter().zip(steps) {
+                run[i] = e;
+            }
+        }
+        start = end;
+    }
+}
+
+/// `--since`: RFC 3339, a date (midnight UTC), or a span back from `now`.
+pub fn parse_since(text: &str, now: u64) -> anyhow::Result<u64> {
+    let t = text.trim();
+    if let Some(at) = parse_utc(t).or_else(|| parse_date(t)) {
+        return Ok(at);
+    }
+    // A bare number would be seconds to parse_duration; here it is more
+    // likely a mistyped date, so a span must say its unit.
+    let has_unit = t.chars().any(|c| c.is_ascii_alphabetic());
+    match parse_duration(t).filter(|_| has_unit) {
+        Some(span) => Ok(now.saturating_sub(span.as_secs())),
+        None => Err(bad_input(format!(
+            "--since `{text}` is not a time: write 2026-11-24T10:00:00Z, a date (2026-11-24, \
+             midnight UTC) or a span back from now (30m, 2h, 1d)"
+        ))),
+    }
+}
+
+struct Filter {
+    task: Option<TaskMatch>,
+    session: Option<String>,
+    project: Option<PathBuf>,
+    since: Option<u64>,
+}
+
+/// A task under any of its names: `x.md`, `x.md.dispatched`,
+/// `x.md.2.dispatched` and `x.md.rejected` are all `x.md`.
+enum TaskMatch {
+    /// In this inbox.
+    Path { dir: PathBuf, name: Vec<u8> },
+    /// In any inbox.
+    Name(Vec<u8>),
+}
+
+impl TaskMatch {
+    fn new(task: &Path) -> TaskMatch {
+        let name = |p: &Path| original_bytes(p.file_name().unwrap_or_default().as_bytes()).to_vec();
+        match task.parent() {
+            Some(dir) if !dir.as_os_str().is_empty() => {
+                let task = absolute(task);
+                TaskMatch::Path {
+                    dir: task.parent().unwrap_or(Path::new("/")).to_path_buf(),
+                    name: name(&task),
+                }
+            }
+            _ => TaskMatch::Name(name(task)),
+        }
+    }
+
+    fn matches(&self, task: &Path) -> bool {
+        let name = original_bytes(task.file_name().unwrap_or_default().as_bytes());
+        match self {
+            TaskMatch::Path { dir, name: n } => task.parent() == Some(dir) && name == &n[..],
+            TaskMatch::Name(n) => name == &n[..],
+        }
+    }
+}
+
+impl Filter {
+    fn matches(&self, e: &Entry) -> bool {
+        let task = e.path("task");
+        if let Some(m) = &self.task {
+            if !task.as_deref().is_some_and(|t| m.matches(t)) {
+                return false;
+            }
+        }
+        if let Some(s) = &self.session {
+            if e.str("session") != s {
+                return false;
+            }
+        }
+        if let Some(p) = &self.project {
+            let own = e.path("project").is_some_and(|q| &q == p);
+            if !own && !task.is_some_and(|t| t.starts_with(p)) {
+                return false;
+            }
+        }
+        self.since.is_none_or(|since| e.time >= since)
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// The task as it was submitted (its inbox and first name), for grouping.
+fn task_key(e: &Entry) -> Option<PathBuf> {
+    let task = e.path("task")?;
+    let name = original_bytes(task.file_name()?.as_bytes());
+    Some(task.with_file_name(std::ffi::OsStr::from_bytes(name)))
+}
+
+/// Whether the entries are one task's: one inbox and name, dispatched
+/// under one name at most (`x.md.2.dispatched` is a later task named alike).
+fn single_task(entries: &[&Entry]) -> bool {
+    let keys: BTreeSet<PathBuf> = entries.iter().filter_map(|e| task_key(e)).collect();
+    let dispatched: BTreeSet<&str> = entries
+        .iter()
+        .map(|e| e.str("task"))
+        .filter(|t| t.ends_with(".dispatched"))
+        .collect();
+    keys.len() == 1 && dispatched.len() <= 1
+}
+
+/// The last part of the task's path as the journal writes it, or `-`.
+fn file_name(e: &Entry) -> &str {
+    match e.str("task") {
+        "" => "-",
+        t => t.rsplit('/').next().unwrap_or(t),
+    }
+}
+
+fn or_dash(s: &str) -> String {
+    if s.is_empty() {
+        "-".into()
+    } else {
+        s.to_string()
+    }
+}
+
+/// What a row says besides event, session and task.
+fn detail(e: &Entry) -> String {
+    let text = match e.event() {
+        "dispatched" | "planned" => format!("{}, model {}", e.str("priority"), e.str("model")),
+        "submitted" => e.str("priority").to_string(),
+        "received" => match e.str("agent_session_id") {
+            "" => String::new(),
+            id => format!("agent session {id}"),
+        },
+        "done" => e.str("message").to_string(),
+        _ => [e.str("reason"), e.str("message"), e.str("model")]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .unwrap_or("")
+            .to_string(),
+    };
+    shorten(&text, DETAIL_WIDTH)
+}
+
+/// On one line, at most `width` characters (the last one `…` when cut).
+fn shorten(text: &str, width: usize) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= width {
+        return flat;
+    }
+    let mut out: String = flat.chars().take(width - 1).collect();
+    out.push('…');
+    out
+}
+
+fn render_table(entries: &[&Entry]) -> String {
+    let mut rows = vec![["TIME", "EVENT", "SESSION", "TASK", "DETAIL"].map(String::from)];
+    for e in entries {
+        rows.push([
+            e.str("time").to_string(),
+            e.event().to_string(),
+            or_dash(e.str("session")),
+            file_name(e).to_string(),
+            detail(e),
+        ]);
+    }
+    table(&rows)
+}
+
+/// `+2s`, `-5s`: `at` from `start`.
+/// `+2s`, `-5s`: `at` from `start`. A step shown after the dispatch is
+/// never before it: one written a second earlier (see [`in_order`]) is `+0s`.
+fn offset(at: u64, start: u64, after: bool) -> String {
+    if at >= start || after {
+        format!("+{}", format_span(at.saturating_sub(start)))
+    } else {
+        format!("-{}", format_span(start - at))
+    }
+}
+
+/// One task's events, each with its time since the dispatch, and a summary.
+fn render_life(entries: &[&Entry]) -> String {
+    let first_dispatch = entries.iter().find(|e| e.event() == "dispatched");
+    let start = first_dispatch.map_or(entries[0].time, |e| e.time);
+    let name = entries
+        .iter()
+        .find_map(|e| task_key(e))
+        .map(|p| report::escape_path(&p))
+        .unwrap_or_default();
+    let mut out = format!("{name}\n");
+    let mut rows = Vec::new();
+    let mut dispatched = false;
+    for e in entries {
+        dispatched |= e.event() == "dispatched";
+        rows.push([
+            format!("  {}", e.str("time")),
+            offset(e.time, start, dispatched),
+            e.event().to_string(),
+            or_dash(e.str("session")),
+            detail(e),
+        ]);
+    }
+    out.push_str(&table(&rows));
+    out.push('\n');
+
+    let mut sessions: Vec<&str> = Vec::new();
+    for e in entries {
+        let s = e.str("session");
+        if !s.is_empty() && !sessions.contains(&s) {
+            sessions.push(s);
+        }
+    }
+    let last = |event: &str| entries.iter().rev().find(|e| e.event() == event);
+    let from_hooks = |key: &str| {
+        entries
+            .iter()
+            .rev()
+            .filter(|e| matches!(e.event(), "received" | "done"))
+            .map(|e| e.str(key))
+            .find(|v| !v.is_empty())
+            .unwrap_or("-")
+            .to_string()
+    };
+    // From the dispatch that came before it (a retried task has several;
+    // a hook may write its line a moment before the dispatch is reported).
+    let after_dispatch = |end: Option<&&Entry>| -> Option<String> {
+        let end = end?;
+        let dispatched = entries
+            .iter()
+            .rev()
+            .find(|e| e.event() == "dispatched" && e.time <= end.time)
+            .or(first_dispatch)?;
+        Some(format_span(end.time.saturating_sub(dispatched.time)))
+    };
+    let received = entries.iter().find(|e| e.event() == "received");
+    let done = last("done");
+    let done_after = match (after_dispatch(done), after_dispatch(last("idle"))) {
+        (Some(d), _) => d,
+        (None, Some(idle)) => format!("- (idle after {idle})"),
+        (None, None) => "-".into(),
+    };
+    let mut summary = vec![
+        [
+            "session".to_string(),
+            if sessions.is_empty() {
+                "-".into()
+            } else {
+                sessions.join(", ")
+            },
+        ],
+        ["agent session id".into(), from_hooks("agent_session_id")],
+        ["transcript".into(), from_hooks("transcript_path")],
+        [
+            "received after".into(),
+            after_dispatch(received).unwrap_or_else(|| "-".into()),
+        ],
+        ["done after".into(), done_after],
+    ];
+    if first_dispatch.is_none() {
+        summary.push(["dispatched".into(), "never".into()]);
+    }
+    out.push_str(&table(&summary));
+    if let Some(message) = done.map(|e| e.str("message")).filter(|m| !m.is_empty()) {
+        out.push_str("last message:\n");
+        for line in message.trim_end().lines() {
+            out.push_str(&format!("  {line}\n"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(lines: &[&str]) -> Vec<Entry> {
+        lines
+            .iter()
+            .map(|l| Entry::parse(l.as_bytes()).unwrap())
+            .collect()
+    }
+
+    const NOW: u64 = 1_795_490_040; // 2026-11-24T03:14:00Z
+
+    const LIFE: [&str; 6] = [
+        r#"{"time":"2026-11-24T03:13:55Z","event":"submitted","task":"/p/.agent-queue/inbox/fix.md","project":"/p","priority":"high"}"#,
+        r#"{"time":"2026-11-24T03:14:00Z","event":"dispatched","session":"ccl-auto-1","task":"/p/.agent-queue/inbox/fix.md.dispatched","project":"/p","priority":"high","model":"sonnet"}"#,
+        r#"{"time":"2026-11-24T03:14:02Z","event":"received","task":"/p/.agent-queue/inbox/fix.md.dispatched","session":"ccl-auto-1","agent_session_id":"5c1e","transcript_path":"/t/5c1e.jsonl"}"#,
+        r#"{"time":"2026-11-24T03:20:02Z","event":"done","task":"/p/.agent-queue/inbox/fix.md.dispatched","session":"ccl-auto-1","agent_session_id":"5c1e","message":"Fixed the redirect.\nTests pass."}"#,
+        r#"{"time":"2026-11-24T03:20:03Z","event":"idle","session":"ccl-auto-1","task":"/p/.agent-queue/inbox/fix.md.dispatched"}"#,
+        r#"{"time":"2026-11-24T03:30:00Z","event":"dispatched","session":"ccl-auto-2","task":"/q/.agent-queue/inbox/other.md.dispatched","project":"/q","priority":"low","model":"sonnet"}"#,
+    ];
+
+    #[test]
+    fn since_reads_times_dates_and_spans_back_from_now() {
+        assert_eq!(parse_since("2026-11-24T03:14:00Z", 0).unwrap(), NOW);
+        assert_eq!(parse_since("2026-11-24T04:14:00+01:00", 0).unwrap(), NOW);
+        assert_eq!(
+            parse_since("2026-11-24", 0).unwrap(),
+            NOW - (3 * 3600 + 14 * 60)
+        );
+        assert_eq!(parse_since("2h", NOW).unwrap(), NOW - 7200);
+        assert_eq!(parse_since("30m", NOW).unwrap(), NOW - 1800);
+        assert_eq!(parse_since("1d", NOW).unwrap(), NOW - 86_400);
+        assert_eq!(parse_since("90s", NOW).unwrap(), NOW - 90);
+        assert_eq!(parse_since("100000d", NOW).unwrap(), 0);
+        for bad in ["yesterday", "2026", "12", "2026-13-01", "5 parsecs", ""] {
+            let err = parse_since(bad, NOW).unwrap_err();
+            assert!(crate::error::is_bad_input(&err), "{bad}");
+            assert!(format!("{err}").contains(&format!("`{bad}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn the_table_shows_time_event_session_task_name_and_detail() {
+        let all = entries(&LIFE);
+        let refs: Vec<&Entry> = all.iter().collect();
+        let text = render_table(&refs);
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 7, "{text}");
+        let header: Vec<&str> = lines[0].split_whitespace().collect();
+        assert_eq!(header, ["TIME", "EVENT", "SESSION", "TASK", "DETAIL"]);
+        let cols: Vec<&str> = lines[2].split_whitespace().collect();
+        assert_eq!(
+            cols,
+            [
+                "2026-11-24T03:14:00Z",
+                "dispatched",
+                "ccl-auto-1",
+                "fix.md.dispatched",
+                "high,",
+                "model",
+                "sonnet"
+            ]
+        );
+        assert!(
+            lines[1].contains("submitted") && lines[1].contains(" - "),
+            "{text}"
+        );
+        assert!(
+            lines[4].ends_with("Fixed the redirect. Tests pass."),
+            "{text}"
+        );
+        // Columns line up.
+        let at = lines[0].find("EVENT").unwrap();
+        assert!(lines.iter().skip(1).all(|l| l[at - 2..at] == *"  "));
+    }
+
+    #[test]
+    fn steps_reported_in_one_second_are_put_in_their_order() {
+        let all = entries(&[
+            r#"{"time":"2026-11-24T03:13:59Z","event":"submitted","task":"/p/i/x.md","project":"/p","priority":"high"}"#,
+            r#"{"time":"2026-11-24T03:14:00Z","event":"idle","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:14:00Z","event":"idle","session":"t","task":"/p/i/y.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:14:00Z","event":"received","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:14:00Z","event":"dispatched","session":"s","task":"/p/i/x.md.dispatched","project":"/p","priority":"high","model":"m"}"#,
+            r#"{"time":"2026-11-24T03:14:00Z","event":"dispatched","session":"u","task":"/p/i/z.md.dispatched","project":"/p","priority":"high","model":"m"}"#,
+            r#"{"time":"2026-11-24T03:14:01Z","event":"idle","session":"u","task":"/p/i/z.md.dispatched"}"#,
+        ]);
+        let mut refs: Vec<&Entry> = all.iter().collect();
+        in_order(&mut refs);
+        let events: Vec<(&str, &str)> =
+            refs.iter().map(|e| (e.event(), e.str("session"))).collect();
+        assert_eq!(
+            events,
+            [
+                ("submitted", ""),
+                ("dispatched", "s"),
+                ("received", "s"),
+                ("idle", "t"),
+                ("idle", "s"),
+                ("dispatched", "u"),
+                ("idle", "u")
+            ]
+        );
+    }
+
+    #[test]
+    fn a_dispatch_reported_after_its_receipt_goes_before_it() {
+        let all = entries(&[
+            r#"{"time":"2026-11-24T03:13:59Z","event":"received","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:13:59Z","event":"failed","session":"s","task":"/p/i/x.md.dispatched","reason":"r"}"#,
+            r#"{"time":"2026-11-24T03:14:05Z","event":"received","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:14:05Z","event":"submitted","task":"/p/i/y.md","project":"/p","priority":"high"}"#,
+            r#"{"time":"2026-11-24T03:14:06Z","event":"done","session":"s","task":"/p/i/x.md.dispatched"}"#,
+            r#"{"time":"2026-11-24T03:14:06Z","event":"dispatched","session":"s","task":"/p/i/x.md.dispatched","project":"/p","priority":"high","model":"m"}"#,
+            r#"{"time":"2026-11-24T03:14:07Z","event":"idle","session":"s","task":"/p/i/x.md.dispatched"}"#,
+        ]);
+        let mut refs: Vec<&Entry> = all.iter().collect();
+        in_order(&mut refs);
+        let events: Vec<&str> = refs.iter().map(|e| e.event()).collect();
+        assert_eq!(
+            events,
+            [
+                "received",
+                "failed",
+                "dispatched",
+                "received",
+                "submitted",
+                "done",
+                "idle"
+            ]
+        );
+        let x: Vec<&Entry> = refs
+            .into_iter()
+            .filter(|e| e.str("task").contains("x.md"))
+            .collect();
+        let life = render_life(&x[2..]);
+        let offsets: Vec<&str> = life
+            .lines()
+            .skip(1)
+            .take(4)
+            .map(|l| l.split_whitespace().nth(1).unwrap())
+            .collect();
+        assert_eq!(offsets, ["+0s", "+0s", "+0s", "+1s"], "{life}");
+    }
+
+    #[test]
+    fn long_details_are_cut_on_one_line() {
+        let long = "word ".repeat(40);
+        let s = shorten(&format!("{long}\nsecond line"), DETAIL_WIDTH);
+        assert_eq!(s.chars().count(), DETAIL_WIDTH);
+        assert!(s.ends_with('…') && !s.contains('\n'));
+        assert_eq!(shorten(" a\n b ", DETAIL_WIDTH), "a b");
+    }
+
+    #[test]
+    fn one_tasks_life_has_offsets_from_its_dispatch_and_a_summary() {
+        let all = entries(&LIFE);
+        let m = TaskMatch::new(Path::new("/p/.agent-queue/inbox/fix.md.dispatched"));
+        let mine: Vec<&Entry> = all
+            .iter()
+            .filter(|e| e.path("task").is_some_and(|t| m.matches(&t)))
+            .collect();
+        assert_eq!(mine.len(), 5);
+        assert!(single_task(&mine));
+        let text = render_life(&mine);
+        assert!(text.starts_with("/p/.agent-queue/inbox/fix.md\n"), "{text}");
+        for (event, off) in [
+            ("submitted", "-5s"),
+            ("dispatched", "+0s"),
+            ("received", "+2s"),
+            ("done", "+6m02s"),
+            ("idle", "+6m03s"),
+        ] {
+            let line = text.lines().find(|l| l.contains(event)).unwrap();
+            assert!(line.contains(&format!(" {off} ")), "{event}: {line}");
+        }
+        for (key, value) in [
+            ("session", "ccl-auto-1"),
+            ("agent session id", "5c1e"),
+            ("transcript", "/t/5c1e.jsonl"),
+            ("received after", "2s"),
+            ("done after", "6m02s"),
+        ] {
+            let line = text.lines().find(|l| l.starts_with(key)).unwrap();
+            assert!(line.ends_with(&format!(" {value}")), "{key}: {line}");
+        }
+        assert!(
+            text.ends_with("last message:\n  Fixed the redirect.\n  Tests pass.\n"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_task_is_matched_by_any_of_its_names_or_its_file_name() {
+        let t = Path::new("/p/.agent-queue/inbox/x.md.2.dispatched");
+        for given in [
+            "/p/.agent-queue/inbox/x.md",
+            "/p/.agent-queue/inbox/x.md.dispatched",
+            "/p/.agent-queue/inbox/x.md.2.dispatched",
+            "/p/.agent-queue/inbox/x.md.rejected",
+            "x.md",
+            "x.md.dispatched",
+        ] {
+            assert!(TaskMatch::new(Path::new(given)).matches(t), "{given}");
+        }
+        for other in [
+            "/q/.agent-queue/inbox/x.md",
+            "y.md",
+            "/p/.agent-queue/inbox/xx.md",
+        ] {
+            assert!(!TaskMatch::new(Path::new(other)).matches(t), "{other}");
+        }
+    }
+
+    #[test]
+    fn two_tasks_of_one_name_are_not_one_life() {
+        let all = entries(&[
+            r#"{"time":"2026-11-24T03:14:00Z","event":"dispatched","session":"s","task":"/p/i/x.md.dispatched","project":"/p","priority":"high","model":"m"}"#,
+            r#"{"time":"2026-11-24T03:15:00Z","event":"dispatched","session":"s","task":"/p/i/x.md.2.dispatched","project":"/p","priority":"high","model":"m"}"#,
+        ]);
+        let refs: Vec<&Entry> = all.iter().collect();
+        assert!(!single_task(&refs));
+        assert!(single_task(&refs[..1]));
+    }
+
+    #[test]
+    fn filters_by_session_project_and_since() {
+        let all = entries(&LIFE);
+        let count = |f: Filter| all.iter().filter(|e| f.matches(e)).count();
+        let none = || Filter {
+            task: None,
+            session: None,
+            project: None,
+            since: None,
+        };
+        assert_eq!(count(none()), 6);
+        assert_eq!(
+            count(Filter {
+                session: Some("ccl-auto-2".into()),
+                ..none()
+            }),
+            1
+        );
+        assert_eq!(
+            count(Filter {
+                project: Some("/p".into()),
+                ..none()
+            }),
+            5
+        );
+        assert_eq!(
+            count(Filter {
+                since: Some(NOW + 1),
+                ..none()
+            }),
+            4
+        );
+    }
+}
