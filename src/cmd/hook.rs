@@ -21,12 +21,10 @@
 //! The JSON is only ever recorded: no path or id in it is opened or run.
 
 use std::io::Read;
-use std::path::PathBuf;
 
 use serde_json::Value;
 
 use super::{mark_idle, Ctx, Run};
-use crate::cli::MarkIdleArgs;
 use crate::config::OnLimit;
 use crate::dispatcher::Dispatcher;
 use crate::error::Outcome;
@@ -248,11 +246,16 @@ fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     };
     let state = d.store.read()?;
     let entry = state.sessions.get(&session);
-    let run = std::env::var(mark_idle::RUN_VAR).ok();
-    let stale =
-        run.is_some() && entry.and_then(|s| s.started.as_ref()).map(|s| &s.nonce) != run.as_ref();
-    let task: Option<PathBuf> = entry.and_then(|s| s.task.clone());
-    if let (Some(task), false) = (task, stale) {
+    // A hook of an agent that ran in this session before speaks for no task.
+    if let Ok(run) = std::env::var(mark_idle::RUN_VAR) {
+        if entry.and_then(|s| s.started.as_ref()).map(|s| &s.nonce) != Some(&run) {
+            report::info(format!(
+                "hook: {session}: the end of an agent started there before; ignored"
+            ));
+            return Ok(());
+        }
+    }
+    if let Some(task) = entry.and_then(|s| s.task.clone()) {
         let message = match (&input.error, &input.last_message) {
             (Some(e), Some(m)) => Some(format!("[{e}] {m}")),
             (Some(e), None) => Some(format!("[{e}]")),
@@ -266,13 +269,13 @@ fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
             message,
         });
     }
-    // The rest is a bare mark-idle's: it checks the server, the start and
-    // the session itself, and its "not managed" (exit 1) is no failure here.
-    MarkIdleArgs {
-        session: None,
-        no_next: false,
-    }
-    .run(ctx)
+    mark_idle::end_task(
+        ctx,
+        &d,
+        &session,
+        mark_idle::Caller::Agent,
+        mark_idle::How::ExitThenNext,
+    )
     .map(|_| ())
 }
 

@@ -90,6 +90,37 @@ impl Run for MarkIdleArgs {
                 }
             }
         }
+        let caller = if own_session.as_deref() == Some(session.as_str()) {
+            Caller::Agent
+        } else {
+            Caller::Operator
+        };
+        end_task(ctx, &d, &session, caller, How::new(self.no_next, false))
+    }
+}
+
+/// Who ends a task: the agent's own hook (it waits for the hook to return,
+/// so the recycle goes on in the background), or anyone else.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Caller {
+    Agent,
+    Operator,
+}
+
+/// The end of `session`'s task: marked idle; a pool session recycled (one
+/// recycle at a time) and given its next task as `how` says.
+pub(crate) fn end_task(
+    ctx: &Ctx,
+    d: &Dispatcher,
+    session: &str,
+    caller: Caller,
+    how: How,
+) -> anyhow::Result<Outcome> {
+    let config = d.config;
+    let session = session.to_string();
+    let dedicated = config.dedicated(&session).is_some();
+    let pool = config.pool_of(&session);
+    {
         let recycling = pool.is_some_and(|p| p.recycle);
         let lock = if recycling {
             match d.store.try_recycle_lock(&session)? {
@@ -122,16 +153,16 @@ impl Run for MarkIdleArgs {
             return Ok(Outcome::Done);
         }
         let Some(lock) = lock else {
-            if !self.no_next {
-                next_task(&d, &session)?;
+            if how == How::ExitThenNext {
+                next_task(d, &session)?;
             }
             return Ok(Outcome::Done);
         };
-        if own_session.as_deref() == Some(session.as_str()) {
-            detach_recycle(ctx, &config, &session, How::new(self.no_next, false), &lock)?;
+        if caller == Caller::Agent {
+            detach_recycle(ctx, config, &session, how, &lock)?;
             return Ok(Outcome::Done);
         }
-        recycle(&d, &session, How::new(self.no_next, false), lock)
+        recycle(d, &session, how, lock)
     }
 }
 
