@@ -16,6 +16,9 @@ _agent__queue() {
             ",$1")
                 cmd="agent__queue"
                 ;;
+            agent__queue,clear-cooldown)
+                cmd="agent__queue__subcmd__clear__subcmd__cooldown"
+                ;;
             agent__queue,demo)
                 cmd="agent__queue__subcmd__demo"
                 ;;
@@ -48,6 +51,9 @@ _agent__queue() {
                 ;;
             agent__queue,submit)
                 cmd="agent__queue__subcmd__submit"
+                ;;
+            agent__queue__subcmd__help,clear-cooldown)
+                cmd="agent__queue__subcmd__help__subcmd__clear__subcmd__cooldown"
                 ;;
             agent__queue__subcmd__help,demo)
                 cmd="agent__queue__subcmd__help__subcmd__demo"
@@ -89,12 +95,34 @@ _agent__queue() {
 
     case "${cmd}" in
         agent__queue)
-            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook help"
+            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__queue__subcmd__clear__subcmd__cooldown)
+            opts="-q -v -h --account --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --account)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -169,8 +197,22 @@ _agent__queue() {
             return 0
             ;;
         agent__subcmd__queue__subcmd__help)
-            opts="parse free-session dispatch scan mark-idle status history demo submit hook help"
+            opts="parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__subcmd__queue__subcmd__help__subcmd__clear__subcmd__cooldown)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

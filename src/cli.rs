@@ -15,8 +15,7 @@ priority first, into an idle session of the autonomous tmux pool, exactly once, 
 touches the operator's dedicated sessions. Its subcommands are one-shot: systemd .path and .timer \
 units, shell pipelines and operators call them, and they coordinate through a locked state file \
 and atomic renames.",
-    after_help = "Exit status: 0 done; 1 nothing found where something was asked for; 2 bad usage, \
-config or task file; 3 runtime failure (tasks involved are back in their inbox)."
+    after_help = crate::error::exit_help()
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -70,6 +69,8 @@ pub enum Command {
     Submit(SubmitArgs),
     /// Claude Code's hooks call this with their JSON on stdin: receipts, the task's end
     Hook,
+    /// Let sessions take tasks again before their cooldown ends (after fixing its cause)
+    ClearCooldown(ClearCooldownArgs),
     /// Send /exit, wait for the shell, then dispatch the next task (run by mark-idle)
     #[command(hide = true)]
     Recycle(RecycleArgs),
@@ -89,6 +90,15 @@ pub struct FreeSessionArgs {
     /// Only this pool [default: the first pool, in config order, that has one]
     #[arg(long, value_name = "NAME")]
     pub pool: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ClearCooldownArgs {
+    /// The sessions [default: every session that is cooling down]
+    pub sessions: Vec<String>,
+    /// Also lift this account's usage limit (e.g. after a plan upgrade); repeatable
+    #[arg(long = "account", value_name = "NAME")]
+    pub accounts: Vec<String>,
 }
 
 #[derive(Debug, Args)]

@@ -14,6 +14,7 @@ use anyhow::Context;
 use serde::{Deserialize, Deserializer};
 
 use crate::error::bad_input;
+use crate::security::Security;
 use crate::task::Priority;
 
 mod agent;
@@ -78,14 +79,6 @@ pub struct Dedicated {
     pub session: String,
     #[serde(default, deserialize_with = "opt_path")]
     pub project: Option<PathBuf>,
-}
-
-/// Who besides the running user may own task files and inbox folders.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct Security {
-    pub trusted_uids: Vec<u32>,
-    pub trusted_gids: Vec<u32>,
 }
 
 /// The history journal (`history.jsonl` beside the state file).

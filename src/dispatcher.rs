@@ -20,7 +20,7 @@ use crate::report::{self, Event};
 use crate::routing::{self, Free};
 use crate::security::Trust;
 use crate::servers;
-use crate::sessions::{self, Busy};
+use crate::sessions::{self, Busy, Chooser};
 use crate::state::{now, Locked, Phase, Store};
 use crate::tmux::{Snapshot, Tmux};
 
@@ -35,8 +35,17 @@ pub struct Dispatcher<'a> {
 pub enum Target<'s> {
     /// Every free pool session, in pool order.
     Pool,
-    /// This session only; `by_hand` lets an operator name a dedicated one.
-    One { session: &'s str, by_hand: bool },
+    /// This session only, as `chooser` picked it (an operator may name a
+    /// dedicated one).
+    One { session: &'s str, chooser: Chooser },
+}
+
+/// Whether a round first recovers what crashed or died: a scan's first pass
+/// does; its later passes, `dispatch` and a session's next task do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recovery {
+    Run,
+    Skip,
 }
 
 /// A task renamed to `.dispatched` with its session reserved.
@@ -80,15 +89,16 @@ impl<'a> Dispatcher<'a> {
         servers::tmux_for(self.config, session)
     }
 
-    /// One round: under the lock, recover what needs it (when `recover`),
+    /// One round: under the lock, recover what needs it (`Recovery::Run`),
     /// then claim tasks (in the order given) for free sessions; then launch
     /// the claims concurrently and settle each.
     pub fn round(
         &self,
         tasks: &[Pending],
         target: Target<'_>,
-        recover: bool,
+        recovery: Recovery,
     ) -> anyhow::Result<Round> {
+        let recover = recovery == Recovery::Run;
         let mut round = Round::default();
         let mut to_stop = Vec::new();
         // Read before the lock (one tmux call per working session): the
@@ -104,7 +114,7 @@ impl<'a> Dispatcher<'a> {
                 .state
                 .sessions
                 .values()
-                .any(|s| s.state != Phase::Idle);
+                .any(|s| s.phase != Phase::Idle);
             if tasks.is_empty() && !(recover && holds_any) {
                 return Ok(round);
             }
@@ -173,8 +183,8 @@ impl<'a> Dispatcher<'a> {
                 }
                 None
             }
-            Target::One { session, by_hand } => {
-                match sessions::check(config, snapshot, &locked.state, session, now, by_hand) {
+            Target::One { session, chooser } => {
+                match sessions::check(config, snapshot, &locked.state, session, now, chooser) {
                     Ok(()) => {
                         let i = config
                             .pools
@@ -184,7 +194,7 @@ impl<'a> Dispatcher<'a> {
                         free.pools
                             .resize(config.pools.len() + 1, Default::default());
                         free.pools[i].push_back(session.to_string());
-                        Some((i, by_hand))
+                        Some((i, chooser))
                     }
                     Err(busy) => {
                         round.busy = Some(busy);
@@ -199,10 +209,10 @@ impl<'a> Dispatcher<'a> {
                 break;
             }
             let picked = match one {
-                // By hand, the operator's choice of session stands.
-                Some((i, true)) => free.pools[i].pop_front().map(|s| (i, s)),
+                // The operator's choice of session stands.
+                Some((i, Chooser::Operator)) => free.pools[i].pop_front().map(|s| (i, s)),
                 // A session's next task is the first one its pool may take.
-                Some((i, false)) => routing::eligible(config, &pending.task)
+                Some((i, Chooser::Automatic)) => routing::eligible(config, &pending.task)
                     .ok()
                     .filter(|pools| pools.contains(&i))
                     .and_then(|_| free.pools[i].pop_front().map(|s| (i, s))),
@@ -362,7 +372,7 @@ impl<'a> Dispatcher<'a> {
                 // A fast agent may finish its turn, and its Stop hook mark
                 // the session idle, before this launch has settled: then
                 // the task is done, and the session stays idle.
-                let still_ours = entry.state == Phase::Launching
+                let still_ours = entry.phase == Phase::Launching
                     && entry.task.as_ref() == Some(&claim.dispatched);
                 if still_ours {
                     locked.state.set(&claim.session, Phase::Working, now);
@@ -417,10 +427,15 @@ impl<'a> Dispatcher<'a> {
                 let entry = locked.state.entry(&claim.session);
                 entry.last_fail = Some(now);
                 entry.last_error = Some(e.message.clone());
+                let cooldown = self
+                    .config
+                    .pool_of(&claim.session)
+                    .map_or(0, |p| p.cooldown.as_secs());
                 let reason = match &back {
                     Ok(_) => format!(
-                        "{e}; the task is back in its inbox and {} cools down",
-                        claim.session
+                        "{e}; the task is back in its inbox and {s} cools down for {cooldown}s \
+                         (`agent-queue clear-cooldown {s}` once its cause is fixed)",
+                        s = claim.session
                     ),
                     Err(be) => format!("{e}; and putting it back failed: {be}"),
                 };
@@ -445,7 +460,7 @@ impl<'a> Dispatcher<'a> {
         state
             .sessions
             .iter()
-            .filter(|(_, s)| s.state == Phase::Working)
+            .filter(|(_, s)| s.phase == Phase::Working)
             .filter_map(|(name, s)| {
                 let started = s.started.as_ref()?;
                 let pool = self.config.pool_of(name)?;
@@ -476,7 +491,7 @@ impl<'a> Dispatcher<'a> {
                 .state
                 .sessions
                 .get(session)
-                .filter(|s| s.state == Phase::Working)
+                .filter(|s| s.phase == Phase::Working)
                 .and_then(|s| s.started.clone())
                 .filter(|s| &s.nonce == nonce)
             else {
@@ -509,8 +524,8 @@ impl<'a> Dispatcher<'a> {
             .state
             .sessions
             .iter()
-            .filter(|(_, s)| s.state != Phase::Idle)
-            .map(|(n, s)| (n.clone(), s.state, s.task.clone(), s.started.clone()))
+            .filter(|(_, s)| s.phase != Phase::Idle)
+            .map(|(n, s)| (n.clone(), s.phase, s.task.clone(), s.started.clone()))
             .collect();
         let mut changed = 0;
         let mut to_stop = Vec::new();

@@ -9,16 +9,10 @@ use clap_mangen::roff::{bold, roman, Roff};
 use clap_mangen::Man;
 
 use crate::cli::Cli;
+use crate::error::Exit;
 
 /// (term, description) pairs of a man page section.
 type Items = &'static [(&'static str, &'static str)];
-
-const EXIT_STATUS: Items = &[
-    ("0", "Done. A scan that found nothing to do, or no free session, is done."),
-    ("1", "Nothing found where something was asked for: free-session with no free session; dispatch with no free session (the task stays untouched in its inbox)."),
-    ("2", "Bad usage, bad config, bad task file or unreadable state file; the message names what is wrong."),
-    ("3", "A runtime failure (tmux missing or unreachable, the agent never showed its ready marker or stopped at a dialog, an I/O error); every task involved is back in its inbox."),
-];
 
 const FILES: Items = &[
     ("~/.config/agent-queue/config.toml", "The config (TOML). See contrib/config.example.toml for every key and its default."),
@@ -94,7 +88,12 @@ fn render_man(cmd: clap::Command, main: bool) -> std::io::Result<Vec<u8>> {
     if main {
         man.render_subcommands_section(&mut out)?;
         let mut roff = Roff::new();
-        section(&mut roff, "EXIT STATUS", EXIT_STATUS);
+        roff.control("SH", ["EXIT STATUS"]);
+        for e in Exit::ALL {
+            roff.control("TP", []);
+            roff.text([bold(e.code().to_string())]);
+            roff.text([roman(e.meaning())]);
+        }
         section(&mut roff, "FILES", FILES);
         section(&mut roff, "ENVIRONMENT", ENVIRONMENT);
         section(&mut roff, "EXAMPLES", EXAMPLES);

@@ -12,12 +12,9 @@ fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     report::init(cli.global.json, cli.global.quiet, cli.global.verbose);
     let ctx = Ctx { global: cli.global };
-    match cli.command.run(&ctx) {
-        Ok(error::Outcome::Done) => ExitCode::SUCCESS,
-        Ok(error::Outcome::NothingFound) => ExitCode::from(1),
-        Err(err) => {
-            report::error(format!("{err:#}"));
-            ExitCode::from(error::exit_code(&err))
-        }
+    let result = cli.command.run(&ctx);
+    if let Err(err) = &result {
+        report::error(format!("{err:#}"));
     }
+    ExitCode::from(error::Exit::of(&result).code())
 }

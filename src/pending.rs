@@ -8,6 +8,7 @@
 //! writer that pauses between two writes would have its first half sent.
 
 use std::cmp::Ordering;
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -68,9 +69,9 @@ pub fn settles_at(mtime: SystemTime, now: SystemTime, settle: Duration) -> Optio
 pub enum Mode {
     /// Report problems and rename old broken tasks `.rejected`.
     Act,
-    /// As `Act`, without repeating what an earlier pass of the same scan
-    /// reported (skipped and refused files).
-    Again,
+    /// As `Act`, in a later pass of the same scan: what the first pass
+    /// reported (skipped and refused files) is not said again.
+    Rescan,
     /// Report problems, change nothing (`--dry-run`).
     Look,
     /// Say nothing, change nothing (`status`).
@@ -131,7 +132,7 @@ pub fn sorted(projects: Vec<ProjectTasks>) -> Vec<Pending> {
 }
 
 fn say(mode: Mode, e: Event) {
-    if mode != Mode::Quiet && mode != Mode::Again {
+    if mode != Mode::Quiet && mode != Mode::Rescan {
         report::event(&e);
     }
 }
@@ -180,7 +181,7 @@ pub fn read_project(project: &Path, settle: Duration, trust: &Trust, mode: Mode)
     });
     if let Some(why) = why {
         out.refused = listing.entries.len();
-        if mode != Mode::Quiet && mode != Mode::Again {
+        if mode != Mode::Quiet && mode != Mode::Rescan {
             report::warn(format!(
                 "{} task(s) in {} wait: {why}",
                 out.refused,
@@ -203,40 +204,34 @@ pub fn read_project(project: &Path, settle: Duration, trust: &Trust, mode: Mode)
             }
             continue;
         }
-        if let Some(why) = trust.refuse_file(&entry.path, &entry.meta) {
-            out.refused += 1;
-            say(
+        match read_file(project, &entry.path, &entry.meta, trust) {
+            Ok(pending) => out.pending.push(pending),
+            Err(Refusal::Untrusted(why)) => {
+                out.refused += 1;
+                say(
+                    mode,
+                    Event::Skipped {
+                        task: entry.path,
+                        reason: why,
+                    },
+                );
+            }
+            Err(Refusal::NotATask(why)) => say(
                 mode,
                 Event::Skipped {
                     task: entry.path,
                     reason: why,
                 },
-            );
-            continue;
-        }
-        let name = entry
-            .path
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .into_owned();
-        match task::read(&entry.path) {
-            Ok(task) => out.pending.push(Pending {
-                path: entry.path,
-                project: project.to_path_buf(),
-                name,
-                mtime: entry.mtime,
-                task,
-            }),
-            Err(ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(ReadError::Io(e)) => say(
+            ),
+            Err(Refusal::Broken(ReadError::Io(e))) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(Refusal::Broken(ReadError::Io(e))) => say(
                 mode,
                 Event::Skipped {
                     task: entry.path,
                     reason: e.to_string(),
                 },
             ),
-            Err(ReadError::Invalid(e)) => {
+            Err(Refusal::Broken(ReadError::Invalid(e))) => {
                 let age = now.duration_since(entry.mtime).unwrap_or_default();
                 out.broken += 1;
                 handle_broken(&entry.path, &e.to_string(), age, mode);
@@ -283,6 +278,81 @@ fn format_duration(d: Duration) -> String {
     } else {
         format!("{:.1}s", d.as_secs_f64())
     }
+}
+
+/// Why a task file cannot be dispatched.
+#[derive(Debug)]
+pub enum Refusal {
+    /// Not a pending task (its name, its place, its file type).
+    NotATask(String),
+    /// Another user could have written it, or a folder above it.
+    Untrusted(String),
+    /// It cannot be read, or does not parse.
+    Broken(ReadError),
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Refusal::NotATask(why) | Refusal::Untrusted(why) => f.write_str(why),
+            Refusal::Broken(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// One task file of `project`, trusted and read: what scan does for each
+/// file of an inbox whose folders it checked.
+fn read_file(
+    project: &Path,
+    path: &Path,
+    meta: &std::fs::Metadata,
+    trust: &Trust,
+) -> Result<Pending, Refusal> {
+    if !meta.file_type().is_file() {
+        return Err(Refusal::NotATask(format!(
+            "{} is not a regular file",
+            path.display()
+        )));
+    }
+    if let Some(why) = trust.refuse_file(path, meta) {
+        return Err(Refusal::Untrusted(why));
+    }
+    let task = task::read(path).map_err(Refusal::Broken)?;
+    Ok(Pending {
+        path: path.to_path_buf(),
+        project: project.to_path_buf(),
+        name: path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned(),
+        mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+        task,
+    })
+}
+
+/// A task file named by path (`dispatch`, `submit`), held to everything a
+/// scan holds it to: a pending task's name, in a project's inbox, a regular
+/// file, and trusted with every folder from the inbox up to the project.
+pub fn read_named(path: &Path, trust: &Trust) -> Result<Pending, Refusal> {
+    let name = path.file_name().unwrap_or_default();
+    if !inbox::is_task_name(name.as_bytes()) {
+        return Err(Refusal::NotATask(format!(
+            "{}: not a pending task (its name must end in .md and not start with .)",
+            path.display()
+        )));
+    }
+    let project = inbox::project_of(path).ok_or_else(|| {
+        Refusal::NotATask(format!(
+            "{}: not in a project's .agent-queue/inbox/ folder",
+            path.display()
+        ))
+    })?;
+    let meta = std::fs::symlink_metadata(path).map_err(|e| Refusal::Broken(ReadError::Io(e)))?;
+    if let Some(why) = folder_refusal(&project, &inbox::inbox_of(&project), trust) {
+        return Err(Refusal::Untrusted(why));
+    }
+    read_file(&project, path, &meta, trust)
 }
 
 /// Why the inbox, or a folder between it and the project, is not trusted:

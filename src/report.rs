@@ -352,10 +352,28 @@ pub fn record(e: &Event) {
     }
 }
 
+/// Writes `text` to stdout. A reader that went away (`agent-queue status
+/// | head -1`) ends the process quietly with status 0, as a closed pipe is
+/// no error of ours; any other failure to write is said on stderr.
+pub fn print(text: &str) {
+    let r = reporter();
+    let _guard = r.out.lock();
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        drop(stdout);
+        log(Level::Error, &format!("writing to stdout: {e}"));
+    }
+}
+
 /// Prints one JSON object as a line on stdout. What cannot be written as
 /// JSON is said on stderr instead: a report is never worth a panic.
 pub fn print_json(value: &impl Serialize) {
-    let r = reporter();
     let line = match serde_json::to_string(value) {
         Ok(text) => text + "\n",
         Err(e) => {
@@ -363,10 +381,7 @@ pub fn print_json(value: &impl Serialize) {
             return;
         }
     };
-    let _guard = r.out.lock();
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(line.as_bytes());
-    let _ = stdout.flush();
+    print(&line);
 }
 
 /// A path as JSON shows it, losslessly: the UTF-8 parts as they are, except

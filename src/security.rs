@@ -10,12 +10,29 @@ use std::fs::Metadata;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use crate::config::Security;
+use serde::Deserialize;
+
 use crate::error::bad_input;
+
+/// `[security]`: who besides the running user may own task files and
+/// inbox folders.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Security {
+    pub trusted_uids: Vec<u32>,
+    pub trusted_gids: Vec<u32>,
+}
 
 const GROUP_WRITE: u32 = 0o020;
 const OTHER_WRITE: u32 = 0o002;
 const STICKY: u32 = 0o1000;
+
+/// What is checked: a folder may be world-writable when it is sticky.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Node {
+    File,
+    Folder,
+}
 
 /// The running user's uid.
 pub fn current_uid() -> u32 {
@@ -46,15 +63,16 @@ impl Trust {
 
     /// Why `meta` (a task file) may not be dispatched, with the fix.
     pub fn refuse_file(&self, path: &Path, meta: &Metadata) -> Option<String> {
-        self.refuse(path, meta.uid(), meta.gid(), meta.mode(), false)
+        self.refuse(path, meta.uid(), meta.gid(), meta.mode(), Node::File)
     }
 
     /// Why a folder on the way to the inbox makes its tasks untrusted.
     pub fn refuse_folder(&self, path: &Path, meta: &Metadata) -> Option<String> {
-        self.refuse(path, meta.uid(), meta.gid(), meta.mode(), true)
+        self.refuse(path, meta.uid(), meta.gid(), meta.mode(), Node::Folder)
     }
 
-    fn refuse(&self, path: &Path, uid: u32, gid: u32, mode: u32, folder: bool) -> Option<String> {
+    fn refuse(&self, path: &Path, uid: u32, gid: u32, mode: u32, node: Node) -> Option<String> {
+        let folder = node == Node::Folder;
         let what = if folder { "folder" } else { "file" };
         let perm = mode & 0o7777;
         if !self.trusts_owner(uid) {
@@ -97,9 +115,20 @@ pub fn check_config_file(path: &Path) -> anyhow::Result<()> {
     let meta = std::fs::metadata(path)
         .map_err(|e| bad_input(format!("reading config {}: {e}", path.display())))?;
     let trust = Trust::new(&Security::default());
-    match trust.refuse_file(path, &meta) {
-        Some(why) => Err(bad_input(format!("refusing config: {why}"))),
-        None => Ok(()),
+    let mut why: Vec<String> = trust.refuse_file(path, &meta).into_iter().collect();
+    // Whoever may write its folder may put another config in its place.
+    let dir = std::path::absolute(path)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
+    if let Some(dir) = dir {
+        match std::fs::metadata(&dir) {
+            Ok(m) => why.extend(trust.refuse_folder(&dir, &m)),
+            Err(e) => why.push(format!("{}: {e}", dir.display())),
+        }
+    }
+    match why.is_empty() {
+        true => Ok(()),
+        false => Err(bad_input(format!("refusing config: {}", why.join("; ")))),
     }
 }
 
@@ -140,41 +169,41 @@ mod tests {
         }
     }
 
-    fn refuse(uid: u32, gid: u32, mode: u32, folder: bool) -> Option<String> {
-        trust().refuse(Path::new("/p/it's here"), uid, gid, mode, folder)
+    fn refuse(uid: u32, gid: u32, mode: u32, node: Node) -> Option<String> {
+        trust().refuse(Path::new("/p/it's here"), uid, gid, mode, node)
     }
 
     #[test]
     fn own_private_files_are_trusted() {
-        assert_eq!(refuse(1000, 1000, 0o100644, false), None);
-        assert_eq!(refuse(0, 0, 0o100600, false), None);
-        assert_eq!(refuse(1001, 7, 0o100644, false), None);
+        assert_eq!(refuse(1000, 1000, 0o100644, Node::File), None);
+        assert_eq!(refuse(0, 0, 0o100600, Node::File), None);
+        assert_eq!(refuse(1001, 7, 0o100644, Node::File), None);
     }
 
     #[test]
     fn another_owner_is_refused_with_the_fix() {
-        let why = refuse(65534, 65534, 0o100644, false).unwrap();
+        let why = refuse(65534, 65534, 0o100644, Node::File).unwrap();
         assert!(why.contains("owned by uid 65534"), "{why}");
         assert!(why.contains("chown 1000 '/p/it'\\''s here'"), "{why}");
     }
 
     #[test]
     fn writable_by_others_is_refused_unless_the_group_is_trusted() {
-        assert!(refuse(1000, 1000, 0o100664, false)
+        assert!(refuse(1000, 1000, 0o100664, Node::File)
             .unwrap()
             .contains("its group"));
-        assert!(refuse(1000, 1000, 0o100646, false)
+        assert!(refuse(1000, 1000, 0o100646, Node::File)
             .unwrap()
             .contains("every user"));
-        assert_eq!(refuse(1000, 50, 0o100664, false), None);
-        assert!(refuse(1000, 50, 0o100666, false)
+        assert_eq!(refuse(1000, 50, 0o100664, Node::File), None);
+        assert!(refuse(1000, 50, 0o100666, Node::File)
             .unwrap()
             .contains("chmod go-w"));
     }
 
     #[test]
     fn a_sticky_shared_folder_is_fine() {
-        assert_eq!(refuse(0, 0, 0o41777, true), None);
-        assert!(refuse(1000, 1000, 0o40777, true).is_some());
+        assert_eq!(refuse(0, 0, 0o41777, Node::Folder), None);
+        assert!(refuse(1000, 1000, 0o40777, Node::Folder).is_some());
     }
 }

@@ -89,19 +89,27 @@ pub fn cooldown_left(config: &Config, state: &State, session: &str, now: u64) ->
     Duration::from_secs(failed.saturating_add(cooldown).saturating_sub(now))
 }
 
-/// Whether `session` may take a task, for a named target (`dispatch
-/// --session`: dedicated allowed, cooldown ignored since the operator chose)
-/// or for automatic use (`by_hand == false`). An account's usage limit holds
-/// for both.
+/// Who picks the session a task goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chooser {
+    /// agent-queue itself: pool sessions only, cooldowns respected.
+    Automatic,
+    /// An operator who named it (`dispatch --session`): a dedicated session
+    /// too, and a cooldown does not count, since the operator chose.
+    Operator,
+}
+
+/// Whether `session` may take a task, as `chooser` picks. An account's
+/// usage limit holds for both.
 pub fn check(
     config: &Config,
     snapshot: &Snapshot,
     state: &State,
     session: &str,
     now: u64,
-    by_hand: bool,
+    chooser: Chooser,
 ) -> Result<(), Busy> {
-    if !by_hand && config.dedicated(session).is_some() {
+    if chooser == Chooser::Automatic && config.dedicated(session).is_some() {
         return Err(Busy::Dedicated);
     }
     if snapshot.is_unknown(session) {
@@ -112,7 +120,7 @@ pub fn check(
         Phase::Idle => {}
         held => return Err(Busy::Held(held)),
     }
-    if !by_hand {
+    if chooser == Chooser::Automatic {
         let left = cooldown_left(config, state, session, now);
         if !left.is_zero() {
             return Err(Busy::Cooling(left));
@@ -145,7 +153,7 @@ pub fn free_pool(
     now: u64,
 ) -> Vec<String> {
     pool.sessions()
-        .filter(|s| check(config, snapshot, state, s, now, false).is_ok())
+        .filter(|s| check(config, snapshot, state, s, now, Chooser::Automatic).is_ok())
         .collect()
 }
 
@@ -195,18 +203,21 @@ mod tests {
             vec!["ccl-auto-1"]
         );
         assert_eq!(
-            check(&c, &snap, &state, "ccl-auto-3", 1000, false),
+            check(&c, &snap, &state, "ccl-auto-3", 1000, Chooser::Automatic),
             Err(Busy::Missing)
         );
         assert_eq!(
-            check(&c, &snap, &state, "ccl-auto-2", 1000, false),
+            check(&c, &snap, &state, "ccl-auto-2", 1000, Chooser::Automatic),
             Err(Busy::Running("claude".into()))
         );
         assert_eq!(
-            check(&c, &snap, &state, "mine", 1000, false),
+            check(&c, &snap, &state, "mine", 1000, Chooser::Automatic),
             Err(Busy::Dedicated)
         );
-        assert_eq!(check(&c, &snap, &state, "mine", 1000, true), Ok(()));
+        assert_eq!(
+            check(&c, &snap, &state, "mine", 1000, Chooser::Operator),
+            Ok(())
+        );
     }
 
     #[test]
@@ -224,19 +235,22 @@ mod tests {
         state.set("ccl-auto-1", Phase::Working, 0);
         state.entry("ccl-auto-2").last_fail = Some(1000);
         assert_eq!(
-            check(&c, &snap, &state, "ccl-auto-1", 2000, false),
+            check(&c, &snap, &state, "ccl-auto-1", 2000, Chooser::Automatic),
             Err(Busy::Held(Phase::Working))
         );
         assert_eq!(
-            check(&c, &snap, &state, "ccl-auto-2", 1100, false),
+            check(&c, &snap, &state, "ccl-auto-2", 1100, Chooser::Automatic),
             Err(Busy::Cooling(Duration::from_secs(200)))
         );
         assert_eq!(
-            check(&c, &snap, &state, "ccl-auto-2", 1100, true),
+            check(&c, &snap, &state, "ccl-auto-2", 1100, Chooser::Operator),
             Ok(()),
             "by hand ignores the cooldown"
         );
-        assert_eq!(check(&c, &snap, &state, "ccl-auto-2", 1300, false), Ok(()));
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-2", 1300, Chooser::Automatic),
+            Ok(())
+        );
     }
 
     #[test]
@@ -256,20 +270,33 @@ mod tests {
             });
         }
         assert_eq!(
-            check(&c, &snap, &state, "ccl-auto-1", 0, false),
+            check(&c, &snap, &state, "ccl-auto-1", 0, Chooser::Automatic),
             Err(Busy::Started)
         );
-        assert_eq!(check(&c, &snap, &state, "ccl-auto-2", 0, false), Ok(()));
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-2", 0, Chooser::Automatic),
+            Ok(())
+        );
         // The state forgot it: the pane's word is enough.
         assert_eq!(
-            check(&c, &snap, &State::default(), "ccl-auto-1", 0, false),
+            check(
+                &c,
+                &snap,
+                &State::default(),
+                "ccl-auto-1",
+                0,
+                Chooser::Automatic
+            ),
             Err(Busy::Started)
         );
         // The pane was made again (tmux restarted): the old record says
         // nothing about the new shell.
         snap.sessions.get_mut("ccl-auto-1").unwrap().pid = 2;
         snap.sessions.get_mut("ccl-auto-1").unwrap().mark = None;
-        assert_eq!(check(&c, &snap, &state, "ccl-auto-1", 0, false), Ok(()));
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-1", 0, Chooser::Automatic),
+            Ok(())
+        );
     }
 
     #[test]

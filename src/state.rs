@@ -45,7 +45,9 @@ impl Phase {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SessionState {
-    pub state: Phase,
+    /// Written `phase`; files of earlier versions wrote `state`.
+    #[serde(alias = "state")]
+    pub phase: Phase,
     /// The task's path after its claim (`….md.dispatched`).
     #[serde(
         default,
@@ -95,8 +97,13 @@ pub struct Receipt {
     pub at: u64,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct State {
+    /// The file's schema. A file without one was written before the schema
+    /// had a number, in the shape of version 1. A newer version than this
+    /// build knows is refused, never misread or rewritten.
+    #[serde(default = "first_version")]
+    pub version: u32,
     #[serde(default)]
     pub sessions: BTreeMap<String, SessionState>,
     /// Accounts that hit their usage limit, by name.
@@ -115,6 +122,23 @@ pub struct AccountState {
     pub since: u64,
 }
 
+/// The state file's schema this build reads and writes.
+pub const VERSION: u32 = 2;
+
+fn first_version() -> u32 {
+    1
+}
+
+impl Default for State {
+    fn default() -> State {
+        State {
+            version: VERSION,
+            sessions: BTreeMap::new(),
+            accounts: BTreeMap::new(),
+        }
+    }
+}
+
 impl State {
     /// Until when `account` is limited, if it is at `now`.
     pub fn limited_until(&self, account: &str, now: u64) -> Option<u64> {
@@ -127,7 +151,7 @@ impl State {
     pub fn phase(&self, session: &str) -> Phase {
         self.sessions
             .get(session)
-            .map(|s| s.state)
+            .map(|s| s.phase)
             .unwrap_or_default()
     }
 
@@ -138,7 +162,7 @@ impl State {
     /// Puts `session` in `phase` from now on, clearing its task when idle.
     pub fn set(&mut self, session: &str, phase: Phase, now: u64) {
         let s = self.entry(session);
-        s.state = phase;
+        s.phase = phase;
         s.since = now;
         if phase == Phase::Idle {
             s.task = None;
@@ -234,13 +258,25 @@ impl Store {
                 return Err(e).with_context(|| format!("reading state {}", self.path.display()))
             }
         };
-        serde_json::from_str(&text).map_err(|e| {
+        let mut state: State = serde_json::from_str(&text).map_err(|e| {
             bad_input(format!(
                 "state file {} does not parse ({e}); it was left as it is: \
                  repair it, or move it aside to start from an empty state",
                 self.path.display()
             ))
-        })
+        })?;
+        if state.version > VERSION {
+            return Err(bad_input(format!(
+                "state file {} has schema version {}, and this agent-queue knows {VERSION} at \
+                 most: it was written by a newer agent-queue; run that one (the file was left \
+                 as it is)",
+                self.path.display(),
+                state.version
+            )));
+        }
+        // Read in an older shape, written in this one.
+        state.version = VERSION;
+        Ok(state)
     }
 
     /// Tries to take `session`'s launch lock without waiting: `None` when a
@@ -368,6 +404,34 @@ mod tests {
         assert!(crate::error::is_bad_input(&err));
         assert!(format!("{err:#}").contains(&path.display().to_string()));
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "{ torn");
+    }
+
+    #[test]
+    fn the_schema_is_versioned_and_a_newer_one_is_refused_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.json");
+        // Before versions: `state` for the phase, no version key.
+        std::fs::write(
+            &path,
+            r#"{"sessions": {"s": {"state": "working", "since": 3}}}"#,
+        )
+        .unwrap();
+        let store = Store::new(path.clone());
+        let state = store.read().unwrap();
+        assert_eq!(state.phase("s"), Phase::Working);
+        let locked = store.lock().unwrap();
+        locked.save().unwrap();
+        drop(locked);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(&format!("\"version\": {VERSION}")), "{text}");
+        assert!(text.contains("\"phase\": \"working\""), "{text}");
+
+        let newer = format!("{{\"version\": {}, \"sessions\": {{}}}}", VERSION + 1);
+        std::fs::write(&path, &newer).unwrap();
+        let err = store.lock().err().unwrap();
+        assert!(crate::error::is_bad_input(&err));
+        assert!(format!("{err:#}").contains("newer agent-queue"), "{err:#}");
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), newer);
     }
 
     #[test]

@@ -56,7 +56,7 @@ pub fn mark(
     }
     let until = account.limited_until;
     let entry = locked.state.entry(session);
-    let held = (entry.state != Phase::Idle)
+    let held = (entry.phase != Phase::Idle)
         .then(|| entry.task.clone())
         .flatten();
     let back: Option<PathBuf> = held.and_then(|task| match inbox::unclaim(&task) {

@@ -251,9 +251,9 @@ fn watch(world: &World, started: Instant) -> anyhow::Result<()> {
         for session in POOL {
             let entry = state.sessions.get(session);
             let working = entry
-                .filter(|s| s.state == Phase::Working)
+                .filter(|s| s.phase == Phase::Working)
                 .and_then(|s| s.task.clone());
-            let launching = entry.is_some_and(|s| s.state == Phase::Launching);
+            let launching = entry.is_some_and(|s| s.phase == Phase::Launching);
             if launching || holding.get(session) == working.as_ref() {
                 continue;
             }

@@ -2,41 +2,25 @@
 //! Without a name it takes the first free pool session; with one, the
 //! operator may name any configured session, dedicated ones included.
 
-use std::os::unix::ffi::OsStrExt;
-use std::time::SystemTime;
-
 use super::{Ctx, Run};
 use crate::cli::DispatchArgs;
-use crate::dispatcher::{Dispatcher, Target};
+use crate::dispatcher::{Dispatcher, Recovery, Target};
 use crate::error::{bad_input, Outcome};
-use crate::inbox;
-use crate::pending::Pending;
-use crate::task;
+use crate::pending::{self, Refusal};
+use crate::sessions::Chooser;
 
 impl Run for DispatchArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
         let d = Dispatcher::new(&config);
         let path = std::path::absolute(&self.task).unwrap_or_else(|_| self.task.clone());
-        let file_name = path.file_name().unwrap_or_default();
-        if !inbox::is_task_name(file_name.as_bytes()) {
-            return Err(bad_input(format!(
-                "{}: not a pending task (its name must end in .md and not start with .)",
-                path.display()
-            )));
-        }
-        let project = inbox::project_of(&path).ok_or_else(|| {
-            bad_input(format!(
-                "{}: not in a project's .agent-queue/inbox/ folder",
-                path.display()
-            ))
+        // Held to what a scan holds it to: an operator naming a file does
+        // not lift the checks on who could have written it.
+        let pending = pending::read_named(&path, &d.trust).map_err(|refusal| match refusal {
+            Refusal::Untrusted(why) => bad_input(format!("refusing task: {why}")),
+            Refusal::Broken(e) => bad_input(format!("{}: {e}", path.display())),
+            Refusal::NotATask(why) => bad_input(why),
         })?;
-        let meta = std::fs::symlink_metadata(&path)
-            .map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
-        if let Some(why) = d.trust.refuse_file(&path, &meta) {
-            return Err(bad_input(format!("refusing task: {why}")));
-        }
-        let task = task::read(&path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
         let target = match &self.session {
             Some(s) => {
                 if config.pool_of(s).is_none() && config.dedicated(s).is_none() {
@@ -47,19 +31,12 @@ impl Run for DispatchArgs {
                 }
                 Target::One {
                     session: s,
-                    by_hand: true,
+                    chooser: Chooser::Operator,
                 }
             }
             None => Target::Pool,
         };
-        let pending = Pending {
-            project,
-            name: file_name.to_string_lossy().into_owned(),
-            mtime: meta.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-            task,
-            path,
-        };
-        let round = d.round(std::slice::from_ref(&pending), target, false)?;
+        let round = d.round(std::slice::from_ref(&pending), target, Recovery::Skip)?;
         if round.failed > 0 {
             anyhow::bail!(
                 "the launch failed; {} is back in its inbox",

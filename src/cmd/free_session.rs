@@ -37,7 +37,7 @@ impl Run for FreeSessionArgs {
                 if report::json() {
                     report::print_json(&serde_json::json!({ "session": session, "pool": pool }));
                 } else {
-                    println!("{session}");
+                    report::print(&format!("{session}\n"));
                 }
                 Ok(Outcome::Done)
             }

@@ -3,7 +3,6 @@
 //! own lines). Read-only and lock-free: lines are whole or skipped.
 
 use std::collections::BTreeSet;
-use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
@@ -54,7 +53,7 @@ impl Run for HistoryArgs {
             }
         };
         // A reader that went away (`| head`) is no failure.
-        let _ = std::io::stdout().lock().write_all(text.as_bytes());
+        report::print(&text);
         Ok(Outcome::Done)
     }
 }

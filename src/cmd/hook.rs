@@ -161,7 +161,7 @@ fn receipt(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
         .map(|n| inbox::original_name(&n.to_string_lossy()).to_string())
         .unwrap_or_default();
     // A prompt the operator typed into the agent is no receipt.
-    if entry.state == Phase::Idle || !prompt.contains(&name) {
+    if entry.phase == Phase::Idle || !prompt.contains(&name) {
         report::debug(format!(
             "hook: {session}: a prompt that is not its task {name}"
         ));

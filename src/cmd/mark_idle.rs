@@ -27,12 +27,12 @@ use anyhow::Context;
 use super::{Ctx, Run};
 use crate::cli::{MarkIdleArgs, RecycleArgs};
 use crate::config::Config;
-use crate::dispatcher::{Dispatcher, Target};
+use crate::dispatcher::{Dispatcher, Recovery, Target};
 use crate::error::{bad_input, Outcome};
 use crate::pane::{Activity, Started};
 use crate::pending::{self, Mode};
 use crate::report::{self, Event};
-use crate::sessions;
+use crate::sessions::{self, Chooser};
 use crate::state::{now, Phase};
 
 /// The variable the started script exports to the agent and its hooks.
@@ -471,9 +471,9 @@ fn next_task(d: &Dispatcher, session: &str) -> anyhow::Result<()> {
         &tasks,
         Target::One {
             session,
-            by_hand: false,
+            chooser: Chooser::Automatic,
         },
-        false,
+        Recovery::Skip,
     )?;
     if let Some(busy) = round.busy {
         report::debug(format!("{session} takes no task now: {busy}"));

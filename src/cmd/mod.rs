@@ -9,6 +9,7 @@ use crate::error::Outcome;
 use crate::journal::Journal;
 use crate::report;
 
+mod clear_cooldown;
 mod demo;
 mod dispatch;
 mod free_session;
@@ -59,6 +60,7 @@ impl Run for Command {
             Command::Demo => demo::Demo.run(ctx),
             Command::Submit(a) => a.run(ctx),
             Command::Hook => hook::Hook.run(ctx),
+            Command::ClearCooldown(a) => a.run(ctx),
             Command::GenerateDocs(a) => a.run(ctx),
         }
     }

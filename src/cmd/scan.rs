@@ -12,7 +12,7 @@ use std::time::{Duration, Instant, SystemTime};
 use super::{Ctx, Run};
 use crate::cli::ScanArgs;
 use crate::config::Config;
-use crate::dispatcher::{Dispatcher, Target};
+use crate::dispatcher::{Dispatcher, Recovery, Target};
 use crate::error::Outcome;
 use crate::pending::{self, Mode};
 use crate::report::{self, Event};
@@ -45,7 +45,7 @@ impl Run for ScanArgs {
         let mut said_no_pool = false;
         let settle_deadline = Instant::now() + MAX_SETTLE_WAIT;
         for pass in 0..MAX_PASSES {
-            let mode = if pass == 0 { Mode::Act } else { Mode::Again };
+            let mode = if pass == 0 { Mode::Act } else { Mode::Rescan };
             let projects = pending::read_all(&config, &d.trust, mode);
             let settled_at = pending::next_settled(&projects);
             let mut tasks = pending::sorted(projects);
@@ -53,7 +53,12 @@ impl Run for ScanArgs {
             // Recovery runs once: what a later pass could recover, this
             // scan did not see die; and so a pass with nothing pending costs
             // no tmux call.
-            let round = d.round(&tasks, Target::Pool, pass == 0)?;
+            let recovery = if pass == 0 {
+                Recovery::Run
+            } else {
+                Recovery::Skip
+            };
+            let round = d.round(&tasks, Target::Pool, recovery)?;
             // Only now, and only when everything still waits, is one more
             // tmux call worth it: a pool that does not exist at all (not
             // started, or on another tmux server) looks just like a busy
@@ -143,11 +148,11 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
                         model,
                     });
                 } else {
-                    println!(
-                        "{session}\t{pool}\t{}\t{model}\t{}",
+                    report::print(&format!(
+                        "{session}\t{pool}\t{}\t{model}\t{}\n",
                         task.task.priority,
                         task.path.display()
-                    );
+                    ));
                 }
             }
             Err(waits) => {
@@ -158,11 +163,11 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
                 if report::json() {
                     report::print_json(&e);
                 } else {
-                    println!(
-                        "-\t-\t{}\twaits\t{}\t{waits}",
+                    report::print(&format!(
+                        "-\t-\t{}\twaits\t{}\t{waits}\n",
                         task.task.priority,
                         task.path.display()
-                    );
+                    ));
                 }
             }
         }

@@ -103,7 +103,7 @@ impl Run for Status {
         if report::json() {
             report::print_json(&report);
         } else {
-            print!("{}", render(&report));
+            report::print(&render(&report));
         }
         Ok(Outcome::Done)
     }
@@ -175,18 +175,26 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
             let pane = snapshot.pane(&session);
             SessionRow {
                 alive: pane.is_some(),
-                state: entry.map(|e| e.state).unwrap_or(Phase::Idle).as_str(),
+                state: entry.map(|e| e.phase).unwrap_or(Phase::Idle).as_str(),
                 task: entry
                     .and_then(|e| e.task.as_deref())
                     .map(report::escape_path),
                 since: entry.filter(|e| e.since > 0).map(|e| format_utc(e.since)),
                 held_secs: entry
-                    .filter(|e| e.since > 0 && matches!(e.state, Phase::Launching | Phase::Working))
+                    .filter(|e| e.since > 0 && matches!(e.phase, Phase::Launching | Phase::Working))
                     .map(|e| now.saturating_sub(e.since)),
                 cooldown_left: sessions::cooldown_left(config, state, &session, now).as_secs(),
                 command: pane.map(|p| p.command.clone()),
                 free: kind == "pool"
-                    && sessions::check(config, snapshot, state, &session, now, false).is_ok(),
+                    && sessions::check(
+                        config,
+                        snapshot,
+                        state,
+                        &session,
+                        now,
+                        sessions::Chooser::Automatic,
+                    )
+                    .is_ok(),
                 session,
                 kind,
                 pool,

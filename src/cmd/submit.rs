@@ -17,10 +17,11 @@ use anyhow::Context;
 
 use super::{Ctx, Run};
 use crate::cli::SubmitArgs;
-use crate::config::{self, Security};
+use crate::config;
 use crate::error::{bad_input, Outcome};
 use crate::inbox::{self, rename_noreplace, STAGING};
 use crate::pending;
+use crate::pending::Refusal;
 use crate::report::{self, Event};
 use crate::security::Trust;
 use crate::task::{self, Priority};
@@ -38,21 +39,46 @@ impl Run for SubmitArgs {
                     inbox.display()
                 )));
             }
+            let new_project = !project.exists();
             make_dir(&inbox)?;
+            report::info(if new_project {
+                format!(
+                    "created the project folder {} and its inbox {}",
+                    project.display(),
+                    inbox.display()
+                )
+            } else {
+                format!("created the inbox {}", inbox.display())
+            });
         }
         make_dir(&staging)?;
 
         let task = self.task()?;
         let text = task::render(&task);
         let name = file_name(task.title.as_deref());
-        // submit works without a config; with one, it follows its settle.
-        let settle = ctx
-            .config()
+        // submit works without a config; with one, it follows its settle
+        // and trusts whom it trusts.
+        let config = ctx.config().ok();
+        let settle = config
+            .as_ref()
             .map_or(config::DEFAULT_SETTLE, |c| c.projects.settle);
         let staged = write_staged(&staging, &name, text.as_bytes(), settle)?;
         let path = deliver(&staged, &inbox, &name)?;
-        let trust = Trust::new(&Security::default());
-        if let Some(why) = pending::folder_refusal(&project, &inbox, &trust) {
+        if let Some(c) = &config {
+            if !inbox::projects(c).contains(&project) {
+                report::warn(format!(
+                    "{} is under no [projects] paths or roots entry of {}: its tasks will not \
+                     be dispatched until it is (add it to paths, or put it under a root)",
+                    project.display(),
+                    c.path.display()
+                ));
+            }
+        }
+        let security = config
+            .as_ref()
+            .map(|c| c.security.clone())
+            .unwrap_or_default();
+        if let Err(Refusal::Untrusted(why)) = pending::read_named(&path, &Trust::new(&security)) {
             report::warn(format!(
                 "{} will not be dispatched until this is fixed: {why}",
                 path.display()

@@ -412,7 +412,7 @@ impl World {
     }
 
     pub fn session_state(&self, session: &str) -> String {
-        self.state()["sessions"][session]["state"]
+        self.state()["sessions"][session]["phase"]
             .as_str()
             .unwrap_or("idle")
             .to_string()

@@ -224,7 +224,7 @@ fn relative_paths_in_the_config_follow_the_config_file_not_the_working_folder() 
         fs::read_to_string(&state)
             .ok()
             .and_then(|s| serde_json::from_str::<serde_json::Value>(&s).ok())
-            .is_some_and(|v| v["sessions"]["ccl-auto-1"]["state"] == "idle")
+            .is_some_and(|v| v["sessions"]["ccl-auto-1"]["phase"] == "idle")
     });
     assert!(state.is_file(), "the state is beside the config");
     for wrong in [w.home().join("state"), project.join("state")] {

@@ -4,6 +4,7 @@
 
 mod env;
 mod fake_api;
+mod first_run;
 
 mod cli;
 mod contrib;
