@@ -10,6 +10,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use crate::agent_pane::AgentPane;
 use crate::config::Config;
 use crate::inbox;
 use crate::launch::{self, Launch, Stage};
@@ -38,6 +39,17 @@ pub enum Target<'s> {
     /// This session only, as `chooser` picked it (an operator may name a
     /// dedicated one).
     One { session: &'s str, chooser: Chooser },
+}
+
+/// What recovery leaves to do once the state's lock is let go: the
+/// dispatcher decides, the session's pane does it.
+#[derive(Debug, Clone)]
+pub enum After {
+    /// A launch cut off after its paste: press the Enter it did not.
+    Submit(String, Started),
+    /// An agent that will not get its task, or whose account hit its
+    /// usage limit: stop it.
+    Stop(String, Started),
 }
 
 /// Whether a round first recovers what crashed or died: a scan's first pass
@@ -132,10 +144,11 @@ impl<'a> Dispatcher<'a> {
             }
             claims
         };
-        // A session whose started agent still runs is not free, so nothing
-        // claims it while this runs outside the lock.
-        for (session, started) in &to_stop {
-            launch::stop(&self.tmux(session), session, started);
+        // What recovery decided, done now that the lock is let go (a
+        // session whose started agent still runs is not free, so nothing
+        // claims it meanwhile).
+        for after in &to_stop {
+            self.finish(after);
         }
         round.claimed = claims.len();
         let results: Vec<Result<(), Option<PathBuf>>> = std::thread::scope(|scope| {
@@ -318,10 +331,12 @@ impl<'a> Dispatcher<'a> {
         // Checked when the config was read.
         let limits = Patterns::new(&agent.limit_patterns).unwrap_or_default();
         let launch = Launch {
-            tmux: &tmux,
+            pane: AgentPane {
+                tmux: &tmux,
+                session: &claim.session,
+                started: &claim.started,
+            },
             agent,
-            session: &claim.session,
-            started: &claim.started,
             command_line: launch::command_line(
                 agent,
                 &claim.pending.project,
@@ -342,7 +357,7 @@ impl<'a> Dispatcher<'a> {
         ));
         let outcome = launch.run();
         if outcome.is_err() && self.config.pool_of(&claim.session).is_some() {
-            launch::stop(&tmux, &claim.session, &claim.started);
+            launch.pane.stop();
         }
         match self.settle(&claim, &outcome, resume.as_ref().map(|r| r.0.as_path())) {
             Ok(settled) => settled,
@@ -451,6 +466,26 @@ impl<'a> Dispatcher<'a> {
         Ok(ok)
     }
 
+    fn finish(&self, after: &After) {
+        let (After::Submit(session, started) | After::Stop(session, started)) = after;
+        let tmux = self.tmux(session);
+        let pane = AgentPane {
+            tmux: &tmux,
+            session,
+            started,
+        };
+        match after {
+            After::Submit(..) => {
+                if let Err(e) = pane.keys(&["Enter"]) {
+                    report::warn(format!("{session}: pressing Enter: {e:#}"));
+                }
+            }
+            After::Stop(..) => {
+                pane.stop();
+            }
+        }
+    }
+
     /// The usage-limit lines on the screens of working pool sessions whose
     /// started agent runs there: `(session, nonce, line)`.
     fn limits_on_screens(&self) -> Vec<(String, String, String)> {
@@ -482,7 +517,7 @@ impl<'a> Dispatcher<'a> {
         &self,
         locked: &mut Locked,
         limits: &[(String, String, String)],
-    ) -> (usize, Vec<(String, Started)>) {
+    ) -> (usize, Vec<After>) {
         let now = now();
         let mut to_stop = Vec::new();
         let mut changed = 0;
@@ -504,7 +539,7 @@ impl<'a> Dispatcher<'a> {
                 .pool_of(session)
                 .is_some_and(|p| p.on_limit == crate::config::OnLimit::Stop)
             {
-                to_stop.push((session.clone(), started));
+                to_stop.push(After::Stop(session.clone(), started));
             }
         }
         (changed, to_stop)
@@ -519,7 +554,7 @@ impl<'a> Dispatcher<'a> {
         &self,
         locked: &mut Locked,
         snapshot: &Snapshot,
-    ) -> anyhow::Result<(usize, Vec<(String, Started)>)> {
+    ) -> anyhow::Result<(usize, Vec<After>)> {
         let holders: Vec<(String, Phase, Option<PathBuf>, Option<Started>)> = locked
             .state
             .sessions
@@ -557,8 +592,7 @@ impl<'a> Dispatcher<'a> {
                                 "it waits in its agent's input, unsent: press Enter there, or clear it"
                             } else {
                                 if stage == Some(Stage::Pasted) {
-                                    self.tmux(&session)
-                                        .send_keys(&started.pane, &["Enter".into()])?;
+                                    to_stop.push(After::Submit(session.clone(), started.clone()));
                                 }
                                 "it stays with its agent"
                             };
@@ -575,7 +609,7 @@ impl<'a> Dispatcher<'a> {
                         {
                             // The typed command may still be on its way, or its
                             // agent starting, for a task it will never get.
-                            to_stop.push((session.clone(), started.clone()));
+                            to_stop.push(After::Stop(session.clone(), started.clone()));
                         }
                         _ => {}
                     }

@@ -90,6 +90,11 @@ impl Journal {
             len = checked_len(&file)?;
         }
         let mut buf = Vec::with_capacity(line.len() + 1);
+        // The last byte is read and the line written under the file's lock:
+        // a size read while another line is being written can end inside
+        // that line, which would then look torn.
+        fs2::FileExt::lock_exclusive(&file)?;
+        let len = checked_len(&file).unwrap_or(len);
         // A line cut short by a crash gets its end here, so that it spoils
         // only itself and not this line too.
         let mut last = [0u8; 1];
@@ -99,7 +104,9 @@ impl Journal {
         buf.extend_from_slice(line.as_bytes());
         // One write, not write_all: a line split over two writes could have
         // another invocation's line land between its halves.
-        let written = file.write(&buf)?;
+        let written = file.write(&buf);
+        let _ = fs2::FileExt::unlock(&file);
+        let written = written?;
         if written != buf.len() {
             return Err(io::Error::other(format!(
                 "only {written} of {} bytes written (is the disk full?)",

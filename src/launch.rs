@@ -9,21 +9,19 @@ use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use crate::agent_pane::AgentPane;
 use crate::config::{Agent, Dialog};
 use crate::limits::Patterns;
-use crate::pane::{self, Activity, Started};
+use crate::pane::{self, Activity};
+use crate::ready::{self, Failure, ReadyWait, Step};
 use crate::report;
 use crate::screen;
 use crate::shell::quote;
 use crate::state::Store;
 use crate::task::Task;
-use crate::tmux::{Screen, Tmux};
+use crate::tmux::Screen;
 
-/// How often the screen is read while waiting: the SPEC asks ≤ 50 ms.
-pub const POLL: Duration = Duration::from_millis(40);
-/// How long the pane's shell may take to run the typed line (and the line
-/// to report its start) before the launch counts as failed.
-const START_GRACE: Duration = Duration::from_secs(5);
+pub use crate::agent_pane::POLL;
 /// How long a paste may take to show in the agent's input before Enter is
 /// pressed anyway (only an agent that does not echo its input waits it out).
 const PASTE_SETTLE: Duration = Duration::from_secs(5);
@@ -34,8 +32,6 @@ const ENTER_POLL: Duration = Duration::from_millis(10);
 /// How long a receipt may take after Enter before Enter is pressed again
 /// (Claude Code's `UserPromptSubmit` hook runs 40–80 ms after it).
 const RECEIPT_SETTLE: Duration = Duration::from_secs(3);
-/// How long a dialog may stay after its answer before the launch gives up.
-const DIALOG_SETTLE: Duration = Duration::from_secs(5);
 
 /// How far a launch got; written into the launch lock file so that a scan
 /// that finds the launcher dead knows whether the agent may have the task.
@@ -196,11 +192,9 @@ pub fn message(agent: &Agent, name: &str, task: &Task) -> String {
 }
 
 pub struct Launch<'a> {
-    pub tmux: &'a Tmux,
+    /// The pane it launches into, with the start's nonce.
+    pub pane: AgentPane<'a>,
     pub agent: &'a Agent,
-    pub session: &'a str,
-    /// The pane it launches into and the nonce of this start.
-    pub started: &'a Started,
     pub command_line: String,
     pub message: String,
     /// The launch lock file, where the stage reached is noted.
@@ -215,6 +209,10 @@ pub struct Launch<'a> {
 }
 
 impl Launch<'_> {
+    fn session(&self) -> &str {
+        self.pane.session
+    }
+
     fn note(&self, stage: Stage) {
         if let Some(f) = self.progress {
             // Best effort: a lost note only makes recovery more cautious.
@@ -235,9 +233,9 @@ impl Launch<'_> {
     ) -> LaunchError {
         let last = screen::tail(&screen.text, lines);
         if last.is_empty() {
-            LaunchError::new(format!("{}: {what}", self.session))
+            LaunchError::new(format!("{}: {what}", self.session()))
         } else {
-            LaunchError::new(format!("{}: {what}; it shows: {last}", self.session))
+            LaunchError::new(format!("{}: {what}; it shows: {last}", self.session()))
         }
     }
 
@@ -249,62 +247,53 @@ impl Launch<'_> {
             Some(line) if !last.contains(line) => format!("{line} … {last}"),
             _ => last,
         };
-        LaunchError::new(format!("{}: {what}; it shows: {shows}", self.session))
+        LaunchError::new(format!("{}: {what}; it shows: {shows}", self.session()))
+    }
+
+    /// A tmux failure, named by session.
+    fn tmux_error(&self, e: anyhow::Error) -> LaunchError {
+        LaunchError::new(format!("{}: {e:#}", self.session()))
     }
 
     fn screen(&self) -> Result<Screen, LaunchError> {
-        self.tmux
-            .screen(&self.started.pane)
-            .map_err(|e| LaunchError::new(format!("{}: {e:#}", self.session)))
+        self.pane.read().map_err(|e| self.tmux_error(e))
     }
 
-    fn activity(&self, screen: &Screen) -> Activity {
-        pane::activity(
-            self.started,
-            &self.started.pane,
-            screen.pid,
-            screen.mark.as_ref(),
-        )
+    fn poll(
+        &self,
+        every: Duration,
+        limit: Duration,
+        done: impl Fn(&Screen) -> bool,
+    ) -> Result<Screen, LaunchError> {
+        self.pane
+            .poll_until(every, limit, done)
+            .map_err(|e| self.tmux_error(e))
+    }
+
+    fn limit_error(&self, line: String) -> LaunchError {
+        LaunchError {
+            message: format!(
+                "{}: the agent's account hit its usage limit: {line}",
+                self.session()
+            ),
+            limit: Some(line),
+        }
     }
 
     /// The agent says its account hit its usage limit: the launch fails
     /// at once, naming the limit (and nothing is typed into its menu).
     fn limited(&self, screen: &Screen) -> Option<LaunchError> {
         let line = self.limits.find(&screen.text)?;
-        let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
-        Some(LaunchError {
-            message: format!(
-                "{}: the agent's account hit its usage limit: {line}",
-                self.session
-            ),
-            limit: Some(line),
-        })
-    }
-
-    fn exited(&self, screen: &Screen) -> bool {
-        matches!(
-            self.activity(screen),
-            Activity::Exited(_) | Activity::Replaced
-        )
-    }
-
-    fn send(&self, keys: &[String]) -> Result<(), LaunchError> {
-        self.tmux
-            .send_keys(&self.started.pane, keys)
-            .map_err(|e| LaunchError::new(format!("{}: {e:#}", self.session)))
+        Some(self.limit_error(line.split_whitespace().collect::<Vec<_>>().join(" ")))
     }
 
     /// A configured dialog on the screen, once the message is in the agent:
     /// one whose text the message itself holds cannot be told from it.
     fn dialog_after_paste<'s>(&'s self, screen: &Screen) -> Option<&'s Dialog> {
-        let dialogs: Vec<&Dialog> = self
-            .agent
+        self.agent
             .dialogs
             .iter()
             .filter(|d| !d.matches.is_empty() && !self.message.contains(&d.matches))
-            .collect();
-        dialogs
-            .into_iter()
             .find(|d| screen.text.contains(&d.matches))
     }
 
@@ -313,9 +302,9 @@ impl Launch<'_> {
         // The pane is reset first, so that only what it shows after this
         // launch counts (an agent that exited leaves its last screen, prompt
         // marker included).
-        self.tmux
-            .reset_and_type(&self.started.pane, &self.command_line)
-            .map_err(|e| LaunchError::new(format!("{}: {e:#}", self.session)))?;
+        self.pane
+            .type_line(&self.command_line)
+            .map_err(|e| self.tmux_error(e))?;
         self.note(Stage::Typed);
         let ready = self.wait_ready()?;
         self.note(Stage::Ready);
@@ -323,9 +312,9 @@ impl Launch<'_> {
         let before = screen::input(&ready.text, marker);
 
         self.note(Stage::Pasting);
-        self.tmux
-            .paste(&self.started.pane, &self.message)
-            .map_err(|e| LaunchError::new(format!("{}: {e:#}", self.session)))?;
+        self.pane
+            .paste(&self.message)
+            .map_err(|e| self.tmux_error(e))?;
         self.note(Stage::Pasted);
         // Enter only once the paste shows in the input: an agent that has
         // just drawn its prompt may drop an Enter that comes before (Claude
@@ -334,8 +323,8 @@ impl Launch<'_> {
         let typed = |s: &Screen| {
             screen::input(&s.text, marker).filter(|i| !i.is_empty() && Some(i) != before.as_ref())
         };
-        let shown = self.wait_for(PASTE_SETTLE, |s| {
-            self.exited(s)
+        let shown = self.poll(POLL, PASTE_SETTLE, |s| {
+            self.pane.ended(s)
                 || self.dialog_after_paste(s).is_some()
                 || typed(s).is_some()
                 || self.limited(s).is_some()
@@ -343,7 +332,7 @@ impl Launch<'_> {
         if let Some(limited) = self.limited(&shown) {
             return Err(limited);
         }
-        if self.exited(&shown) {
+        if self.pane.ended(&shown) {
             return Err(self.exited_before_taking(&shown));
         }
         if let Some(d) = self.dialog_after_paste(&shown) {
@@ -362,7 +351,7 @@ impl Launch<'_> {
     }
 
     fn exited_before_taking(&self, s: &Screen) -> LaunchError {
-        let status = match self.activity(s) {
+        let status = match self.pane.activity(s) {
             Activity::Exited(status) => format!(" (status {status})"),
             _ => " (its pane was replaced)".to_string(),
         };
@@ -373,114 +362,69 @@ impl Launch<'_> {
         )
     }
 
+    /// Reads the pane until the agent is at its prompt, by the rules of
+    /// `ready` (answering the dialogs the config answers).
     fn wait_ready(&self) -> Result<Screen, LaunchError> {
         let start = Instant::now();
-        let mut answered: Vec<(String, Instant)> = Vec::new();
-        // The prompt counts once two reads in a row show it and no dialog:
-        // nothing is pasted into a screen that is still being drawn.
-        let mut ready_once = false;
+        let mut wait = ReadyWait::new(self.agent, self.limits);
         loop {
             let s = self.screen()?;
-            if let Some(limited) = self.limited(&s) {
-                return Err(limited);
-            }
-            let dialog = screen::dialog(&s.text, &self.agent.dialogs);
-            match self.activity(&s) {
-                Activity::Running => {}
-                Activity::NotStarted if start.elapsed() <= START_GRACE => {
-                    std::thread::sleep(POLL);
-                    continue;
-                }
-                Activity::NotStarted => {
-                    return Err(self.fail(
-                        format!(
-                            "the typed command did not start within {}s (is the pane at a shell \
-                             prompt, with `tmux` on its PATH?)",
-                            START_GRACE.as_secs()
-                        ),
-                        &s,
-                    ))
-                }
-                Activity::Exited(status) => {
-                    let at = dialog
-                        .map(|d| format!(", at its {} screen", d.name))
-                        .unwrap_or_default();
-                    return Err(self.fail_quoting(
-                        format!("the agent exited (status {status}) before its prompt{at}"),
-                        &s,
-                        6,
-                    ));
-                }
-                Activity::Replaced => {
-                    return Err(self.fail("its pane was closed or replaced during the launch", &s))
-                }
-            }
-            let ready = dialog.is_none() && screen::is_ready(&s.text, &self.agent.ready_marker);
-            if let Some(d) = dialog {
-                if d.answer.is_empty() {
-                    return Err(self.fail_at(
-                        format!(
-                            "the agent stopped at its {} dialog, which the config does not answer ([[agent.dialog]])",
-                            d.name
-                        ),
-                        &s,
-                        d,
-                    ));
-                }
-                match answered.iter().find(|(n, _)| *n == d.name) {
-                    None => {
-                        self.send(&d.answer)?;
-                        answered.push((d.name.clone(), Instant::now()));
-                    }
-                    Some((_, at)) if at.elapsed() > DIALOG_SETTLE => {
-                        return Err(self.fail_at(
-                            format!("the {} dialog stayed after its configured answer", d.name),
-                            &s,
-                            d,
-                        ));
-                    }
-                    Some(_) => {}
-                }
-            } else if ready && ready_once {
-                return Ok(s);
-            }
-            ready_once = ready;
-            if start.elapsed() > self.agent.ready_timeout {
-                return Err(self.fail(
-                    format!(
-                        "no ready marker `{}` within {}s",
-                        self.agent.ready_marker,
-                        self.agent.ready_timeout.as_secs_f32()
-                    ),
-                    &s,
-                ));
+            match wait.next(&s.text, &self.pane.activity(&s), start.elapsed()) {
+                Step::Ready => return Ok(s),
+                Step::Wait => {}
+                Step::Answer(d) => self
+                    .pane
+                    .config_keys(&d.answer)
+                    .map_err(|e| self.tmux_error(e))?,
+                Step::Fail(failure) => return Err(self.failure(failure, &s)),
             }
             std::thread::sleep(POLL);
         }
     }
 
-    /// Polls until `done` holds or `limit` passes; the last screen either way.
-    fn wait_for(
-        &self,
-        limit: Duration,
-        done: impl Fn(&Screen) -> bool,
-    ) -> Result<Screen, LaunchError> {
-        self.wait_every(POLL, limit, done)
-    }
-
-    fn wait_every(
-        &self,
-        poll: Duration,
-        limit: Duration,
-        done: impl Fn(&Screen) -> bool,
-    ) -> Result<Screen, LaunchError> {
-        let start = Instant::now();
-        loop {
-            let s = self.screen()?;
-            if done(&s) || start.elapsed() >= limit {
-                return Ok(s);
+    fn failure(&self, failure: Failure<'_>, s: &Screen) -> LaunchError {
+        match failure {
+            Failure::NotStarted => self.fail(
+                format!(
+                    "the typed command did not start within {}s (is the pane at a shell \
+                     prompt, with `tmux` on its PATH?)",
+                    ready::START_GRACE.as_secs()
+                ),
+                s,
+            ),
+            Failure::Exited(status, dialog) => {
+                let at = dialog
+                    .map(|d| format!(", at its {} screen", d.name))
+                    .unwrap_or_default();
+                self.fail_quoting(
+                    format!("the agent exited (status {status}) before its prompt{at}"),
+                    s,
+                    6,
+                )
             }
-            std::thread::sleep(poll);
+            Failure::Replaced => self.fail("its pane was closed or replaced during the launch", s),
+            Failure::Unanswered(d) => self.fail_at(
+                format!(
+                    "the agent stopped at its {} dialog, which the config does not answer ([[agent.dialog]])",
+                    d.name
+                ),
+                s,
+                d,
+            ),
+            Failure::Stayed(d) => self.fail_at(
+                format!("the {} dialog stayed after its configured answer", d.name),
+                s,
+                d,
+            ),
+            Failure::Limit(line) => self.limit_error(line),
+            Failure::Timeout => self.fail(
+                format!(
+                    "no ready marker `{}` within {}s",
+                    self.agent.ready_marker,
+                    self.agent.ready_timeout.as_secs_f32()
+                ),
+                s,
+            ),
         }
     }
 
@@ -490,9 +434,9 @@ impl Launch<'_> {
             store.read().is_ok_and(|state| {
                 state
                     .sessions
-                    .get(self.session)
+                    .get(self.session())
                     .and_then(|s| s.receipt.as_ref())
-                    .is_some_and(|r| r.nonce == self.started.nonce)
+                    .is_some_and(|r| r.nonce == self.pane.started.nonce)
             })
         })
     }
@@ -522,16 +466,16 @@ impl Launch<'_> {
         };
         for attempt in 1..=2 {
             let before = self.screen()?;
-            if self.exited(&before) {
+            if self.pane.ended(&before) {
                 return Err(self.exited_before_taking(&before));
             }
             if attempt == 2 {
                 report::debug(format!(
                     "{}: the agent did not take Enter; pressing it once more",
-                    self.session
+                    self.session()
                 ));
             }
-            self.send(&["Enter".into()])?;
+            self.pane.keys(&["Enter"]).map_err(|e| self.tmux_error(e))?;
             if typed.is_none() && !self.expect_receipt {
                 return Ok(());
             }
@@ -542,8 +486,8 @@ impl Launch<'_> {
             let taken = |s: &Screen| {
                 self.received() || (!self.expect_receipt && typed.is_some() && !waiting(s))
             };
-            let s = self.wait_every(ENTER_POLL, limit, |s| {
-                self.exited(s) || taken(s) || self.limited(s).is_some()
+            let s = self.poll(ENTER_POLL, limit, |s| {
+                self.pane.ended(s) || taken(s) || self.limited(s).is_some()
             })?;
             if let Some(limited) = self.limited(&s) {
                 return Err(limited);
@@ -551,13 +495,13 @@ impl Launch<'_> {
             if taken(&s) {
                 return Ok(());
             }
-            if self.exited(&s) {
+            if self.pane.ended(&s) {
                 return Err(self.exited_before_taking(&s));
             }
         }
         let s = self.screen()?;
         if self.expect_receipt {
-            if typed.is_some() && !waiting(&s) && !self.exited(&s) {
+            if typed.is_some() && !waiting(&s) && !self.pane.ended(&s) {
                 // The screen says taken; settle warns that no receipt came.
                 return Ok(());
             }
@@ -569,65 +513,10 @@ impl Launch<'_> {
         }
         report::warn(format!(
             "{}: the task still waits in the agent's input after a second Enter; it shows: {}",
-            self.session,
+            self.session(),
             screen::tail(&s.text, 4)
         ));
         Ok(())
-    }
-}
-
-/// Stops the agent a failed launch started in a pool session, so that the
-/// session comes back to its shell instead of staying at a dialog for good:
-/// `C-c`, then `C-c` again once the first has shown its effect (Claude Code:
-/// "Press Ctrl-C again to exit"; sent at once, its API-key question stays),
-/// and when the agent still runs after both, its pane is respawned (tmux
-/// kills what it runs and starts its shell again). Returns whether nothing
-/// agent-queue started runs there any more.
-pub fn stop(tmux: &Tmux, session: &str, started: &Started) -> bool {
-    let read = || tmux.screen(&started.pane).ok();
-    let runs = |s: &Option<Screen>| {
-        s.as_ref().is_some_and(|s| {
-            pane::activity(started, &started.pane, s.pid, s.mark.as_ref()) == Activity::Running
-        })
-    };
-    for wait in [Duration::from_millis(500), Duration::from_secs(2)] {
-        let before = read();
-        if !runs(&before) {
-            return true;
-        }
-        if tmux.send_keys(&started.pane, &["C-c".into()]).is_err() {
-            break;
-        }
-        let start = Instant::now();
-        while start.elapsed() < wait {
-            std::thread::sleep(Duration::from_millis(20));
-            let now = read();
-            if !runs(&now) {
-                return true;
-            }
-            let changed = now.as_ref().map(|s| &s.text) != before.as_ref().map(|s| &s.text);
-            if changed && wait < Duration::from_secs(1) {
-                break;
-            }
-        }
-    }
-    if !runs(&read()) {
-        return true;
-    }
-    match tmux.respawn(&started.pane) {
-        Ok(()) => {
-            report::warn(format!(
-                "{session}: its agent did not exit after C-c twice; its pane was respawned (a new shell)"
-            ));
-            true
-        }
-        Err(e) => {
-            report::warn(format!(
-                "{session}: its agent did not exit after C-c twice and its pane could not be \
-                 respawned ({e:#}); the session takes no task until the agent exits"
-            ));
-            false
-        }
     }
 }
 

@@ -2,6 +2,7 @@
 //! targets, the benchmark and the tests reach the pure parts (task parsing,
 //! shell quoting, ordering) without going through the command line.
 
+pub mod agent_pane;
 pub mod cli;
 pub mod clock;
 pub mod cmd;
@@ -15,6 +16,7 @@ pub mod launch;
 pub mod limits;
 pub mod pane;
 pub mod pending;
+pub mod ready;
 pub mod report;
 pub mod routing;
 pub mod screen;

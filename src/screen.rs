@@ -95,17 +95,18 @@ pub fn tail(text: &str, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join(" / ")
 }
 
+/// Screens of Claude Code 2.1.197 under tmux 3.3a, as captured
+/// (`capture-pane -p -J`), for the tests of everything that reads screens.
 #[cfg(test)]
-mod tests {
-    use super::*;
+pub(crate) mod real_screens {
 
-    const NBSP: &str = "\u{a0}";
-    const PROMPT: &str = "╭───╮\n────────────────\n❯ \n────────────────\n  ⏵⏵ bypass permissions on (shift+tab to cycle)\n";
-    const TRUST: &str = " Quick safety check: Is this a project you created or one you trust?\n\n ❯ 1. Yes, I trust this folder\n   2. No, exit\n";
+    pub(crate) const NBSP: &str = "\u{a0}";
+    pub(crate) const PROMPT: &str = "╭───╮\n────────────────\n❯ \n────────────────\n  ⏵⏵ bypass permissions on (shift+tab to cycle)\n";
+    pub(crate) const TRUST: &str = " Quick safety check: Is this a project you created or one you trust?\n\n ❯ 1. Yes, I trust this folder\n   2. No, exit\n";
 
     /// Claude Code 2.1.197's ready screen, as captured (the box line is `❯`
     /// + NBSP, `capture-pane -J` keeps a trailing space).
-    fn real_prompt(box_line: &str, transcript: &str) -> String {
+    pub(crate) fn real_prompt(box_line: &str, transcript: &str) -> String {
         format!(
             "╭─── Claude Code v2.1.197 ──────────────────────────────╮\n\
              │           Welcome back!          │ Tips for getting  │\n\
@@ -119,7 +120,7 @@ mod tests {
         )
     }
 
-    const REAL_TRUST: &str = "────────────────────────────────────────────────────────\n \
+    pub(crate) const REAL_TRUST: &str = "────────────────────────────────────────────────────────\n \
         Accessing workspace:\n\n /tmp/aqr\n\n \
         Quick safety check: Is this a project you created or one you trust? (Like your own code, a well-known open source\n \
         project, or work from your team). If not, take a moment to review what's in this folder first.\n\n \
@@ -129,7 +130,8 @@ mod tests {
         2. No, exit\n\n \
         Enter to confirm · Esc to cancel\n";
 
-    const REAL_API_KEY: &str = "────────────────────────────────────────────────────────\n  \
+    pub(crate) const REAL_API_KEY: &str =
+        "────────────────────────────────────────────────────────\n  \
         Detected a custom API key in your environment\n\n  \
         ANTHROPIC_API_KEY: sk-ant-...0123456789ABCDEFGHIJ\n\n  \
         Do you want to use this API key?\n\n    \
@@ -137,7 +139,7 @@ mod tests {
         ❯ 2. No (recommended)\n\n  \
         Enter to confirm · Esc to cancel\n";
 
-    const REAL_BYPASS: &str = "────────────────────────────────────────────────────────\n  \
+    pub(crate) const REAL_BYPASS: &str = "────────────────────────────────────────────────────────\n  \
         WARNING: Claude Code running in Bypass Permissions mode\n\n  \
         In Bypass Permissions mode, Claude Code will not ask for your approval before running potentially dangerous\n  \
         commands.\n\n  \
@@ -146,7 +148,7 @@ mod tests {
         2. Yes, I accept\n\n  \
         Enter to confirm · Esc to cancel\n";
 
-    const REAL_ONBOARDING: &str = "Welcome to Claude Code v2.1.197\n\n \
+    pub(crate) const REAL_ONBOARDING: &str = "Welcome to Claude Code v2.1.197\n\n \
         Let's get started.\n\n \
         Choose the text style that looks best with your terminal\n \
         To change this later, run /theme\n\n   \
@@ -154,13 +156,19 @@ mod tests {
         ❯ 2. Dark mode ✔\n   \
         3. Light mode\n";
 
-    const REAL_NO_SERVICE: &str =
+    pub(crate) const REAL_NO_SERVICE: &str =
         "# cd /tmp/aqx/proj && claude --model sonnet --dangerously-skip-permissions\n\
         Welcome to Claude Code v2.1.197\n\
         .......█ █   █ █..........................................\n \
         Unable to connect to Anthropic services\n \
         Failed to connect to api.anthropic.com: ENOTFOUND\n \
         Please check your internet connection and network settings.\n#\n";
+}
+
+#[cfg(test)]
+mod tests {
+    use super::real_screens::*;
+    use super::*;
 
     #[test]
     fn the_prompt_is_ready_and_a_menu_is_not() {

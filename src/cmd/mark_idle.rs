@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::{Ctx, Run};
+use crate::agent_pane::AgentPane;
 use crate::cli::{MarkIdleArgs, RecycleArgs};
 use crate::config::Config;
 use crate::dispatcher::{Dispatcher, Recovery, Target};
@@ -345,7 +346,13 @@ fn recycle(d: &Dispatcher, session: &str, how: How, lock: File) -> anyhow::Resul
         (Some(Activity::Running), Some(started)) if how == How::Stop => {
             // Its limit menu waits for an answer that must never be given
             // blindly: C-c, not /exit and Enter.
-            crate::launch::stop(&d.tmux(session), session, started);
+            let tmux = d.tmux(session);
+            AgentPane {
+                tmux: &tmux,
+                session,
+                started,
+            }
+            .stop();
         }
         (Some(Activity::Running), Some(started)) if !exit_agent(d, session, started, limit)? => {
             return Ok(Outcome::Done);
@@ -399,22 +406,13 @@ fn exit_agent(
     started: &Started,
     limit: Duration,
 ) -> anyhow::Result<bool> {
-    let target = started.pane.as_str();
-    let runs = |s: &crate::tmux::Screen| {
-        crate::pane::activity(started, target, s.pid, s.mark.as_ref()) == Activity::Running
-    };
     let tmux = d.tmux(session);
-    tmux.type_text(target, "/exit")?;
-    // Enter only once `/exit` shows: sent together, an agent that reads
-    // input in chunks could take the pair for a paste.
-    let s = wait(&tmux, target, Duration::from_secs(5), |s| {
-        s.text.contains("/exit") || !runs(s)
-    })?;
-    if runs(&s) {
-        tmux.send_keys(target, &["Enter".into()])?;
-    }
-    let s = wait(&tmux, target, limit, |s| !runs(s))?;
-    if runs(&s) {
+    let pane = AgentPane {
+        tmux: &tmux,
+        session,
+        started,
+    };
+    if !pane.exit(limit)? {
         report::warn(format!(
             "{session}: the agent did not exit within {}s of /exit; it gets no new task",
             limit.as_secs()
@@ -442,22 +440,6 @@ fn wait_for_launcher(d: &Dispatcher, session: &str, limit: Duration) -> anyhow::
         std::thread::sleep(Duration::from_millis(10));
     }
     Ok(())
-}
-
-fn wait(
-    tmux: &crate::tmux::Tmux,
-    target: &str,
-    limit: Duration,
-    done: impl Fn(&crate::tmux::Screen) -> bool,
-) -> anyhow::Result<crate::tmux::Screen> {
-    let start = Instant::now();
-    loop {
-        let s = tmux.screen(target)?;
-        if done(&s) || start.elapsed() >= limit {
-            return Ok(s);
-        }
-        std::thread::sleep(crate::launch::POLL);
-    }
 }
 
 /// Gives `session` the first pending task, if it is free.

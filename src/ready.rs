@@ -1,0 +1,275 @@
+//! When a new agent is ready for its task, decided from the screens read one
+//! after another while it starts: a pure function of each screen, what the
+//! pane reports, and the time since the command was typed, so every rule is
+//! tested on screens captured from the real agent, without a pane.
+//!
+//! The rules: the agent must have started (the pane reports it within a
+//! grace); an agent that exits, or whose pane goes, fails the launch at once;
+//! a usage-limit line fails it at once; a configured dialog is answered once
+//! (a dialog that stays after its answer fails it) or, without an answer,
+//! fails it at once, naming it; the prompt counts once two reads in a row
+//! show it and no dialog, so nothing is pasted into a screen still being
+//! drawn; and past `ready_timeout`, the launch fails.
+
+use std::time::Duration;
+
+use crate::config::{Agent, Dialog};
+use crate::limits::Patterns;
+use crate::pane::Activity;
+use crate::screen;
+
+/// How long the pane's shell may take to run the typed line (and the line
+/// to report its start).
+pub const START_GRACE: Duration = Duration::from_secs(5);
+/// How long a dialog may stay after its answer.
+pub const DIALOG_SETTLE: Duration = Duration::from_secs(5);
+
+/// What to do after a read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step<'a> {
+    /// Read again.
+    Wait,
+    /// The agent is at its prompt: paste.
+    Ready,
+    /// Send the configured answer to this dialog.
+    Answer(&'a Dialog),
+    /// The launch fails.
+    Fail(Failure<'a>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Failure<'a> {
+    /// The typed line did not report its start within the grace.
+    NotStarted,
+    /// The agent exited, at this dialog's screen if one showed.
+    Exited(i32, Option<&'a Dialog>),
+    /// Its pane was closed or made again.
+    Replaced,
+    /// A dialog the config does not answer.
+    Unanswered(&'a Dialog),
+    /// A dialog that stayed after its answer.
+    Stayed(&'a Dialog),
+    /// The agent says its account hit its usage limit: this line.
+    Limit(String),
+    /// No prompt within `ready_timeout`.
+    Timeout,
+}
+
+/// The state between reads.
+pub struct ReadyWait<'a> {
+    agent: &'a Agent,
+    limits: &'a Patterns,
+    ready_once: bool,
+    /// Dialogs answered, and when (time since the command was typed).
+    answered: Vec<(&'a str, Duration)>,
+}
+
+impl<'a> ReadyWait<'a> {
+    pub fn new(agent: &'a Agent, limits: &'a Patterns) -> ReadyWait<'a> {
+        ReadyWait {
+            agent,
+            limits,
+            ready_once: false,
+            answered: Vec::new(),
+        }
+    }
+
+    /// The next step after reading `text` with the pane reporting
+    /// `activity`, `elapsed` after the command was typed.
+    pub fn next(&mut self, text: &str, activity: &Activity, elapsed: Duration) -> Step<'a> {
+        if let Some(line) = self.limits.find(text) {
+            let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            return Step::Fail(Failure::Limit(line));
+        }
+        let dialog = screen::dialog(text, &self.agent.dialogs);
+        match activity {
+            Activity::Running => {}
+            Activity::NotStarted if elapsed <= START_GRACE => return Step::Wait,
+            Activity::NotStarted => return Step::Fail(Failure::NotStarted),
+            Activity::Exited(status) => return Step::Fail(Failure::Exited(*status, dialog)),
+            Activity::Replaced => return Step::Fail(Failure::Replaced),
+        }
+        let step = match dialog {
+            Some(d) if d.answer.is_empty() => Step::Fail(Failure::Unanswered(d)),
+            Some(d) => match self.answered.iter().find(|(n, _)| *n == d.name) {
+                None => {
+                    self.answered.push((&d.name, elapsed));
+                    Step::Answer(d)
+                }
+                Some((_, at)) if elapsed.saturating_sub(*at) > DIALOG_SETTLE => {
+                    Step::Fail(Failure::Stayed(d))
+                }
+                Some(_) => Step::Wait,
+            },
+            None => {
+                let ready = screen::is_ready(text, &self.agent.ready_marker);
+                let twice = ready && self.ready_once;
+                self.ready_once = ready;
+                if twice {
+                    return Step::Ready;
+                }
+                Step::Wait
+            }
+        };
+        if dialog.is_some() {
+            self.ready_once = false;
+        }
+        match step {
+            Step::Wait if elapsed > self.agent.ready_timeout => Step::Fail(Failure::Timeout),
+            step => step,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::screen::real_screens::*;
+
+    const NBSP: &str = "\u{a0}";
+    const MS: Duration = Duration::from_millis(40);
+
+    fn agent() -> Agent {
+        Agent {
+            dialogs: crate::config::default_dialogs(),
+            ..Agent::default()
+        }
+    }
+
+    fn ready_screen() -> String {
+        real_prompt(&format!("❯{NBSP} "), "")
+    }
+
+    /// Feeds the screens one read apart; the steps.
+    fn steps<'a>(w: &mut ReadyWait<'a>, screens: &[(&str, Activity)]) -> Vec<Step<'a>> {
+        screens
+            .iter()
+            .enumerate()
+            .map(|(i, (text, act))| w.next(text, act, MS * (i as u32 + 1)))
+            .collect()
+    }
+
+    #[test]
+    fn the_real_prompt_counts_on_its_second_read() {
+        let (a, p) = (agent(), Patterns::default());
+        let mut w = ReadyWait::new(&a, &p);
+        let ready = ready_screen();
+        let got = steps(
+            &mut w,
+            &[
+                ("", Activity::NotStarted),
+                ("$ sh -c '…'", Activity::Running),
+                (&ready, Activity::Running),
+                (&ready, Activity::Running),
+            ],
+        );
+        assert_eq!(got, [Step::Wait, Step::Wait, Step::Wait, Step::Ready]);
+    }
+
+    #[test]
+    fn a_dialog_between_two_prompts_starts_the_count_again() {
+        let mut a = agent();
+        for d in a.dialogs.iter_mut().filter(|d| d.name == "folder trust") {
+            d.answer = vec!["1".into()];
+        }
+        let p = Patterns::default();
+        let mut w = ReadyWait::new(&a, &p);
+        let ready = ready_screen();
+        let got = steps(
+            &mut w,
+            &[
+                (&ready, Activity::Running),
+                (REAL_TRUST, Activity::Running),
+                (REAL_TRUST, Activity::Running),
+                (&ready, Activity::Running),
+                (&ready, Activity::Running),
+            ],
+        );
+        assert_eq!(got[0], Step::Wait);
+        assert!(matches!(got[1], Step::Answer(d) if d.name == "folder trust"));
+        assert_eq!(got[2], Step::Wait, "answered once, not again");
+        assert_eq!(got[3], Step::Wait, "the prompt's first read after a dialog");
+        assert_eq!(got[4], Step::Ready);
+    }
+
+    #[test]
+    fn unanswered_dialogs_fail_at_once_by_name_and_a_dialog_that_stays_fails_later() {
+        let a = agent();
+        let p = Patterns::default();
+        for (screen, name) in [
+            (REAL_TRUST, "folder trust"),
+            (REAL_API_KEY, "API key"),
+            (REAL_BYPASS, "bypass warning"),
+            (REAL_ONBOARDING, "onboarding"),
+        ] {
+            let mut w = ReadyWait::new(&a, &p);
+            let got = w.next(screen, &Activity::Running, MS);
+            assert!(
+                matches!(got, Step::Fail(Failure::Unanswered(d)) if d.name == name),
+                "{name}: {got:?}"
+            );
+        }
+        let mut a = agent();
+        for d in a.dialogs.iter_mut() {
+            d.answer = vec!["Enter".into()];
+        }
+        let mut w = ReadyWait::new(&a, &p);
+        assert!(matches!(
+            w.next(REAL_BYPASS, &Activity::Running, MS),
+            Step::Answer(_)
+        ));
+        let late = MS + DIALOG_SETTLE + Duration::from_secs(1);
+        assert!(matches!(
+            w.next(REAL_BYPASS, &Activity::Running, late),
+            Step::Fail(Failure::Stayed(d)) if d.name == "bypass warning"
+        ));
+    }
+
+    #[test]
+    fn an_agent_that_exits_or_never_starts_fails_and_its_last_screen_does_not_count() {
+        let a = agent();
+        let p = Patterns::default();
+        let mut w = ReadyWait::new(&a, &p);
+        // Its last screen still shows a prompt: the report says it exited.
+        assert_eq!(
+            w.next(&ready_screen(), &Activity::Exited(1), MS),
+            Step::Fail(Failure::Exited(1, None))
+        );
+        let mut w = ReadyWait::new(&a, &p);
+        assert!(matches!(
+            w.next(REAL_NO_SERVICE, &Activity::Exited(1), MS),
+            Step::Fail(Failure::Exited(1, Some(d))) if d.name == "no service"
+        ));
+        let mut w = ReadyWait::new(&a, &p);
+        assert_eq!(w.next("$ ", &Activity::NotStarted, START_GRACE), Step::Wait);
+        assert_eq!(
+            w.next("$ ", &Activity::NotStarted, START_GRACE + MS),
+            Step::Fail(Failure::NotStarted)
+        );
+        assert_eq!(
+            w.next("", &Activity::Replaced, MS),
+            Step::Fail(Failure::Replaced)
+        );
+    }
+
+    #[test]
+    fn a_usage_limit_fails_at_once_and_a_slow_agent_times_out() {
+        let a = agent();
+        let p = Patterns::default();
+        let mut w = ReadyWait::new(&a, &p);
+        let limited = real_prompt(
+            &format!("❯{NBSP} "),
+            "❯ say hi\n  ⎿  You've hit your session limit · resets 12:32am (UTC)\n",
+        );
+        assert!(matches!(
+            w.next(&limited, &Activity::Running, MS),
+            Step::Fail(Failure::Limit(line)) if line.contains("resets 12:32am")
+        ));
+        let mut w = ReadyWait::new(&a, &p);
+        let late = a.ready_timeout + MS;
+        assert_eq!(
+            w.next("Loading…", &Activity::Running, late),
+            Step::Fail(Failure::Timeout)
+        );
+    }
+}
