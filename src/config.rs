@@ -1,7 +1,7 @@
-//! The config file is the only place a site says which sessions form the pool,
-//! where the projects are and how the agent is started. Everything the seed
-//! hard-coded (prompt marker, message, model map) is a key here with the seed's
-//! value as its default, and an unknown key is an error, so a typo never turns
+//! The config file is the only place a site says which sessions form its
+//! pools, where the projects are and how the agents are started. Nothing of
+//! that is hard-coded (prompt marker, message, model map are keys with
+//! defaults), and an unknown key is an error, so a typo never turns
 //! silently into a default. A relative path in it is relative to the config
 //! file's folder: systemd, a Stop hook and an operator's shell all run in
 //! different folders, and must all mean the same state file and projects.

@@ -1,6 +1,6 @@
-//! A task file is Markdown with an optional YAML header. The seed parsed it
-//! best-effort, so a broken header silently became part of the prompt; here
-//! the parser is strict, pure (bytes in, task or error out) and names the line
+//! A task file is Markdown with an optional YAML header. Parsed best-effort,
+//! a broken header would silently become part of the prompt; so the parser
+//! is strict, pure (bytes in, task or error out) and names the line
 //! at fault, and the one function that touches the disk refuses anything that
 //! is not a small regular file before reading a byte of it.
 
