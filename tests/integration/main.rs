@@ -21,6 +21,7 @@ mod panes;
 mod pools;
 mod properties;
 mod real_agent;
+mod real_limits;
 mod scan;
 mod security;
 mod status;
