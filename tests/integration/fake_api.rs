@@ -12,7 +12,15 @@
 //! `model` is the full id: `--model sonnet` sends `claude-sonnet-5`, `--model
 //! opus` sends `claude-opus-4-8`), and, beside most turns, a streamed
 //! session-title request to `claude-haiku-4-5-20251001`. Every request is
-//! answered; anything unknown gets `200 {}`.
+//! answered; anything unknown gets `200 {}`. An API key comes as `x-api-key`;
+//! a subscription (`CLAUDE_CODE_OAUTH_TOKEN`) as `authorization: Bearer`.
+//!
+//! Accounts: a request's credential (`authorization: Bearer <token>` for a
+//! subscription's OAuth token, `x-api-key` for an API key) names its account.
+//! [`FakeApi::limit`] makes one account's model turns fail as Anthropic's API
+//! fails them at a usage limit (HTTP 429, a `rate_limit_error` body, and the
+//! `anthropic-ratelimit-unified-*` headers Claude Code reads) until a reset
+//! time; from then on they are answered again.
 //!
 //! See REAL_AGENT_NOTES.md beside this file.
 
@@ -22,7 +30,7 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::{self, JoinHandle};
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
 
@@ -38,6 +46,10 @@ pub struct RecordedRequest {
     pub path: String,
     /// The body parsed as JSON; `Value::Null` when empty or not JSON.
     pub body: Value,
+    /// The account's credential: the bearer token, else the `x-api-key`.
+    pub credential: Option<String>,
+    /// The HTTP status it was answered with.
+    pub status: u16,
 }
 
 impl RecordedRequest {
@@ -84,8 +96,38 @@ impl RecordedRequest {
     }
 }
 
+/// Which of Anthropic's usage limits an account hit: the
+/// `anthropic-ratelimit-unified-representative-claim` header's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// `five_hour`: Claude Code calls it the session limit.
+    FiveHour,
+    /// `seven_day`: the weekly limit.
+    SevenDay,
+}
+
+impl Claim {
+    pub fn header(self) -> &'static str {
+        match self {
+            Claim::FiveHour => "five_hour",
+            Claim::SevenDay => "seven_day",
+        }
+    }
+}
+
+/// An account at its usage limit until `reset` (epoch seconds).
+#[derive(Debug, Clone, Copy)]
+struct Limit {
+    claim: Claim,
+    reset: u64,
+    /// A `retry-after` header, in seconds.
+    retry_after: Option<u64>,
+}
+
 struct Inner {
     requests: Mutex<Vec<RecordedRequest>>,
+    /// By credential.
+    limits: Mutex<HashMap<String, Limit>>,
     stopped: AtomicBool,
     conns: Mutex<HashMap<u64, TcpStream>>,
     next_conn: AtomicU64,
@@ -110,6 +152,7 @@ impl FakeApi {
             .expect("fake_api: set_nonblocking");
         let inner = Arc::new(Inner {
             requests: Mutex::new(Vec::new()),
+            limits: Mutex::new(HashMap::new()),
             stopped: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
@@ -134,6 +177,34 @@ impl FakeApi {
     /// Every request received so far, oldest first.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         lock(&self.inner.requests).clone()
+    }
+
+    /// Until `reset` (epoch seconds), every `POST /v1/messages` that carries
+    /// `credential` (an OAuth token or an API key) is refused as the API
+    /// refuses an account at its usage limit: HTTP 429, a `rate_limit_error`
+    /// body and the headers `anthropic-ratelimit-unified-status: rejected`,
+    /// `anthropic-ratelimit-unified-representative-claim: <claim>` and
+    /// `anthropic-ratelimit-unified-reset: <reset>`. From `reset` on, its
+    /// turns are answered again. Other credentials are not affected.
+    pub fn limit(&self, credential: &str, claim: Claim, reset: u64) {
+        let limit = Limit {
+            claim,
+            reset,
+            retry_after: None,
+        };
+        lock(&self.inner.limits).insert(credential.to_string(), limit);
+    }
+
+    /// As [`FakeApi::limit`], with a `retry-after: <secs>` header besides
+    /// (over 60 s, Claude Code on an API key gives up at once instead of
+    /// retrying for minutes).
+    pub fn limit_retry_after(&self, credential: &str, claim: Claim, reset: u64, secs: u64) {
+        let limit = Limit {
+            claim,
+            reset,
+            retry_after: Some(secs),
+        };
+        lock(&self.inner.limits).insert(credential.to_string(), limit);
     }
 
     /// Only the `POST /v1/messages` requests (model turns).
@@ -222,6 +293,27 @@ impl Request {
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
+
+    fn route(&self) -> &str {
+        self.path.split('?').next().unwrap_or("")
+    }
+
+    /// The bearer token (a subscription's OAuth token), else the API key.
+    fn credential(&self) -> Option<String> {
+        self.header("authorization")
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
+            .or_else(|| self.header("x-api-key"))
+            .map(|v| v.trim().to_string())
+    }
+}
+
+fn epoch_now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }
 
 fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
@@ -240,12 +332,27 @@ fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
             .map(|v| v.eq_ignore_ascii_case("close"))
             .unwrap_or(false);
         let body_json = serde_json::from_slice::<Value>(&req.body).unwrap_or(Value::Null);
-        lock(&inner.requests).push(RecordedRequest {
-            method: req.method.clone(),
-            path: req.path.clone(),
-            body: body_json.clone(),
-        });
-        respond(&mut writer, &req, &body_json, inner, close)?;
+        let credential = req.credential();
+        let limit = credential
+            .as_ref()
+            .and_then(|c| lock(&inner.limits).get(c).copied())
+            .filter(|l| epoch_now() < l.reset);
+        let refused = limit.is_some() && req.method == "POST" && req.route() == "/v1/messages";
+        let n = {
+            let mut requests = lock(&inner.requests);
+            requests.push(RecordedRequest {
+                method: req.method.clone(),
+                path: req.path.clone(),
+                body: body_json.clone(),
+                credential,
+                status: if refused { 429 } else { 200 },
+            });
+            requests.len()
+        };
+        match limit {
+            Some(limit) if refused => refuse(&mut writer, limit, close)?,
+            _ => respond(&mut writer, &req, &body_json, n, close)?,
+        }
         if close {
             return Ok(());
         }
@@ -346,14 +453,45 @@ fn read_chunked(reader: &mut BufReader<TcpStream>) -> io::Result<Vec<u8>> {
     }
 }
 
+/// A model turn of an account at its usage limit, answered as Anthropic's
+/// API answers it (the header names as Claude Code 2.1.197 reads them).
+fn refuse(w: &mut TcpStream, limit: Limit, close: bool) -> io::Result<()> {
+    let body = json!({
+        "type": "error",
+        "error": {
+            "type": "rate_limit_error",
+            "message": "This request would exceed your account's rate limit. Please try again later."
+        }
+    })
+    .to_string();
+    let head = format!(
+        "HTTP/1.1 429 Too Many Requests\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nrequest-id: req_fake_limited\r\n\
+         anthropic-ratelimit-unified-status: rejected\r\n\
+         anthropic-ratelimit-unified-representative-claim: {}\r\n\
+         anthropic-ratelimit-unified-reset: {}\r\n{}Connection: {}\r\n\r\n",
+        body.len(),
+        limit.claim.header(),
+        limit.reset,
+        limit
+            .retry_after
+            .map(|s| format!("retry-after: {s}\r\n"))
+            .unwrap_or_default(),
+        if close { "close" } else { "keep-alive" }
+    );
+    w.write_all(head.as_bytes())?;
+    w.write_all(body.as_bytes())?;
+    w.flush()
+}
+
 fn respond(
     w: &mut TcpStream,
     req: &Request,
     body: &Value,
-    inner: &Inner,
+    n: usize,
     close: bool,
 ) -> io::Result<()> {
-    let route = req.path.split('?').next().unwrap_or("");
+    let route = req.route();
     let head_only = req.method == "HEAD";
     match (req.method.as_str(), route) {
         ("POST", "/v1/messages") => {
@@ -363,7 +501,6 @@ fn respond(
                 .and_then(Value::as_str)
                 .unwrap_or("claude-sonnet-4-5")
                 .to_owned();
-            let n = lock(&inner.requests).len();
             let id = format!("msg_fake{n:06}");
             if body.get("stream").and_then(Value::as_bool) == Some(true) {
                 let sse = sse_body(&id, &model, &text);

@@ -22,6 +22,7 @@ mod panes;
 mod pools;
 mod properties;
 mod real_agent;
+mod real_limits;
 mod scan;
 mod security;
 mod status;

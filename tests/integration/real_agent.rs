@@ -23,12 +23,12 @@ use crate::env::{bin, json_lines, sh_quote, stderr, World};
 use crate::fake_api::FakeApi;
 
 /// The Claude Code version the defaults were checked against.
-pub const VERSION: &str = "2.1.197";
+pub(crate) const VERSION: &str = "2.1.197";
 /// Any key works with the stand-in API; Claude Code remembers its last 20
 /// characters as approved or rejected.
-const API_KEY: &str = "sk-ant-api03-fakefakefake-0123456789ABCDEFGHIJ";
+pub(crate) const API_KEY: &str = "sk-ant-api03-fakefakefake-0123456789ABCDEFGHIJ";
 /// How long a whole cycle may take, on a loaded machine.
-const WAIT: Duration = Duration::from_secs(45);
+pub(crate) const WAIT: Duration = Duration::from_secs(45);
 /// A launch that stops at a dialog or an exit must fail about this fast
 /// (ready_timeout is 30 s: failing by name must not wait it out).
 const FAST: Duration = Duration::from_secs(10);
@@ -73,7 +73,7 @@ fn claude() -> Result<PathBuf, String> {
 }
 
 /// Says loudly, past the test harness's capture, that `test` did not run.
-fn skipped(test: &str, why: &str) {
+pub(crate) fn skipped(test: &str, why: &str) {
     let line = "!".repeat(78);
     let _ = writeln!(
         std::io::stderr(),
@@ -82,7 +82,7 @@ fn skipped(test: &str, why: &str) {
 }
 
 /// The claude binary, or `None` after saying loudly that `test` is skipped.
-fn claude_or_skip(test: &str) -> Option<PathBuf> {
+pub(crate) fn claude_or_skip(test: &str) -> Option<PathBuf> {
     match claude() {
         Ok(p) => Some(p),
         Err(why) => {
@@ -94,7 +94,7 @@ fn claude_or_skip(test: &str) -> Option<PathBuf> {
 
 /// What the agent's HOME says before it starts.
 #[derive(Clone)]
-struct Home {
+pub(crate) struct Home {
     /// `hasCompletedOnboarding`: no first-run screens.
     onboarded: bool,
     /// The key's suffix in `customApiKeyResponses`: `Some(true)` approved,
@@ -112,7 +112,7 @@ struct Home {
 
 impl Home {
     /// A HOME that goes straight to the prompt.
-    fn ready() -> Home {
+    pub(crate) fn ready() -> Home {
         Home {
             onboarded: true,
             key: Some(true),
@@ -126,22 +126,22 @@ impl Home {
 
 /// A test world whose sessions run the real Claude Code against a stand-in
 /// API.
-struct Real {
-    w: World,
-    api: FakeApi,
+pub(crate) struct Real {
+    pub(crate) w: World,
+    pub(crate) api: FakeApi,
     /// The projects root, as the agent sees it (no symlinks).
-    root: PathBuf,
+    pub(crate) root: PathBuf,
 }
 
 /// One hook call, as the witness hook logged it.
 #[derive(Debug, Clone)]
-struct Hook {
-    session: String,
-    json: Value,
+pub(crate) struct Hook {
+    pub(crate) session: String,
+    pub(crate) json: Value,
 }
 
 impl Real {
-    fn new(claude: &Path, pool: u32, home: Home) -> Real {
+    pub(crate) fn new(claude: &Path, pool: u32, home: Home) -> Real {
         let mut w = World::new(pool);
         let api = FakeApi::start();
         fs::create_dir_all(w.path("projects")).unwrap();
@@ -251,19 +251,19 @@ impl Real {
         Real { w, api, root }
     }
 
-    fn project(&self, name: &str) -> PathBuf {
+    pub(crate) fn project(&self, name: &str) -> PathBuf {
         self.w.project(name);
         self.root.join(name)
     }
 
     /// The message the agent must receive for a task, as `agent.message`
     /// makes it by default.
-    fn message(name: &str, body: &str) -> String {
+    pub(crate) fn message(name: &str, body: &str) -> String {
         format!("[{name}] {}{MESSAGE_TAIL}", body.trim())
     }
 
     /// Every call of `event`'s hook so far, oldest first.
-    fn hooks(&self, event: &str) -> Vec<Hook> {
+    pub(crate) fn hooks(&self, event: &str) -> Vec<Hook> {
         let mut out: Vec<(u128, Hook)> = Vec::new();
         for entry in fs::read_dir(self.w.path("witness")).unwrap() {
             let name = entry.unwrap().file_name().to_string_lossy().into_owned();
@@ -290,7 +290,7 @@ impl Real {
     }
 
     /// The prompts the agents took (`UserPromptSubmit`), oldest first.
-    fn prompts(&self) -> Vec<String> {
+    pub(crate) fn prompts(&self) -> Vec<String> {
         self.hooks("UserPromptSubmit")
             .iter()
             .map(|h| h.json["prompt"].as_str().unwrap_or_default().to_string())
@@ -303,13 +303,29 @@ impl Real {
             .unwrap()
     }
 
+    /// A Claude Code config folder of its own (`CLAUDE_CONFIG_DIR`), as a
+    /// second account has it: what HOME holds, in it (`.claude.json`, with
+    /// onboarding done and the projects root trusted; `settings.json`, with
+    /// the hooks).
+    pub(crate) fn config_dir(&self, name: &str) -> PathBuf {
+        let dir = self.w.path("accounts").join(name);
+        fs::create_dir_all(&dir).unwrap();
+        fs::copy(
+            self.w.home().join(".claude/settings.json"),
+            dir.join("settings.json"),
+        )
+        .unwrap();
+        fs::copy(self.w.home().join(".claude.json"), dir.join(".claude.json")).unwrap();
+        dir
+    }
+
     fn trusted(&self, project: &Path) -> bool {
         self.claude_json()["projects"][project.display().to_string()]["hasTrustDialogAccepted"]
             == json!(true)
     }
 
     /// The world, the hooks and the model turns, for failure messages.
-    fn describe(&self) -> String {
+    pub(crate) fn describe(&self) -> String {
         format!(
             "{}prompts: {:#?}\nturns: {:#?}\n",
             self.w.describe(),
@@ -317,18 +333,23 @@ impl Real {
             self.api
                 .turn_requests()
                 .iter()
-                .map(|r| (r.body["model"].clone(), r.last_user_text()))
+                .map(|r| (
+                    r.body["model"].clone(),
+                    r.credential.clone().unwrap_or_default(),
+                    r.status,
+                    r.last_user_text()
+                ))
                 .collect::<Vec<_>>()
         )
     }
 
-    fn wait_until(&self, limit: Duration, what: &str, cond: impl FnMut() -> bool) {
+    pub(crate) fn wait_until(&self, limit: Duration, what: &str, cond: impl FnMut() -> bool) {
         crate::env::poll_until(limit, what, cond, || self.describe());
     }
 
     /// Runs `agent-queue -v <args>` (every step on stderr, for failure
     /// messages), timed.
-    fn run(&self, args: &[&str]) -> (std::process::Output, Duration) {
+    pub(crate) fn run(&self, args: &[&str]) -> (std::process::Output, Duration) {
         let start = Instant::now();
         let out = self.w.cmd().arg("-v").args(args).output().unwrap();
         (out, start.elapsed())
@@ -416,7 +437,7 @@ fn alive(pid: u32) -> bool {
         .unwrap_or(false)
 }
 
-fn task_file(project: &Path, name: &str, priority: &str, body: &str) -> PathBuf {
+pub(crate) fn task_file(project: &Path, name: &str, priority: &str, body: &str) -> PathBuf {
     let path = project.join(".agent-queue/inbox").join(name);
     fs::write(&path, format!("---\npriority: {priority}\n---\n{body}\n")).unwrap();
     path
