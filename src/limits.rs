@@ -215,7 +215,11 @@ fn limit_line_above<'a>(lines: &[&'a str], matched: &[bool]) -> Option<&'a str> 
             continue;
         }
         if let Some(rest) = body.strip_prefix('❯') {
-            if rest.trim().is_empty() {
+            // An empty prompt, or the `/rate-limit-options` that Claude Code
+            // 2.1.197 types itself between its limit line and its menu:
+            // neither is a later turn.
+            let rest = rest.trim_start_matches([' ', '\u{a0}']);
+            if rest.trim().is_empty() || rest.starts_with('/') {
                 continue;
             }
             break;
@@ -274,6 +278,13 @@ static RELATIVE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("regex")
 });
 
+static RETRY: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)limit\s+reached\s*[·∙•]?\s*Retrying\s+in\s+[^(]{1,20}\(\s*(?P<at>[^)]{1,40})\)",
+    )
+    .expect("regex")
+});
+
 static ABSOLUTE: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r"(?ix)
@@ -322,9 +333,16 @@ static ABSOLUTE: LazyLock<Regex> = LazyLock::new(|| {
 /// account for the difference. (Claude Code derives the text from an exact
 /// instant, so a skipped time should never be shown.)
 ///
-/// The spinner's `Retrying in 26s (12:30am)` is a retry, not a reset, and
-/// gives `None`.
+/// An API-key account's spinner, `Session limit reached · Retrying in 26s
+/// (12:30am)`, puts the limit's reset in its parentheses (Claude Code
+/// 2.1.197 draws it from the reset header), in the agent's local zone.
 pub fn reset_time(text: &str, now: &Zoned) -> Option<Timestamp> {
+    if let Some(c) = RETRY.captures(text) {
+        let clause = format!("resets {}", &c["at"]);
+        return ABSOLUTE
+            .captures_iter(&clause)
+            .find_map(|c| absolute(&c, now));
+    }
     if let Some(c) = EPOCH.captures(text) {
         let n: i64 = c["epoch"].parse().ok()?;
         // Milliseconds, should a version ever send them: 1e11 s is year 5138.
@@ -476,6 +494,54 @@ mod tests {
 
     fn reset(text: &str, now: &Zoned) -> Option<String> {
         reset_time(text, now).map(|t| t.to_string())
+    }
+
+    /// Claude Code 2.1.197's screen at a subscription's session limit, as
+    /// captured offline (tests/integration/REAL_AGENT_NOTES.md): the limit
+    /// line, a spinner's last frame, the `/rate-limit-options` it types
+    /// itself, then its menu.
+    const REAL_SESSION_LIMIT: &str =
+        "❯ Say hello.\n  ⎿ \u{a0}You've hit your session limit · resets 3:17am (UTC)\n\n\
+        ✻ Cogitated for 0s\n\n❯ /rate-limit-options\n\n\
+        ────────────────────────────────────────────────────────────────\n  \
+        What do you want to do?\n\n  ❯ 1. Stop and wait for limit to reset\n    \
+        2. Upgrade your plan\n\n  Enter to confirm · Esc to cancel\n";
+
+    #[test]
+    fn the_real_limit_screen_gives_its_limit_line_past_the_command_it_typed() {
+        let line = Patterns::default().find(REAL_SESSION_LIMIT);
+        assert_eq!(
+            line,
+            Some("You've hit your session limit · resets 3:17am (UTC)")
+        );
+        let now = at("2026-11-25T03:05:40[UTC]");
+        assert_eq!(
+            reset(line.unwrap(), &now).as_deref(),
+            Some("2026-11-25T03:17:00Z")
+        );
+    }
+
+    #[test]
+    fn the_api_key_spinner_gives_the_reset_in_its_parentheses() {
+        let now = berlin();
+        assert_eq!(
+            reset(
+                "✻ Session limit reached · Retrying in 26s (12:30pm) · attempt 1/10",
+                &now
+            )
+            .as_deref(),
+            Some("2026-07-15T10:30:00Z"),
+            "12:30pm local, Berlin (UTC+2)"
+        );
+        assert_eq!(
+            reset(
+                "Session limit reached · Retrying in 1s (3:18am) · attempt 1/10",
+                &now
+            )
+            .as_deref(),
+            Some("2026-07-16T01:18:00Z"),
+            "already past today: tomorrow"
+        );
     }
 
     #[test]
@@ -798,8 +864,6 @@ mod tests {
             "garbage",
             "You've hit your session limit",
             "API Error: Request rejected (429) · this may be a temporary capacity issue.",
-            // The spinner's time is its next retry, not the reset.
-            "✻ Session limit reached · Retrying in 26s (12:30am) · attempt 1/10",
             "1. Stop and wait for limit to reset",
             "resets",
             "resets soon",

@@ -120,6 +120,10 @@ pub struct AccountState {
     pub reason: String,
     /// When the limit was seen.
     pub since: u64,
+    /// No reset could be read: `limited_until` is `limit_wait` from then,
+    /// and the first report that names a reset replaces it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guessed: bool,
 }
 
 /// The state file's schema this build reads and writes.

@@ -12,13 +12,15 @@ use crate::inbox;
 use crate::report::{self, format_utc, Event};
 use crate::state::{Locked, Phase};
 
-/// Until when the account of `session` is limited, by its agent's line.
-pub fn until(config: &Config, session: &str, line: &str, now: u64) -> u64 {
+/// Until when the account of `session` is limited, by its agent's line,
+/// and whether that is a guess (no reset in the line).
+pub fn until(config: &Config, session: &str, line: &str, now: u64) -> (u64, bool) {
     let agent = config.agent_for(session);
     // A line without a zone means the local time of the agent's host: this
     // one's, as far as agent-queue can tell.
     let reset = crate::limits::reset_time(line, &jiff::Zoned::now())
         .and_then(|t| u64::try_from(t.as_second()).ok());
+    let guessed = reset.is_none();
     let base = reset.unwrap_or_else(|| {
         report::warn(format!(
             "{session}: no reset time in its limit line ({line}); waiting [agent] limit_wait ({}s)",
@@ -26,7 +28,7 @@ pub fn until(config: &Config, session: &str, line: &str, now: u64) -> u64 {
         ));
         now.saturating_add(agent.limit_wait.as_secs())
     });
-    base.saturating_add(agent.limit_margin.as_secs())
+    (base.saturating_add(agent.limit_margin.as_secs()), guessed)
 }
 
 /// Marks the account of `session` limited (a later reset already known
@@ -43,16 +45,21 @@ pub fn mark(
     // Claude Code wraps its own lines: one line, for the state and the log.
     let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
     let line = line.as_str();
-    let until = until(config, session, line, now);
+    let (until, guessed) = until(config, session, line, now);
     let account = locked
         .state
         .accounts
         .entry(pool.account.clone())
         .or_default();
-    if account.limited_until < until {
+    // A later reset stands; a read one replaces a guess.
+    let replaces = account.limited_until <= now
+        || (account.guessed && !guessed)
+        || (account.guessed == guessed && account.limited_until < until);
+    if replaces {
         account.limited_until = until;
         account.reason = line.to_string();
         account.since = now;
+        account.guessed = guessed;
     }
     let until = account.limited_until;
     let entry = locked.state.entry(session);
@@ -80,4 +87,46 @@ pub fn mark(
         task: back.clone(),
     });
     back
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::Store;
+
+    #[test]
+    fn a_read_reset_replaces_a_guess_and_a_later_reset_stands() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = crate::config::parse(
+            "[projects]\npaths = []\n[pool]\nprefix = \"a-\"\nstart = 1\nsize = 1\n\
+             account = \"max-a\"\n[agent]\nlimit_wait = \"1h\"\nlimit_margin = \"0s\"\n",
+            &dir.path().join("c.toml"),
+        )
+        .unwrap();
+        let store = Store::new(dir.path().join("state.json"));
+        let mut locked = store.lock().unwrap();
+        let now = 1_000_000;
+        let account = |l: &Locked| l.state.accounts["max-a"].clone();
+        // The menu alone: no reset, so an hour, as a guess.
+        mark(
+            &config,
+            &mut locked,
+            "a-1",
+            "1. Stop and wait for limit to reset",
+            now,
+        );
+        assert_eq!(account(&locked).limited_until, now + 3600);
+        assert!(account(&locked).guessed);
+        // The hook's line names the reset: it replaces the guess, earlier.
+        let line = format!("Claude AI usage limit reached|{}", now + 600);
+        mark(&config, &mut locked, "a-1", &line, now);
+        assert_eq!(account(&locked).limited_until, now + 600);
+        assert!(!account(&locked).guessed);
+        // A guess after it does not move it; a later read reset does.
+        mark(&config, &mut locked, "a-1", "limit reached", now);
+        assert_eq!(account(&locked).limited_until, now + 600);
+        let later = format!("Claude AI usage limit reached|{}", now + 900);
+        mark(&config, &mut locked, "a-1", &later, now);
+        assert_eq!(account(&locked).limited_until, now + 900);
+    }
 }

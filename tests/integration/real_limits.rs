@@ -194,21 +194,10 @@ fn claude_code_at_a_usage_limit_shows_lines_that_agent_queue_reads() {
             .map(|l| l.trim_start_matches([' ', '\u{a0}']))
             .unwrap_or_else(|| panic!("no ⎿ line in:\n{screen}"));
         assert!(limit_line.starts_with(words), "{limit_line:?}\n{screen}");
-        // What agent-queue reads on this screen: the limit is recognised,
-        // but by the menu's first option, the lowest match, and not by the
-        // limit line above it: between the two Claude Code writes
-        // `❯ /rate-limit-options` (the command that opened the menu), which
-        // `find` takes for the prompt of a later turn and does not look
-        // past. So the screen gives no reset time (the account would wait
-        // `limit_wait`); the hook's message below does.
-        assert_eq!(
-            patterns.find(&screen),
-            Some("1. Stop and wait for limit to reset"),
-            "{screen}"
-        );
-        // Above the command, the limit line is found, and reads exactly.
-        let above = &screen[..screen.find("\n❯ /rate-limit-options").unwrap()];
-        assert_eq!(patterns.find(above), Some(limit_line), "{above}");
+        // What agent-queue reads on this screen: the limit line, past the
+        // menu and the `❯ /rate-limit-options` Claude Code typed itself
+        // between the two, and its reset, exactly.
+        assert_eq!(patterns.find(&screen), Some(limit_line), "{screen}");
         let read = reset_time(limit_line, &now).map(|t| t.as_second());
         assert_eq!(read, Some(*reset as i64), "{limit_line:?}");
 
@@ -250,8 +239,8 @@ fn claude_code_at_a_usage_limit_shows_lines_that_agent_queue_reads() {
     // alone, in the agent's zone) on its spinner line; it gives up only
     // minutes later, which is not waited for here.
     let key_session = "rec-api-key";
-    r.api
-        .limit(API_KEY, Claim::FiveHour, whole_minute_ahead(2 * 3600));
+    let key_reset = whole_minute_ahead(2 * 3600);
+    r.api.limit(API_KEY, Claim::FiveHour, key_reset);
     start_by_hand(
         &r,
         key_session,
@@ -273,9 +262,12 @@ fn claude_code_at_a_usage_limit_shows_lines_that_agent_queue_reads() {
     );
     assert!(screen.contains("esc to interrupt"), "{screen}");
     // The time in parentheses is the limit's reset (Claude Code 2.1.197
-    // draws `(${resetsAt})` from the unified reset header), not the retry;
-    // agent-queue reads no time from the line.
-    assert_eq!(reset_time(line, &now), None, "{line:?}");
+    // draws `(${resetsAt})` from the unified reset header), not the retry.
+    assert_eq!(
+        reset_time(line, &now).map(|t| t.as_second()),
+        Some(key_reset as i64),
+        "{line:?}"
+    );
 
     // With `retry-after` over a minute it gives up at once: an API error
     // line, and its StopFailure hook, neither with a reset time.
