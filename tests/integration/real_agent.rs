@@ -894,4 +894,34 @@ fn real_hooks_send_receipts_and_ends_for_three_tasks_through_two_sessions() {
         assert!(transcript.contains(id), "{transcript}");
         assert!(Path::new(transcript).exists(), "{transcript}");
     }
+    // Each task's life in the history: dispatched, received (with Claude
+    // Code's session and transcript), done (with its last message).
+    for i in 0..bodies.len() {
+        let name = format!("t{i}.md");
+        let (out, _) = r.run(&["--json", "history", &name]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        let lines = json_lines(&out);
+        let events: Vec<&str> = lines.iter().map(|l| l["event"].as_str().unwrap()).collect();
+        for want in ["dispatched", "received", "done"] {
+            assert!(events.contains(&want), "{name}: {events:?}");
+        }
+        let received = lines.iter().find(|l| l["event"] == "received").unwrap();
+        let transcript = received["transcript_path"].as_str().unwrap();
+        assert!(Path::new(transcript).exists(), "{transcript}");
+        let done = lines.iter().find(|l| l["event"] == "done").unwrap();
+        assert_eq!(
+            done["agent_session_id"], received["agent_session_id"],
+            "{done}"
+        );
+        assert_eq!(
+            done["message"], "Done.",
+            "the stand-in API's answer: {done}"
+        );
+        let (out, _) = r.run(&["history", &name]);
+        let life = crate::env::stdout(&out);
+        assert!(
+            life.contains("Done.") && life.contains(transcript),
+            "{life}"
+        );
+    }
 }
