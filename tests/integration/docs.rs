@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::env::{bin, stderr};
+use crate::env::{bin, expect_exit, stderr};
 
 const REGENERATE: &str =
     "run `cargo run -- generate-docs` in the repository and commit man/ and completions/";
@@ -44,12 +44,7 @@ fn committed_man_pages_and_completions_are_up_to_date() {
         .env("HOME", tmp.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "generate-docs: {}: {}",
-        out.status,
-        stderr(&out)
-    );
+    expect_exit("agent-queue generate-docs", &out, 0, "", String::new);
     let fresh = files(tmp.path());
     assert!(
         fresh.contains_key("man/agent-queue.1")

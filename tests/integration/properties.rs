@@ -23,6 +23,8 @@ use agent_queue::task::{parse, render, Priority, Task};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 
+use crate::env::expect_exit;
+
 /// Mostly printable ASCII, often a character YAML or a shell treats
 /// specially, sometimes any `char` at all.
 fn any_char() -> impl Strategy<Value = char> {
@@ -125,11 +127,8 @@ fn through(shell: &str, args: &[&str], s: &str) -> String {
         .arg(&script)
         .output()
         .unwrap_or_else(|e| panic!("running {shell}: {e}"));
-    assert!(
-        out.status.success(),
-        "{shell} -c {script:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let what = format!("{shell} -c {script:?}");
+    expect_exit(&what, &out, 0, "", String::new);
     String::from_utf8(out.stdout).expect("printf echoes UTF-8 back")
 }
 

@@ -36,8 +36,7 @@ fn a_task_owned_by_another_user_waits_and_every_scan_says_why() {
     }
     w.start_pool();
     for _ in 0..2 {
-        let out = w.run(&["--json", "scan"]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        let out = w.ok(&["--json", "scan"]);
         let err = stderr(&out);
         assert!(err.contains(&theirs.display().to_string()), "{err}");
         assert!(
@@ -72,7 +71,7 @@ fn a_trusted_uid_may_own_tasks() {
         return;
     }
     w.start_pool();
-    assert!(w.run(&["scan"]).status.success());
+    w.ok(&["scan"]);
     assert!(w.wait_received(1, std::time::Duration::from_secs(20))[0]
         .text
         .contains("trusted colleague"));
@@ -110,8 +109,7 @@ fn an_inbox_others_may_write_holds_its_tasks_and_names_every_folder() {
     chmod(&p.join(".agent-queue/inbox"), 0o777);
     chmod(&p.join(".agent-queue"), 0o775);
     w.start_pool();
-    let out = w.run(&["scan"]);
-    assert!(out.status.success());
+    let out = w.ok(&["scan"]);
     let err = stderr(&out);
     assert!(err.contains("1 task(s)") && err.contains("wait"), "{err}");
     assert!(
@@ -132,7 +130,7 @@ fn an_inbox_others_may_write_holds_its_tasks_and_names_every_folder() {
     // A sticky, world-writable folder (like /tmp) is not a hole.
     chmod(&p.join(".agent-queue/inbox"), 0o1777);
     chmod(&p.join(".agent-queue"), 0o755);
-    assert!(w.run(&["scan"]).status.success());
+    w.ok(&["scan"]);
     assert!(!task.exists());
 }
 
@@ -140,8 +138,7 @@ fn an_inbox_others_may_write_holds_its_tasks_and_names_every_folder() {
 fn a_config_others_may_write_is_refused() {
     let w = World::new(1);
     chmod(&w.config_path(), 0o666);
-    let out = w.run(&["status"]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = w.fails(&["status"], 2, "");
     let err = stderr(&out);
     assert!(
         err.contains(&w.config_path().display().to_string()) && err.contains("chmod go-w"),
@@ -169,22 +166,14 @@ fn the_state_is_private_and_never_followed_through_a_symlink() {
     let elsewhere = w.path("elsewhere.json");
     fs::rename(w.state_path(), &elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, w.state_path()).unwrap();
-    let out = w.run(&["status"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
+    w.fails(&["status"], 2, "symlink");
 
     fs::remove_file(w.state_path()).unwrap();
     fs::copy(&elsewhere, w.state_path()).unwrap();
     if !give_away(&w.state_path(), "the_state_is_private…: other owner") {
         return;
     }
-    let out = w.run(&["scan"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("owned by uid 65534"),
-        "{}",
-        stderr(&out)
-    );
+    w.fails(&["scan"], 2, "owned by uid 65534");
 }
 
 #[test]
@@ -225,19 +214,17 @@ fn submit_creates_private_folders_and_files() {
     let w = World::new(1);
     let project = w.path("projects/fresh");
     fs::create_dir_all(&project).unwrap();
-    let out = w
-        .cmd()
-        .args([
-            "submit",
-            project.to_str().unwrap(),
-            "--create",
-            "--title",
-            "T",
-        ])
-        .write_stdin("body")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok_cmd(
+        w.cmd()
+            .args([
+                "submit",
+                project.to_str().unwrap(),
+                "--create",
+                "--title",
+                "T",
+            ])
+            .write_stdin("body"),
+    );
     let task = std::path::PathBuf::from(stdout(&out).trim());
     assert_eq!(fs::metadata(&task).unwrap().mode() & 0o777, 0o600);
     for dir in [".agent-queue", ".agent-queue/inbox", ".agent-queue/tmp"] {
