@@ -6,6 +6,7 @@ mod env;
 mod fake_api;
 
 mod cli;
+mod completions;
 mod contrib;
 mod dispatch;
 mod docs;
