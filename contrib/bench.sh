@@ -82,6 +82,7 @@ fi
 W=$(mktemp -d "${TMPDIR:-/tmp}/aq-bench.XXXXXX") || die "mktemp failed"
 SOCK="aq-bench-$$"
 TM=(tmux -L "$SOCK" -f /dev/null)
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() {
     "${TM[@]}" kill-server >/dev/null 2>&1
     rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK"   # tmux 3.3 leaves its socket file behind
@@ -290,7 +291,7 @@ HOOK_P99=$(printf '%s\n' "${h[@]}" | sort -n | awk '{v[NR]=$1} END {i=int(NR*0.9
 say "hook: p50 ${HOOK_P50}us p99 ${HOOK_P99}us"
 row "hook, p50 of 100 (receipt written)" "$(ms "$HOOK_P50")" "-" "$(ratio "$HOOK_P50" 100000)" "<= 100 ms" "$(verdict "$HOOK_P50" 100000)"
 row "hook, p99 of 100" "$(ms "$HOOK_P99")" "-" "$(ratio "$HOOK_P99" 100000)" "<= 100 ms" "$(verdict "$HOOK_P99" 100000)"
-kill_sessions $(for i in $(seq 20); do echo "ccl-auto-$i"; done)
+for i in $(seq 20); do kill_sessions "ccl-auto-$i"; done
 
 # --- 2. one dispatch ------------------------------------------------------------
 say "one dispatch: $ONE_ROUNDS rounds, agent ready ${AGENT_START}s after it starts"
@@ -363,7 +364,7 @@ recycle_run() {
     mapfile -t times < "$W/$name.hook"
     mapfile -t at < <(find "$W/log" -name "$name-1.*.msg" -exec stat -c %.9Y {} + | sort -n)
     for i in $(seq 0 $((n - 1))); do
-        rec+=($(awk -v a="${at[$((i + 1))]}" -v h="${times[$i]}" 'BEGIN {printf "%d", (a - h) * 1e6}'))
+        rec+=("$(awk -v a="${at[$((i + 1))]}" -v h="${times[$i]}" 'BEGIN {printf "%d", (a - h) * 1e6}')")
     done
     REC_US=$(printf '%s\n' "${rec[@]}" | median)
     REC_ALL="${rec[*]}"

@@ -132,7 +132,89 @@ pub fn render() -> anyhow::Result<Vec<(String, Vec<u8>)>> {
     ] {
         let mut out = Vec::new();
         clap_complete::generate(shell, &mut visible, "agent-queue", &mut out);
+        if shell == Shell::Bash {
+            out = fix_bash(&String::from_utf8(out)?, "agent-queue")?.into_bytes();
+        }
         files.push((format!("completions/{file}"), out));
     }
     Ok(files)
+}
+
+/// clap_complete's bash script finds the subcommand being completed in a
+/// loop that sets `cmd` to the program's name with `-` escaped as `__`, then
+/// each subcommand's, joined by `__subcmd__` (`agent__queue__subcmd__scan`);
+/// but it labels the `case "${cmd}"` branches that offer each subcommand's
+/// flags with the program's `-` escaped as `__subcmd__` too
+/// (`agent__subcmd__queue__subcmd__scan`). For a program whose name holds a
+/// hyphen no branch matches, and `agent-queue scan --<TAB>` offers nothing.
+/// This spells the labels as the loop does (where clap_complete already
+/// does, it changes nothing), then checks that every `cmd` the loop can set
+/// has its branch.
+fn fix_bash(script: &str, bin: &str) -> anyhow::Result<String> {
+    let wrong = format!("{}__subcmd__", bin.replace('-', "__subcmd__"));
+    let right = format!("{}__subcmd__", bin.replace('-', "__"));
+    let mut fixed = String::with_capacity(script.len());
+    for line in script.split_inclusive('\n') {
+        let label = line.trim();
+        if label.starts_with(&wrong) && label.ends_with(')') {
+            fixed.push_str(&line.replacen(&wrong, &right, 1));
+        } else {
+            fixed.push_str(line);
+        }
+    }
+    let labels: std::collections::BTreeSet<&str> = fixed
+        .lines()
+        .filter_map(|l| l.trim().strip_suffix(')'))
+        .collect();
+    for line in fixed.lines() {
+        if let Some(cmd) = line
+            .trim()
+            .strip_prefix("cmd=\"")
+            .and_then(|c| c.strip_suffix('"'))
+        {
+            if !cmd.is_empty() && !labels.contains(cmd) {
+                anyhow::bail!("the bash completion has no branch for `{cmd}`");
+            }
+        }
+    }
+    Ok(fixed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fix_bash;
+
+    const SCRIPT: &str = "    for i in \"${COMP_WORDS[@]:0:COMP_CWORD}\"
+    do
+        case \"${cmd},${i}\" in
+            \",$1\")
+                cmd=\"my__app\"
+                ;;
+            my__app,free-session)
+                cmd=\"my__app__subcmd__free__subcmd__session\"
+                ;;
+        esac
+    done
+    case \"${cmd}\" in
+        my__app)
+            ;;
+        my__subcmd__app__subcmd__free__subcmd__session)
+            ;;
+    esac
+";
+
+    #[test]
+    fn bash_branches_are_labelled_as_the_loop_spells_cmd() {
+        let fixed = fix_bash(SCRIPT, "my-app").unwrap();
+        assert!(fixed.contains("\n        my__app__subcmd__free__subcmd__session)\n"));
+        assert!(!fixed.contains("my__subcmd__app"));
+        assert_eq!(fix_bash(&fixed, "my-app").unwrap(), fixed);
+    }
+
+    #[test]
+    fn a_cmd_without_its_branch_is_an_error() {
+        let broken = SCRIPT.replace("        my__app)\n", "");
+        let err = fix_bash(&broken, "my-app").unwrap_err().to_string();
+        assert!(err.contains("`my__app`"), "{err}");
+    }
 }

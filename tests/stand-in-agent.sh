@@ -33,7 +33,7 @@
 #                    of work when that is set (a limit mid-task), at once if
 #                    not (a limit the launch sees)
 
-model= resume=
+model='' resume=''
 while [ $# -gt 0 ]; do
     case $1 in
         --model) model=$2; shift 2 ;;
@@ -60,6 +60,14 @@ hook() {
     printf '{"session_id":"%s","transcript_path":"%s","cwd":"%s","permission_mode":"bypassPermissions","hook_event_name":"%s"%s}' \
         "$agent_session" "$transcript" "$(pwd | json)" "$1" "$2" | sh -c "$AQ_HOOK"
 }
+# How many agents have started (AQ_AGENT_BARRIER's files in AQ_AGENT_LOG).
+started_agents() {
+    count=0
+    for f in "$log"/started.*; do
+        [ -e "$f" ] && count=$((count + 1))
+    done
+    echo "$count"
+}
 session=$(tmux display-message -p -t "${TMUX_PANE:-}" '#{session_name}' 2>/dev/null || echo unknown)
 
 echo "stand-in agent (model ${model:-none}) in $(pwd)"
@@ -70,7 +78,7 @@ fi
 if [ -n "${AQ_AGENT_BARRIER:-}" ]; then
     : > "$log/started.$session"
     tries=0
-    while [ "$(ls "$log" | grep -c '^started\.')" -lt "$AQ_AGENT_BARRIER" ]; do
+    while [ "$(started_agents)" -lt "$AQ_AGENT_BARRIER" ]; do
         tries=$((tries + 1))
         if [ "$tries" -gt 200 ]; then
             echo "$session" >> "$log/barrier-timeouts"
@@ -115,9 +123,9 @@ while :; do
     esac
     msg=$line
     case $line in
-        *"$esc[200~"*)
+        *"${esc}[200~"*)
             while :; do
-                case $line in *"$esc[201~"*) break ;; esac
+                case $line in *"${esc}[201~"*) break ;; esac
                 IFS= read -r line || break
                 msg="$msg
 $line"

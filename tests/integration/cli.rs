@@ -2,7 +2,7 @@
 
 use std::fs;
 
-use crate::env::{stderr, stdout, World};
+use crate::env::{expect_exit, stderr, stdout, World};
 
 #[test]
 fn parse_prints_the_task_as_json_without_a_config() {
@@ -17,7 +17,7 @@ fn parse_prints_the_task_as_json_without_a_config() {
         .arg(&file)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    expect_exit("agent-queue parse fix.md", &out, 0, "", String::new);
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(
         v,
@@ -58,10 +58,15 @@ fn parse_refuses_bad_files_with_exit_2_naming_file_and_line() {
             .arg(&path)
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2), "{name}");
+        expect_exit(
+            &format!("agent-queue parse {name}"),
+            &out,
+            2,
+            want,
+            String::new,
+        );
         let err = stderr(&out);
         assert!(err.contains(&path.display().to_string()), "{name}: {err}");
-        assert!(err.contains(want), "{name}: want {want:?} in {err}");
         assert!(stdout(&out).is_empty());
     }
 }
@@ -79,11 +84,12 @@ fn parse_does_not_hang_on_a_fifo() {
         .timeout(std::time::Duration::from_secs(10))
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("not a regular file"),
-        "{}",
-        stderr(&out)
+    expect_exit(
+        "agent-queue parse <fifo>",
+        &out,
+        2,
+        "not a regular file",
+        String::new,
     );
 }
 
@@ -91,8 +97,7 @@ fn parse_does_not_hang_on_a_fifo() {
 fn a_missing_config_is_exit_2_naming_the_path_looked_at() {
     let w = World::new(1);
     fs::remove_file(w.config_path()).unwrap();
-    let out = w.run(&["scan"]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = w.fails(&["scan"], 2, "");
     let err = stderr(&out);
     assert!(
         err.contains(&w.config_path().display().to_string()),
@@ -105,9 +110,7 @@ fn a_missing_config_is_exit_2_naming_the_path_looked_at() {
 fn an_unknown_config_key_is_exit_2_naming_it() {
     let mut w = World::new(1);
     w.config("[security]\ntrusted_users = [1]\n");
-    let out = w.run(&["status"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("trusted_users"), "{}", stderr(&out));
+    w.fails(&["status"], 2, "trusted_users");
 }
 
 #[test]
@@ -115,29 +118,16 @@ fn config_comes_from_the_flag_then_the_environment() {
     let w = World::new(1);
     let elsewhere = w.path("elsewhere.toml");
     fs::rename(w.config_path(), &elsewhere).unwrap();
-    assert_eq!(w.run(&["status"]).status.code(), Some(2));
-    let by_flag = w
-        .cmd()
-        .arg("--config")
-        .arg(&elsewhere)
-        .arg("status")
-        .output()
-        .unwrap();
-    assert!(by_flag.status.success(), "{}", stderr(&by_flag));
-    let by_env = w
-        .cmd()
-        .env("AGENT_QUEUE_CONFIG", &elsewhere)
-        .arg("status")
-        .output()
-        .unwrap();
-    assert!(by_env.status.success(), "{}", stderr(&by_env));
+    w.fails(&["status"], 2, "");
+    w.ok_cmd(w.cmd().arg("--config").arg(&elsewhere).arg("status"));
+    w.ok_cmd(w.cmd().env("AGENT_QUEUE_CONFIG", &elsewhere).arg("status"));
 }
 
 #[test]
 fn bad_usage_is_exit_2() {
     let w = World::new(1);
-    assert_eq!(w.run(&["scan", "--no-such-flag"]).status.code(), Some(2));
-    assert_eq!(w.run(&["no-such-command"]).status.code(), Some(2));
+    w.fails(&["scan", "--no-such-flag"], 2, "");
+    w.fails(&["no-such-command"], 2, "");
 }
 
 #[test]
@@ -154,7 +144,7 @@ fn demo_runs_the_cycle_and_leaves_nothing_behind() {
         .timeout(std::time::Duration::from_secs(60))
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    expect_exit("agent-queue demo", &out, 0, "", String::new);
     let text = stdout(&out);
     assert!(text.contains("all 7 tasks done"), "{text}");
     assert_eq!(text.matches("  got   ").count(), 7, "{text}");
@@ -189,10 +179,11 @@ fn demo_without_tmux_says_so_and_exits_3() {
         .arg("demo")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(3));
-    assert!(
-        stderr(&out).contains("tmux is not installed"),
-        "{}",
-        stderr(&out)
+    expect_exit(
+        "agent-queue demo, no tmux on PATH",
+        &out,
+        3,
+        "tmux is not installed",
+        String::new,
     );
 }

@@ -15,8 +15,7 @@ fn dispatch_takes_the_first_free_pool_session() {
     let task = w.task(&p, "t.md", "high", "do it");
     w.start_pool();
     assert_eq!(stdout(&w.run(&["free-session"])).trim(), "ccl-auto-1");
-    let out = w.run(&["--json", "dispatch", task.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["--json", "dispatch", task.to_str().unwrap()]);
     let events = json_lines(&out);
     assert_eq!(events[0]["session"], "ccl-auto-1");
     assert_eq!(events[0]["model"], "sonnet");
@@ -37,19 +36,15 @@ fn dispatch_takes_the_first_free_pool_session() {
 fn an_operator_may_dispatch_into_a_dedicated_session_by_hand() {
     let mut w = World::new(1);
     let mine = w.project("mine");
-    w.config(&format!(
-        "[[dedicated]]\nsession = \"ccl-1-mine\"\nproject = {:?}\n",
-        mine.display().to_string()
-    ));
+    w.dedicated("ccl-1-mine", &mine);
     let task = w.task(&mine, "by-hand.md", "low", "by hand");
     w.start_session("ccl-1-mine");
-    let out = w.run(&[
+    w.ok(&[
         "dispatch",
         task.to_str().unwrap(),
         "--session",
         "ccl-1-mine",
     ]);
-    assert!(out.status.success(), "{}", stderr(&out));
     let got = w.wait_received(1, WAIT);
     assert_eq!(got[0].session, "ccl-1-mine");
     assert_eq!(got[0].cwd, mine);
@@ -62,8 +57,7 @@ fn no_free_session_is_exit_1_and_the_task_stays() {
     let task = w.task(&p, "t.md", "high", "x");
     // No session is running at all.
     w.start_session("unrelated");
-    let out = w.run(&["dispatch", task.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    w.fails(&["dispatch", task.to_str().unwrap()], 1, "");
     assert!(task.exists());
 }
 
@@ -74,8 +68,7 @@ fn bad_task_files_and_unknown_sessions_are_exit_2() {
     w.start_pool();
     let bad = p.join(".agent-queue/inbox/bad.md");
     std::fs::write(&bad, "---\npriority: soon\n---\nx").unwrap();
-    let out = w.run(&["dispatch", bad.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = w.fails(&["dispatch", bad.to_str().unwrap()], 2, "");
     assert!(
         stderr(&out).contains("bad.md") && stderr(&out).contains("soon"),
         "{}",
@@ -84,14 +77,15 @@ fn bad_task_files_and_unknown_sessions_are_exit_2() {
     assert!(bad.exists());
 
     let good = w.task(&p, "good.md", "high", "x");
-    let out = w.run(&["dispatch", good.to_str().unwrap(), "--session", "nobody"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("`nobody`"), "{}", stderr(&out));
+    w.fails(
+        &["dispatch", good.to_str().unwrap(), "--session", "nobody"],
+        2,
+        "`nobody`",
+    );
 
     let outside = w.path("loose.md");
     std::fs::write(&outside, "x").unwrap();
-    let out = w.run(&["dispatch", outside.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(2));
+    w.fails(&["dispatch", outside.to_str().unwrap()], 2, "");
     assert!(good.exists() && w.received().is_empty());
 }
 
@@ -106,9 +100,11 @@ fn an_agent_that_never_gets_ready_is_exit_3_with_the_task_back_and_a_cooldown() 
     let p = w.project("p");
     let task = w.task(&p, "t.md", "high", "x");
     w.start_pool();
-    let out = w.run(&["--json", "dispatch", task.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("no ready marker"), "{}", stderr(&out));
+    let out = w.fails(
+        &["--json", "dispatch", task.to_str().unwrap()],
+        3,
+        "no ready marker",
+    );
     assert!(task.exists(), "the task is back in its inbox");
     assert_eq!(json_lines(&out)[0]["event"], "failed");
     let state = w.state();
@@ -120,7 +116,7 @@ fn an_agent_that_never_gets_ready_is_exit_3_with_the_task_back_and_a_cooldown() 
     // The failed launch stopped the agent it started; cooling down, the
     // session is still not free, for scan or free-session.
     assert!(!w.agent_runs("ccl-auto-1"), "{}", w.describe());
-    assert_eq!(w.run(&["free-session"]).status.code(), Some(1));
+    w.fails(&["free-session"], 1, "");
 }
 
 #[test]
@@ -139,9 +135,7 @@ fn tmux_missing_is_exit_3_naming_tmux_and_the_task_is_untouched() {
         vec!["dispatch", task.to_str().unwrap()],
         vec!["free-session"],
     ] {
-        let out = w.run(&args);
-        assert_eq!(out.status.code(), Some(3), "{args:?}");
-        assert!(stderr(&out).contains("tmux"), "{}", stderr(&out));
+        w.fails(&args, 3, "tmux");
         assert!(task.exists());
     }
 }

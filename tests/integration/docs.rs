@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::env::{bin, stderr};
+use crate::env::{bin, expect_exit, stderr};
 
 const REGENERATE: &str =
     "run `cargo run -- generate-docs` in the repository and commit man/ and completions/";
@@ -44,12 +44,7 @@ fn committed_man_pages_and_completions_are_up_to_date() {
         .env("HOME", tmp.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "generate-docs: {}: {}",
-        out.status,
-        stderr(&out)
-    );
+    expect_exit("agent-queue generate-docs", &out, 0, "", String::new);
     let fresh = files(tmp.path());
     assert!(
         fresh.contains_key("man/agent-queue.1")
@@ -75,15 +70,8 @@ fn committed_man_pages_and_completions_are_up_to_date() {
 }
 
 #[test]
+#[ignore = "needs groff"]
 fn man_pages_render_with_groff_without_a_warning() {
-    let groff_here = std::env::var_os("PATH")
-        .is_some_and(|p| std::env::split_paths(&p).any(|d| d.join("groff").is_file()));
-    if !groff_here {
-        eprintln!(
-            "\n******** SKIPPED: groff is not installed: the man pages were NOT checked ********\n"
-        );
-        return;
-    }
     let mut pages: Vec<PathBuf> = fs::read_dir(repo().join("man"))
         .unwrap_or_else(|e| panic!("man/: {e}; {REGENERATE}"))
         .map(|e| e.unwrap().path())

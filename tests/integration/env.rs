@@ -4,8 +4,6 @@
 //! stand-in agent from `tests/stand-in-agent.sh`. The server is killed when
 //! the world is dropped, pass or fail.
 
-#![allow(dead_code)]
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -132,10 +130,12 @@ impl World {
         self
     }
 
-    pub fn pool_prefix(&mut self, prefix: &str) -> &mut World {
-        self.pool_prefix = prefix.into();
-        self.write_config();
-        self
+    /// Adds a `[[dedicated]]` session working in `project`.
+    pub fn dedicated(&mut self, session: &str, project: &Path) -> &mut World {
+        self.config(&format!(
+            "[[dedicated]]\nsession = {session:?}\nproject = {:?}\n",
+            project.display().to_string()
+        ))
     }
 
     fn write_config(&self) {
@@ -231,11 +231,9 @@ impl World {
             cmd.env("PATH", path);
         }
         let out = cmd.args(&args).output().expect("tmux runs");
-        assert!(
-            out.status.success(),
-            "tmux new-session {name}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        expect_exit(&format!("tmux new-session {name}"), &out, 0, "", || {
+            self.describe()
+        });
         self.wait_until(
             Duration::from_secs(5),
             &format!("{name} runs its shell"),
@@ -266,6 +264,16 @@ impl World {
 
     pub fn tmux_output(&self, args: &[&str]) -> Output {
         self.tmux_command().args(args).output().expect("tmux runs")
+    }
+
+    /// `tmux <args>` on this world's server, which must exit 0.
+    #[track_caller]
+    pub fn tmux_ok(&self, args: &[&str]) -> Output {
+        let out = self.tmux_output(args);
+        expect_exit(&format!("tmux {}", args.join(" ")), &out, 0, "", || {
+            self.describe()
+        });
+        out
     }
 
     pub fn pane_command(&self, session: &str) -> Option<String> {
@@ -305,6 +313,18 @@ impl World {
         self.session_state(session) == "idle" && !self.agent_runs(session)
     }
 
+    /// Every pool session is idle at its shell.
+    pub fn all_idle_at_shell(&self) -> bool {
+        (1..=self.pool_size).all(|i| self.idle_at_shell(&self.pool_session(i)))
+    }
+
+    /// Waits until every pool session is idle at its shell.
+    pub fn wait_all_idle(&self, limit: Duration) {
+        self.wait_until(limit, "every pool session is idle at its shell", || {
+            self.all_idle_at_shell()
+        });
+    }
+
     pub fn screen(&self, session: &str) -> String {
         let out = self.tmux_output(&["capture-pane", "-p", "-J", "-t", &format!("={session}:")]);
         String::from_utf8_lossy(&out.stdout).into_owned()
@@ -335,6 +355,37 @@ impl World {
     /// Runs `agent-queue <args>` and returns its output, whatever its status.
     pub fn run(&self, args: &[&str]) -> Output {
         self.cmd().args(args).output().unwrap()
+    }
+
+    /// Runs `agent-queue <args>`, which must exit 0.
+    #[track_caller]
+    pub fn ok(&self, args: &[&str]) -> Output {
+        self.fails(args, 0, "")
+    }
+
+    /// Runs `agent-queue <args>`, which must exit `code` with `needle` in
+    /// its stderr.
+    #[track_caller]
+    pub fn fails(&self, args: &[&str], code: i32, needle: &str) -> Output {
+        let out = self.run(args);
+        expect_exit(&shown(args), &out, code, needle, || self.describe());
+        out
+    }
+
+    /// Runs a command made by `cmd()` (with a stdin, an environment, or
+    /// arguments that are not UTF-8), which must exit 0.
+    #[track_caller]
+    pub fn ok_cmd(&self, cmd: &mut assert_cmd::Command) -> Output {
+        self.fails_cmd(cmd, 0, "")
+    }
+
+    /// Runs a command made by `cmd()`, which must exit `code` with `needle`
+    /// in its stderr.
+    #[track_caller]
+    pub fn fails_cmd(&self, cmd: &mut assert_cmd::Command, code: i32, needle: &str) -> Output {
+        let out = cmd.output().unwrap();
+        expect_exit(&shown_cmd(cmd), &out, code, needle, || self.describe());
+        out
     }
 
     /// Polls `cond` every 20 ms until it holds; fails the test naming `what`.
@@ -451,6 +502,66 @@ pub fn poll_until(
         }
         std::thread::sleep(Duration::from_millis(20));
     }
+}
+
+/// `agent-queue <args>`, as a failure message shows it.
+fn shown(args: &[&str]) -> String {
+    let mut line = String::from("agent-queue");
+    for a in args {
+        line.push(' ');
+        if !a.is_empty()
+            && a.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-_./=:@%+,".contains(&b))
+        {
+            line.push_str(a);
+        } else {
+            line.push_str(&sh_quote(a));
+        }
+    }
+    line
+}
+
+/// A command made by `World::cmd()`, as a failure message shows it (its
+/// environment is the world's).
+fn shown_cmd(cmd: &assert_cmd::Command) -> String {
+    let debug = format!("{cmd:?}");
+    let program = format!("{:?}", bin().display().to_string());
+    match debug.find(&program) {
+        Some(at) => {
+            let rest = &debug[at + program.len()..];
+            format!(
+                "agent-queue{}",
+                rest.split(", stdin:").next().unwrap_or(rest)
+            )
+        }
+        None => debug,
+    }
+}
+
+/// Fails the test unless `out` (of `what`) exited with `code` and its
+/// stderr contains `needle`, showing the command, how it ended, its stderr
+/// and stdout, and `describe()`.
+#[track_caller]
+pub fn expect_exit(
+    what: &str,
+    out: &Output,
+    code: i32,
+    needle: &str,
+    describe: impl FnOnce() -> String,
+) {
+    let err = stderr(out);
+    let wrong = if out.status.code() != Some(code) {
+        format!("{} (want exit status: {code})", out.status)
+    } else if !err.contains(needle) {
+        format!("exited {code} but its stderr lacks {needle:?}")
+    } else {
+        return;
+    };
+    panic!(
+        "{what}\n{wrong}\n--- stderr:\n{err}\n--- stdout:\n{}\n--- world:\n{}",
+        stdout(out),
+        describe()
+    );
 }
 
 pub fn sh_quote(s: &str) -> String {

@@ -19,13 +19,11 @@ fn dispatched_name(task: &Path) -> String {
 
 /// Submits a task without tmux: one `submitted` line in the journal.
 fn submit(w: &World, project: &Path, title: &str) -> PathBuf {
-    let out = w
-        .cmd()
-        .args(["submit", project.to_str().unwrap(), "--title", title])
-        .write_stdin("a body")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok_cmd(
+        w.cmd()
+            .args(["submit", project.to_str().unwrap(), "--title", title])
+            .write_stdin("a body"),
+    );
     PathBuf::from(stdout(&out).trim())
 }
 
@@ -41,23 +39,20 @@ fn a_scan_dispatch_mark_idle_cycle_is_in_the_history() {
     let b = w.task(&p, "b.md", "low", "task b");
     let c = w.task(&q, "c.md", "default", "task c");
     w.start_pool();
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["scan"]);
     w.wait_received(3, WAIT);
-    let all_idle = || (1..=2).all(|i| w.idle_at_shell(&w.pool_session(i)));
+    let all_idle = || w.all_idle_at_shell();
     w.wait_until(WAIT, "both sessions are idle at a shell", all_idle);
     // One more by hand, into a named session, from a project the scans and
     // the Stop hooks' next-task search do not know.
     let hand = w.path("elsewhere/hand");
     fs::create_dir_all(hand.join(".agent-queue/inbox")).unwrap();
     let d = w.task(&hand, "d.md", "critical", "task d");
-    let out = w.run(&["dispatch", d.to_str().unwrap(), "--session", "ccl-auto-2"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["dispatch", d.to_str().unwrap(), "--session", "ccl-auto-2"]);
     w.wait_received(4, WAIT);
     w.wait_until(WAIT, "both sessions are idle at a shell", all_idle);
 
-    let out = w.run(&["--json", "history"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.ok(&["--json", "history"]);
     let lines = json_lines(&out);
     assert_eq!(lines, w.journal(), "--json prints the journal's lines");
     for line in &lines {
@@ -100,8 +95,7 @@ fn a_scan_dispatch_mark_idle_cycle_is_in_the_history() {
         dispatched_name(&a),
         "a.md".to_string(),
     ] {
-        let out = w.run(&["history", &name]);
-        assert_eq!(out.status.code(), Some(0), "{name}: {}", stderr(&out));
+        let out = w.ok(&["history", &name]);
         let text = stdout(&out);
         assert!(
             text.starts_with(&format!("{}\n", a.display())),
@@ -117,8 +111,7 @@ fn a_scan_dispatch_mark_idle_cycle_is_in_the_history() {
     }
 
     // The table, and the filters.
-    let out = w.run(&["history"]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = w.ok(&["history"]);
     let table = stdout(&out);
     let header: Vec<&str> = table.lines().next().unwrap().split_whitespace().collect();
     assert_eq!(header, ["TIME", "EVENT", "SESSION", "TASK", "DETAIL"]);
@@ -131,8 +124,7 @@ fn a_scan_dispatch_mark_idle_cycle_is_in_the_history() {
     );
 
     let only = |args: &[&str]| -> Vec<serde_json::Value> {
-        let out = w.run(&[&["--json", "history"][..], args].concat());
-        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let out = w.ok(&[&["--json", "history"][..], args].concat());
         json_lines(&out)
     };
     let mine = only(&["--session", "ccl-auto-2"]);
@@ -173,13 +165,10 @@ fn a_scan_dispatch_mark_idle_cycle_is_in_the_history() {
         &["history", "--session", "nobody"],
         &["history", "no-such-task.md"],
     ] {
-        let out = w.run(args);
-        assert_eq!(out.status.code(), Some(1), "{args:?}: {}", stderr(&out));
+        let out = w.fails(args, 1, "");
         assert!(stdout(&out).is_empty());
     }
-    let out = w.run(&["history", "--since", "last tuesday"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("`last tuesday`"), "{}", stderr(&out));
+    w.fails(&["history", "--since", "last tuesday"], 2, "`last tuesday`");
 }
 
 #[test]
@@ -193,8 +182,7 @@ fn the_agents_hooks_add_received_and_done_and_a_tasks_life_sums_them_up() {
     let p = w.project("p");
     let task = w.task(&p, "fix.md", "high", "fix the login");
     w.start_pool();
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["scan"]);
     w.wait_received(1, WAIT);
     w.wait_until(WAIT, "the session is idle at its shell", || {
         w.idle_at_shell("ccl-auto-1")
@@ -220,8 +208,7 @@ fn the_agents_hooks_add_received_and_done_and_a_tasks_life_sums_them_up() {
     assert_eq!(done["agent_session_id"], id.as_str());
     assert_eq!(done["message"], "Done: [fix.md] fix the login");
 
-    let out = w.run(&["history", "fix.md"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.ok(&["history", "fix.md"]);
     let text = stdout(&out);
     let order: Vec<&str> = text
         .lines()
@@ -296,11 +283,7 @@ fn six_scan_loops_and_the_stop_hooks_write_one_whole_line_per_event() {
         .collect();
     let waited =
         std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wait_received(24, WAIT)));
-    let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        w.wait_until(WAIT, "every session is idle at its shell", || {
-            (1..=4).all(|i| w.idle_at_shell(&w.pool_session(i)))
-        })
-    }));
+    let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wait_all_idle(WAIT)));
     done.store(true, Ordering::SeqCst);
     let mut printed = Vec::new();
     let mut failures = Vec::new();
@@ -354,8 +337,7 @@ fn six_scan_loops_and_the_stop_hooks_write_one_whole_line_per_event() {
         map.retain(|k, v| !v.is_null() || e.get(k).is_some());
         assert_eq!(&own, e, "the journal line is the --json line");
     }
-    let out = w.run(&["history"]);
-    assert_eq!(out.status.code(), Some(0));
+    let out = w.ok(&["history"]);
     assert!(stderr(&out).is_empty(), "{}", stderr(&out));
 }
 
@@ -377,8 +359,7 @@ fn a_torn_line_is_skipped_with_a_warning_naming_it() {
     drop(f);
     let second = submit(&w, &p, "second");
 
-    let out = w.run(&["--json", "history"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.ok(&["--json", "history"]);
     let tasks: Vec<String> = json_lines(&out)
         .iter()
         .map(|l| l["task"].as_str().unwrap().to_string())
@@ -391,10 +372,8 @@ fn a_torn_line_is_skipped_with_a_warning_naming_it() {
     let warning = format!("{} line 2:", w.history_path().display());
     assert_eq!(err.matches(&warning).count(), 1, "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
-    let out = w.run(&["history", "first.md"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    let out = w.run(&["history", first.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    w.fails(&["history", "first.md"], 1, "");
+    w.ok(&["history", first.to_str().unwrap()]);
 }
 
 #[test]
@@ -417,16 +396,14 @@ fn a_full_journal_rotates_to_dot_1_and_history_reads_both() {
     let mode = fs::metadata(&rotated).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
 
-    let out = w.run(&["--json", "history"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.ok(&["--json", "history"]);
     let tasks: Vec<String> = json_lines(&out)
         .iter()
         .map(|l| l["task"].as_str().unwrap().to_string())
         .collect();
     let expected: Vec<String> = submitted.iter().map(|t| t.display().to_string()).collect();
     assert_eq!(tasks, expected, "oldest first, across both files");
-    let out = w.run(&["history", submitted[0].to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0), "from .1: {}", stderr(&out));
+    w.ok(&["history", submitted[0].to_str().unwrap()]);
 }
 
 #[test]
@@ -436,8 +413,7 @@ fn a_journal_that_cannot_be_written_is_a_warning_and_the_scan_still_dispatches()
     w.task(&p, "t.md", "high", "the task");
     fs::create_dir_all(w.history_path()).unwrap();
     w.start_pool();
-    let out = w.run(&["scan"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.ok(&["scan"]);
     let err = stderr(&out);
     assert!(
         err.contains(&format!("history journal {}", w.history_path().display())),
@@ -451,6 +427,5 @@ fn a_journal_that_cannot_be_written_is_a_warning_and_the_scan_still_dispatches()
     w.wait_until(WAIT, "the session is idle at its shell", || {
         w.idle_at_shell("ccl-auto-1")
     });
-    let out = w.run(&["history"]);
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    w.fails(&["history"], 3, "");
 }

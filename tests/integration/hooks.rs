@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::env::{sh_quote, stderr, World};
+use crate::env::{expect_exit, sh_quote, stderr, World};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -33,12 +33,9 @@ fn receipts_and_ends_come_from_the_hooks_and_tasks_go_through_once() {
         w.task(&p, &format!("t{i}.md"), "high", &format!("task {i}"));
     }
     w.start_pool();
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["scan"]);
     w.wait_received(3, WAIT);
-    w.wait_until(WAIT, "both sessions are idle at their shell", || {
-        (1..=2).all(|i| w.idle_at_shell(&w.pool_session(i)))
-    });
+    w.wait_all_idle(WAIT);
     let mut firsts: Vec<String> = w
         .received()
         .iter()
@@ -85,7 +82,7 @@ fn a_swallowed_enter_is_rescued_by_the_missing_receipt_and_the_task_arrives_once
     let p = w.project("p");
     w.task(&p, "first.md", "high", "first");
     w.start_pool();
-    assert!(w.run(&["scan"]).status.success());
+    w.ok(&["scan"]);
     // The first receipt tells agent-queue that this session's hooks report.
     w.wait_until(WAIT, "the first receipt", || {
         w.state()["sessions"]["ccl-auto-1"]["hooks"] == true
@@ -152,7 +149,7 @@ fn input_that_is_not_a_hook_of_a_managed_session_is_exit_0_and_changes_nothing()
     ];
     for (what, input, env) in cases {
         let out = hook(&w, &input, &env);
-        assert_eq!(out.status.code(), Some(0), "{what}: {}", stderr(&out));
+        expect_exit(&format!("hook: {what}"), &out, 0, "", || w.describe());
         assert_eq!(
             std::fs::read(w.state_path()).ok(),
             before,
@@ -165,11 +162,8 @@ fn input_that_is_not_a_hook_of_a_managed_session_is_exit_0_and_changes_nothing()
     assert!(stderr(&out).contains("over 1 MiB"), "{}", stderr(&out));
     // No config at all: still exit 0, with a line that says why.
     let out = hook(&w, stop, &[("AGENT_QUEUE_CONFIG", "/nonexistent.toml")]);
-    assert_eq!(out.status.code(), Some(0));
-    assert!(
-        stderr(&out).contains("/nonexistent.toml"),
-        "{}",
-        stderr(&out)
-    );
+    expect_exit("hook: no config", &out, 0, "/nonexistent.toml", || {
+        w.describe()
+    });
     assert!(w.received().is_empty());
 }

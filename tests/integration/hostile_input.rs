@@ -48,10 +48,9 @@ fn broken_and_strange_files_never_stop_the_healthy_ones() {
     w.start_pool();
 
     let start = Instant::now();
-    let out = w.run(&["--json", "scan"]);
+    let out = w.ok(&["--json", "scan"]);
     assert!(start.elapsed() < Duration::from_secs(20), "the scan hung");
     let err = stderr(&out);
-    assert!(out.status.success(), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let events = json_lines(&out);
     let of = |kind: &str| -> Vec<String> {
@@ -109,9 +108,11 @@ fn broken_and_strange_files_never_stop_the_healthy_ones() {
     // what is not a regular file. `parse` tells why a file was rejected.
     assert!(inbox.join("young-broken.md").exists());
     assert!(inbox.join(".hidden.md").exists());
-    let why = w.run(&["parse", inbox.join("prio.md.rejected").to_str().unwrap()]);
-    assert_eq!(why.status.code(), Some(2));
-    assert!(stderr(&why).contains("unknown priority `asap`"));
+    w.fails(
+        &["parse", inbox.join("prio.md.rejected").to_str().unwrap()],
+        2,
+        "unknown priority `asap`",
+    );
 }
 
 #[test]
@@ -142,8 +143,7 @@ fn names_bodies_and_resume_files_cannot_run_commands_or_send_keys() {
     w.task(&p, "second.md", "low", "second");
     w.start_pool();
 
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["scan"]);
     assert!(
         stderr(&out).contains("ignoring resume file"),
         "{}",
@@ -195,8 +195,7 @@ fn a_folder_trust_dialog_fails_fast_by_name_unless_the_config_answers_it() {
     let task = w.task(&p, "t.md", "high", "x");
     w.start_pool();
     let start = Instant::now();
-    let out = w.run(&["dispatch", task.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(3));
+    let out = w.fails(&["dispatch", task.to_str().unwrap()], 3, "");
     assert!(
         start.elapsed() < Duration::from_secs(5),
         "took {:?}",
@@ -215,8 +214,7 @@ fn a_folder_trust_dialog_fails_fast_by_name_unless_the_config_answers_it() {
     w.tmux_output(&["kill-session", "-t", "=ccl-auto-1"]);
     fs::remove_file(w.state_path()).unwrap();
     w.start_pool();
-    let out = w.run(&["dispatch", task.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["dispatch", task.to_str().unwrap()]);
     assert_eq!(w.wait_received(1, WAIT).len(), 1);
 }
 
@@ -231,8 +229,7 @@ fn an_agent_that_exits_before_its_prompt_fails_at_once_quoting_it() {
     let task = w.task(&p, "t.md", "high", "x");
     w.start_pool();
     let start = Instant::now();
-    let out = w.run(&["dispatch", task.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(3));
+    let out = w.fails(&["dispatch", task.to_str().unwrap()], 3, "");
     assert!(
         start.elapsed() < Duration::from_secs(7),
         "took {:?}",
@@ -249,9 +246,7 @@ fn a_tmux_server_that_is_gone_is_exit_3_naming_tmux_with_tasks_untouched() {
     let p = w.project("p");
     let task = w.task(&p, "t.md", "high", "x");
     // No server was ever started on this socket.
-    let out = w.run(&["scan"]);
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("tmux"), "{}", stderr(&out));
+    w.fails(&["scan"], 3, "tmux");
     assert!(task.exists());
     assert_eq!(w.inbox(&p), ["t.md"]);
 }

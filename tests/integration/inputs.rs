@@ -10,7 +10,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use crate::env::{json_lines, sh_quote, stderr, stdout, World};
+use crate::env::{expect_exit, json_lines, sh_quote, stderr, stdout, World};
 
 const WAIT: Duration = Duration::from_secs(20);
 /// Old enough to be past any settle time these tests use by default.
@@ -67,9 +67,8 @@ fn a_task_named_with_a_non_utf8_byte_is_dispatched_and_keeps_its_bytes() {
     w.set_age(&task, SETTLED);
     w.start_pool();
 
-    let out = w.run(&["--json", "scan"]);
+    let out = w.ok(&["--json", "scan"]);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(!err.contains("panicked"), "{err}");
     let events = json_lines(&out);
     let dispatched = with_bytes(&inbox(&p), b"caf\xe9.md.dispatched");
@@ -90,12 +89,10 @@ fn a_task_named_with_a_non_utf8_byte_is_dispatched_and_keeps_its_bytes() {
     assert!(got[0].text.contains("bonjour"), "{:?}", got[0].text);
 
     // Every other JSON output shows the same name the same way.
-    let status = w.run(&["--json", "status"]);
-    assert!(status.status.success(), "{}", stderr(&status));
+    let status = w.ok(&["--json", "status"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&status).trim()).unwrap();
     assert_eq!(v["sessions"][0]["task"], escaped(&dispatched));
-    let parsed = w.cmd().arg("parse").arg(&dispatched).output().unwrap();
-    assert!(parsed.status.success(), "{}", stderr(&parsed));
+    let parsed = w.ok_cmd(w.cmd().arg("parse").arg(&dispatched));
     assert_eq!(json_lines(&parsed)[0]["path"], escaped(&dispatched));
 }
 
@@ -113,13 +110,7 @@ fn non_utf8_names_survive_a_failed_launch_and_a_rejection_byte_for_byte() {
     w.start_pool();
 
     // The dialog fails the launch: the task goes back under its own bytes.
-    let out = w
-        .cmd()
-        .args(["--json", "dispatch"])
-        .arg(&task)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let out = w.fails_cmd(w.cmd().args(["--json", "dispatch"]).arg(&task), 3, "");
     assert!(!stderr(&out).contains("panicked"), "{}", stderr(&out));
     assert!(task.is_file(), "the task is back under its own name");
     let events = json_lines(&out);
@@ -146,36 +137,31 @@ fn non_utf8_names_survive_a_failed_launch_and_a_rejection_byte_for_byte() {
 fn submit_into_a_project_whose_path_is_not_utf8() {
     let w = World::new(1);
     let project = with_bytes(&w.path("projects"), b"proj\xe9");
-    let out = w
-        .cmd()
-        .args(["--json", "submit", "--create", "--title", "t"])
-        .arg(&project)
-        .write_stdin("body\n")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok_cmd(
+        w.cmd()
+            .args(["--json", "submit", "--create", "--title", "t"])
+            .arg(&project)
+            .write_stdin("body\n"),
+    );
     let events = json_lines(&out);
     assert_eq!(events[0]["project"], escaped(&project));
     let task = events[0]["task"].as_str().unwrap();
     assert!(task.starts_with(&escaped(&inbox(&project))), "{task}");
 
     // Without --json the path is printed as its bytes, for `$(...)`.
-    let out = w
-        .cmd()
-        .args(["submit", "--title", "u"])
-        .arg(&project)
-        .write_stdin("body\n")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok_cmd(
+        w.cmd()
+            .args(["submit", "--title", "u"])
+            .arg(&project)
+            .write_stdin("body\n"),
+    );
     let printed = Path::new(OsStr::from_bytes(out.stdout.trim_ascii_end()));
     assert!(printed.is_file(), "{printed:?}");
     assert!(printed.starts_with(inbox(&project)));
 
     // Its tasks wait, said why: the agent is started with `cd <path>`
     // typed as text.
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["scan"]);
     assert!(stderr(&out).contains("not UTF-8"), "{}", stderr(&out));
     assert!(printed.is_file());
 }
@@ -208,15 +194,13 @@ fn relative_paths_in_the_config_follow_the_config_file_not_the_working_folder() 
     w.start_pool();
 
     // systemd runs the scan in $HOME.
-    let out = w
-        .cmd()
-        .current_dir(w.home())
-        .arg("--config")
-        .arg(&config)
-        .arg("scan")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok_cmd(
+        w.cmd()
+            .current_dir(w.home())
+            .arg("--config")
+            .arg(&config)
+            .arg("scan"),
+    );
     let got = w.wait_received(2, WAIT);
     assert!(got.iter().all(|r| r.cwd == project), "{got:?}");
     let state = site.join("state/s.json");
@@ -232,15 +216,13 @@ fn relative_paths_in_the_config_follow_the_config_file_not_the_working_folder() 
     }
 
     // status from another folder sees the same state.
-    let out = w
-        .cmd()
-        .current_dir(&project)
-        .arg("--config")
-        .arg(&config)
-        .args(["--json", "status"])
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok_cmd(
+        w.cmd()
+            .current_dir(&project)
+            .arg("--config")
+            .arg(&config)
+            .args(["--json", "status"]),
+    );
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     assert_eq!(v["projects"][0]["project"], project.display().to_string());
 }
@@ -261,8 +243,7 @@ fn a_root_that_is_a_project_and_projects_nested_in_projects_are_all_found() {
         w.set_age(t, SETTLED);
     }
     w.start_pool();
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["--json", "scan"]);
     let mut projects: Vec<String> = json_lines(&out)
         .iter()
         .filter(|e| e["event"] == "dispatched")
@@ -296,15 +277,8 @@ fn a_configured_project_that_is_not_a_folder_is_warned_about_on_every_scan() {
         "",
     );
     for _ in 0..2 {
-        let out = w
-            .cmd()
-            .arg("--config")
-            .arg(&config)
-            .arg("scan")
-            .output()
-            .unwrap();
+        let out = w.ok_cmd(w.cmd().arg("--config").arg(&config).arg("scan"));
         let err = stderr(&out);
-        assert!(out.status.success(), "{err}");
         assert!(err.contains(&missing.display().to_string()), "{err}");
         assert!(err.contains(&file.display().to_string()), "{err}");
         assert!(err.contains("[projects] paths"), "{err}");
@@ -318,9 +292,8 @@ fn a_scan_that_finds_no_pool_session_at_all_says_which_it_looked_for() {
     let t = w.task(&p, "t.md", "high", "x");
     w.set_age(&t, SETTLED);
     w.start_session("something-else");
-    let out = w.run(&["scan"]);
+    let out = w.ok(&["scan"]);
     let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(err.contains("no pool session"), "{err}");
     assert!(err.contains("ccl-auto-1..ccl-auto-2"), "{err}");
     assert!(t.exists());
@@ -331,8 +304,7 @@ fn a_scan_that_finds_no_pool_session_at_all_says_which_it_looked_for() {
     w.wait_until(WAIT, "ccl-auto-1 runs sleep", || {
         w.pane_command("ccl-auto-1").as_deref() == Some("sleep")
     });
-    let out = w.run(&["scan"]);
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = w.ok(&["scan"]);
     assert!(
         !stderr(&out).contains("no pool session"),
         "{}",
@@ -371,9 +343,7 @@ fn a_task_still_being_written_is_not_dispatched_until_it_settles() {
     f.write_all(b"\nSecond paragraph.\n").unwrap();
     drop(f);
     let out = scan.wait_with_output().unwrap();
-    let err = stderr(&out);
-    assert!(out.status.success(), "{err}");
-    assert!(err.contains("settl"), "{err}");
+    expect_exit("agent-queue -v scan", &out, 0, "settl", || w.describe());
     let got = w.wait_received(1, WAIT);
     assert!(
         got[0]
@@ -397,26 +367,18 @@ fn a_long_settle_leaves_the_task_for_a_later_scan_but_not_submit_or_dispatch() {
         "",
     );
     w.start_pool();
-    let run = |args: &[&str]| {
-        w.cmd()
-            .arg("--config")
-            .arg(&config)
-            .args(args)
-            .output()
-            .unwrap()
-    };
+    let ok = |args: &[&str]| w.ok_cmd(w.cmd().arg("--config").arg(&config).args(args));
     let young = w.task(&p, "young.md", "high", "young");
     let start = Instant::now();
-    let out = run(&["-v", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = ok(&["-v", "scan"]);
     assert!(start.elapsed() < Duration::from_secs(5), "the scan waited");
     assert!(stderr(&out).contains("young.md"), "{}", stderr(&out));
     assert!(young.exists(), "left for a later scan");
-    let status = run(&["--json", "status"]);
+    let status = ok(&["--json", "status"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&status).trim()).unwrap();
     assert_eq!(v["projects"][0]["settling"], 1, "{v}");
     assert_eq!(v["projects"][0]["pending"], 0, "{v}");
-    let plan = run(&["scan", "--dry-run"]);
+    let plan = ok(&["scan", "--dry-run"]);
     assert!(stderr(&plan).contains("1 task(s)"), "{}", stderr(&plan));
     assert!(
         stderr(&plan).contains("still settling"),
@@ -425,24 +387,20 @@ fn a_long_settle_leaves_the_task_for_a_later_scan_but_not_submit_or_dispatch() {
     );
 
     // Submitted tasks are whole when they land: they go out at once.
-    let sub = w
-        .cmd()
-        .arg("--config")
-        .arg(&config)
-        .args(["submit", "--title", "submitted"])
-        .arg(&p)
-        .write_stdin("submitted\n")
-        .output()
-        .unwrap();
-    assert!(sub.status.success(), "{}", stderr(&sub));
-    let out = run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok_cmd(
+        w.cmd()
+            .arg("--config")
+            .arg(&config)
+            .args(["submit", "--title", "submitted"])
+            .arg(&p)
+            .write_stdin("submitted\n"),
+    );
+    let out = ok(&["--json", "scan"]);
     let events = json_lines(&out);
     assert_eq!(events.len(), 1, "{events:?}");
     assert!(events[0]["task"].as_str().unwrap().contains("submitted"));
 
     // A task named by hand goes now.
-    let out = run(&["dispatch", young.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    ok(&["dispatch", young.to_str().unwrap()]);
     assert_eq!(w.wait_received(2, WAIT).len(), 2);
 }

@@ -73,11 +73,8 @@ fn account(w: &World, name: &str) -> serde_json::Value {
 /// After the failover: nothing goes to max-a until its reset, then it takes
 /// work again without anyone touching it.
 fn max_a_comes_back_after_its_reset(w: &World, p: &std::path::Path, until: u64) {
-    assert_eq!(
-        w.run(&["free-session", "--pool", "default"]).status.code(),
-        Some(1),
-        "limited: no free session in its pools"
-    );
+    // limited: no free session in its pools
+    w.fails(&["free-session", "--pool", "default"], 1, "");
     std::fs::write(
         p.join(".agent-queue/inbox/later.md"),
         "---\npool: default\n---\nlater\n",
@@ -96,8 +93,7 @@ fn max_a_comes_back_after_its_reset(w: &World, p: &std::path::Path, until: u64) 
                 .success()
     });
     assert!(account(w, "max-a")["limited_until"].is_null());
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["--json", "scan"]);
     let got = w.wait_received(2, WAIT);
     assert_eq!(got[1].session, "ccl-auto-1", "{got:?}");
     assert!(got[1].text.starts_with("[later.md] later"));
@@ -109,15 +105,13 @@ fn a_limit_on_the_screen_mid_task_moves_the_task_to_another_account() {
     let w = two_accounts(until, "1", false);
     let p = w.project("p");
     w.task(&p, "t.md", "high", "the task");
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["scan"]);
     w.wait_until(WAIT, "the agent hit its limit", || {
         w.screen("ccl-auto-1")
             .contains("Stop and wait for limit to reset")
     });
     // The next scan (the timer's) sees the limit on the agent's screen.
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["--json", "scan"]);
     let events = json_lines(&out);
     let limited = events.iter().find(|e| e["event"] == "limited").unwrap();
     assert_eq!(limited["account"], "max-a", "{events:?}");
@@ -146,15 +140,13 @@ fn a_limit_from_the_stop_failure_hook_moves_the_task_to_another_account() {
     let w = two_accounts(until, "1", true);
     let p = w.project("p");
     w.task(&p, "t.md", "high", "the task");
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["scan"]);
     // The hook put the task back at once, and stopped the agent.
     w.wait_until(WAIT, "the task is back in its inbox", || {
         p.join(".agent-queue/inbox/t.md").exists()
     });
     assert!(account(&w, "max-a")["limited_until"].is_string());
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["--json", "scan"]);
     let got = w.wait_received(1, WAIT);
     assert_eq!(got[0].session, "b-1");
     w.wait_until(WAIT, "the limited agent was stopped", || {
@@ -170,8 +162,11 @@ fn a_limit_seen_while_launching_fails_the_launch_at_once_naming_it() {
     let p = w.project("p");
     let t = w.task(&p, "t.md", "high", "the task");
     let start = std::time::Instant::now();
-    let out = w.run(&["dispatch", t.to_str().unwrap(), "--session", "ccl-auto-1"]);
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let out = w.fails(
+        &["dispatch", t.to_str().unwrap(), "--session", "ccl-auto-1"],
+        3,
+        "",
+    );
     assert!(
         start.elapsed() < Duration::from_secs(8),
         "{:?}",
@@ -190,7 +185,6 @@ fn a_limit_seen_while_launching_fails_the_launch_at_once_naming_it() {
     // No cooldown: the limit keeps the session out, and it ends by itself.
     assert!(w.state()["sessions"]["ccl-auto-1"]["last_fail"].is_null());
     // The task goes to the other account.
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["--json", "scan"]);
     assert_eq!(w.wait_received(1, WAIT)[0].session, "b-1");
 }

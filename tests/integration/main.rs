@@ -7,6 +7,7 @@ mod fake_api;
 mod first_run;
 
 mod cli;
+mod completions;
 mod contrib;
 mod dispatch;
 mod docs;

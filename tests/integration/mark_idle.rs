@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::env::{sh_quote, stderr, World};
+use crate::env::{sh_quote, World};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -17,12 +17,9 @@ fn four_tasks_go_through_two_sessions_each_exactly_once() {
         w.task(&q, &format!("q{i}.md"), "high", &format!("body q{i}"));
     }
     w.start_pool();
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["scan"]);
     let got = w.wait_received(4, WAIT);
-    w.wait_until(WAIT, "both sessions are idle at a shell", || {
-        (1..=2).all(|i| w.idle_at_shell(&w.pool_session(i)))
-    });
+    w.wait_all_idle(WAIT);
     let mut count: BTreeMap<String, usize> = BTreeMap::new();
     for r in w.received() {
         *count
@@ -58,7 +55,7 @@ fn from_inside_it_returns_within_a_second_and_the_next_task_follows_the_exit() {
     w.task(&p, "first.md", "high", "first");
     w.task(&p, "second.md", "low", "second");
     w.start_pool();
-    assert!(w.run(&["scan"]).status.success());
+    w.ok(&["scan"]);
     let got = w.wait_received(2, WAIT);
     assert!(got[0].text.starts_with("[first.md]") && got[1].text.starts_with("[second.md]"));
     let gap = got[1].at.duration_since(got[0].at).unwrap();
@@ -78,29 +75,22 @@ fn from_inside_it_returns_within_a_second_and_the_next_task_follows_the_exit() {
 fn a_dedicated_session_is_only_marked_idle() {
     let mut w = World::new(1);
     let mine = w.project("mine");
-    w.config(&format!(
-        "[[dedicated]]\nsession = \"ccl-1-mine\"\nproject = {:?}\n",
-        mine.display().to_string()
-    ));
+    w.dedicated("ccl-1-mine", &mine);
     let first = w.task(&mine, "first.md", "high", "first");
     w.start_session("ccl-1-mine");
-    assert!(w
-        .run(&[
-            "dispatch",
-            first.to_str().unwrap(),
-            "--session",
-            "ccl-1-mine"
-        ])
-        .status
-        .success());
+    w.ok(&[
+        "dispatch",
+        first.to_str().unwrap(),
+        "--session",
+        "ccl-1-mine",
+    ]);
     w.wait_received(1, WAIT);
     // The agent's Stop hook ran `mark-idle` inside the dedicated session.
     w.wait_until(WAIT, "the dedicated session is idle", || {
         w.session_state("ccl-1-mine") == "idle"
     });
     let waiting = w.task(&mine, "waiting.md", "critical", "waiting");
-    let out = w.run(&["mark-idle", "ccl-1-mine"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["mark-idle", "ccl-1-mine"]);
     // Never sent /exit, never given a task: the agent still runs.
     assert!(w.agent_runs("ccl-1-mine"), "{}", w.describe());
     assert!(!w.screen("ccl-1-mine").contains("/exit"));
@@ -115,21 +105,16 @@ fn no_next_recycles_without_a_new_task() {
     let p = w.project("p");
     let first = w.task(&p, "first.md", "high", "first");
     w.start_pool();
-    assert!(w
-        .run(&["dispatch", first.to_str().unwrap()])
-        .status
-        .success());
+    w.ok(&["dispatch", first.to_str().unwrap()]);
     w.wait_received(1, WAIT);
     let next = w.task(&p, "next.md", "high", "next");
-    let out = w.run(&["mark-idle", "ccl-auto-1", "--no-next"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["mark-idle", "ccl-auto-1", "--no-next"]);
     assert!(!w.agent_runs("ccl-auto-1"), "recycled: back at the shell");
     assert!(w.screen("ccl-auto-1").contains("Resume this session with:"));
     assert!(next.exists());
     assert_eq!(w.session_state("ccl-auto-1"), "idle");
     // Without --no-next, from outside: it waits for the shell and dispatches.
-    let out = w.run(&["mark-idle", "ccl-auto-1"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["mark-idle", "ccl-auto-1"]);
     assert!(!next.exists());
     assert_eq!(w.wait_received(2, WAIT)[1].session, "ccl-auto-1");
 }
@@ -137,10 +122,6 @@ fn no_next_recycles_without_a_new_task() {
 #[test]
 fn unknown_sessions_and_no_session_are_exit_2() {
     let w = World::new(1);
-    let out = w.run(&["mark-idle", "ccl-auto-99"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("ccl-auto-99"));
-    let out = w.run(&["mark-idle"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("TMUX_PANE"), "{}", stderr(&out));
+    w.fails(&["mark-idle", "ccl-auto-99"], 2, "ccl-auto-99");
+    w.fails(&["mark-idle"], 2, "TMUX_PANE");
 }

@@ -3,28 +3,26 @@
 use std::fs;
 use std::os::unix::fs::MetadataExt;
 
-use crate::env::{json_lines, stderr, stdout, World};
+use crate::env::{expect_exit, json_lines, stderr, stdout, World};
 
 #[test]
 fn submit_writes_a_task_that_parse_reads_back_exactly() {
     let w = World::new(1);
     let p = w.project("p");
-    let out = w
-        .cmd()
-        .args([
-            "submit",
-            p.to_str().unwrap(),
-            "-",
-            "--title",
-            "Fix: the \"login\" # loop",
-            "--priority",
-            "High",
-        ])
-        .args(["--tag", "auth", "--tag", "bug fix"])
-        .write_stdin("Line one.\n\n---\nLine after a rule.\n")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok_cmd(
+        w.cmd()
+            .args([
+                "submit",
+                p.to_str().unwrap(),
+                "-",
+                "--title",
+                "Fix: the \"login\" # loop",
+                "--priority",
+                "High",
+            ])
+            .args(["--tag", "auth", "--tag", "bug fix"])
+            .write_stdin("Line one.\n\n---\nLine after a rule.\n"),
+    );
     let path = std::path::PathBuf::from(stdout(&out).trim());
     assert_eq!(path.parent().unwrap(), p.join(".agent-queue/inbox"));
     assert!(path.file_name().unwrap().to_str().unwrap().ends_with(".md"));
@@ -50,7 +48,7 @@ fn submit_keeps_a_files_own_header_and_never_overwrites() {
     .unwrap();
     let mut paths = Vec::new();
     for _ in 0..3 {
-        let out = w.run(&[
+        let out = w.ok(&[
             "--json",
             "submit",
             p.to_str().unwrap(),
@@ -58,7 +56,6 @@ fn submit_keeps_a_files_own_header_and_never_overwrites() {
             "--tag",
             "y",
         ]);
-        assert!(out.status.success(), "{}", stderr(&out));
         let e = &json_lines(&out)[0];
         assert_eq!(e["event"], "submitted");
         assert_eq!(e["priority"], "low");
@@ -77,25 +74,23 @@ fn submit_keeps_a_files_own_header_and_never_overwrites() {
 fn submit_refuses_an_unknown_priority_and_a_project_without_an_inbox() {
     let w = World::new(1);
     let p = w.project("p");
-    let out = w
-        .cmd()
-        .args(["submit", p.to_str().unwrap(), "--priority", "urgent"])
-        .write_stdin("x")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("urgent"));
+    w.fails_cmd(
+        w.cmd()
+            .args(["submit", p.to_str().unwrap(), "--priority", "urgent"])
+            .write_stdin("x"),
+        2,
+        "urgent",
+    );
     assert_eq!(w.inbox(&p).len(), 0);
     let bare = w.path("bare");
     fs::create_dir_all(&bare).unwrap();
-    let out = w
-        .cmd()
-        .args(["submit", bare.to_str().unwrap()])
-        .write_stdin("x")
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("--create"), "{}", stderr(&out));
+    w.fails_cmd(
+        w.cmd()
+            .args(["submit", bare.to_str().unwrap()])
+            .write_stdin("x"),
+        2,
+        "--create",
+    );
     assert!(!bare.join(".agent-queue").exists());
 }
 
@@ -123,7 +118,9 @@ fn under_systemd_each_line_carries_its_journald_priority() {
         .stderr(file)
         .output()
         .unwrap();
-    assert!(out.status.success());
+    expect_exit("agent-queue scan, under systemd", &out, 0, "", || {
+        w.describe()
+    });
     let text = fs::read_to_string(&log).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert!(!lines.is_empty());
@@ -153,8 +150,7 @@ fn quiet_keeps_only_errors_and_verbose_tells_every_step() {
     let w = World::new(1);
     let p = w.project("p");
     fs::create_dir(p.join(".agent-queue/inbox/dir.md")).unwrap();
-    let quiet = w.run(&["-q", "scan"]);
-    assert!(quiet.status.success());
+    let quiet = w.ok(&["-q", "scan"]);
     assert_eq!(stderr(&quiet), "");
     let normal = w.run(&["scan"]);
     assert!(stderr(&normal).contains("skipped"));
@@ -164,8 +160,7 @@ fn quiet_keeps_only_errors_and_verbose_tells_every_step() {
         "{}",
         stderr(&verbose)
     );
-    let err = w.run(&["-q", "dispatch", "/nonexistent/x.md"]);
-    assert_eq!(err.status.code(), Some(2));
+    let err = w.fails(&["-q", "dispatch", "/nonexistent/x.md"], 2, "");
     assert!(
         stderr(&err).starts_with("agent-queue: "),
         "errors show even with -q"

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::env::{json_lines, sh_quote, stand_in_agent, stderr, World};
+use crate::env::{expect_exit, json_lines, sh_quote, stand_in_agent, stderr, World};
 use crate::guarantees::kill_dispatch_at;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -56,12 +56,9 @@ fn many_launches_without_a_false_failure(command: impl Fn(&World) -> String, tas
         w.task(&p, &format!("t{i:02}.md"), "default", &format!("task {i}"));
     }
     w.start_pool();
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}\n{}", stderr(&out), w.describe());
+    w.ok(&["--json", "scan"]);
     w.wait_received(tasks, WAIT);
-    w.wait_until(WAIT, "every session is idle at its shell", || {
-        (1..=3).all(|i| w.idle_at_shell(&w.pool_session(i)))
-    });
+    w.wait_all_idle(WAIT);
     let log = fs::read_to_string(w.path("state/agent-queue/recycle.log")).unwrap_or_default();
     assert!(!log.contains("failed"), "{log}");
     let recycled = log
@@ -115,17 +112,16 @@ fn a_session_whose_agent_runs_under_a_wrapper_is_never_free() {
     let p = w.project("p");
     w.task(&p, "first.md", "high", "first");
     w.start_pool();
-    assert!(w.run(&["scan"]).status.success());
+    w.ok(&["scan"]);
     w.wait_received(1, WAIT);
     w.wait_until(WAIT, "the hook marked the session idle", || {
         w.session_state("ccl-auto-1") == "idle"
     });
     assert!(w.agent_runs("ccl-auto-1"));
     let second = w.task(&p, "second.md", "high", "second");
-    let out = w.run(&["-v", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["-v", "scan"]);
     assert!(second.exists(), "{}", w.describe());
-    assert_eq!(w.run(&["free-session"]).status.code(), Some(1));
+    w.fails(&["free-session"], 1, "");
     assert_eq!(w.received().len(), 1);
     assert_eq!(
         w.screen("ccl-auto-1").matches("sh -c 'trap").count(),
@@ -143,19 +139,18 @@ fn after_a_tmux_restart_held_tasks_come_back_and_the_new_sessions_take_them() {
     w.task(&p, "a.md", "high", "task a");
     w.task(&p, "b.md", "high", "task b");
     w.start_pool();
-    assert!(w.run(&["scan"]).status.success());
+    w.ok(&["scan"]);
     w.wait_received(2, WAIT);
     assert_eq!(w.session_state("ccl-auto-1"), "working");
     // A reboot, or `kill-server`; the sessions are made again under the
     // same names a moment before the next scan.
-    assert!(w.tmux_output(&["kill-server"]).status.success());
+    w.tmux_ok(&["kill-server"]);
     w.wait_until(WAIT, "the old server is gone", || {
         let out = w.tmux_output(&["list-sessions"]);
         !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no server")
     });
     w.start_pool();
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}\n{}", stderr(&out), w.describe());
+    let out = w.ok(&["--json", "scan"]);
     let events = json_lines(&out);
     let recovered: Vec<_> = events
         .iter()
@@ -190,10 +185,7 @@ fn a_bare_mark_idle_from_another_tmux_server_touches_nothing() {
     let p = w.project("p");
     let task = w.task(&p, "t.md", "high", "x");
     w.start_pool();
-    assert!(w
-        .run(&["dispatch", task.to_str().unwrap()])
-        .status
-        .success());
+    w.ok(&["dispatch", task.to_str().unwrap()]);
     w.wait_received(1, WAIT);
     let pool_pane = w.tmux_output(&["display-message", "-p", "-t", "=ccl-auto-1:", "#{pane_id}"]);
     let pool_pane = String::from_utf8_lossy(&pool_pane.stdout)
@@ -209,9 +201,14 @@ fn a_bare_mark_idle_from_another_tmux_server_touches_nothing() {
             .output()
             .unwrap()
     };
-    assert!(own(&["new-session", "-d", "-s", "mine", "/bin/sh"])
-        .status
-        .success());
+    let made = own(&["new-session", "-d", "-s", "mine", "/bin/sh"]);
+    expect_exit(
+        "tmux new-session mine, on another server",
+        &made,
+        0,
+        "",
+        || w.describe(),
+    );
     let tmux_var = own(&[
         "display-message",
         "-p",
@@ -231,8 +228,13 @@ fn a_bare_mark_idle_from_another_tmux_server_touches_nothing() {
         .output()
         .unwrap();
     own(&["kill-server"]);
-    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
-    assert!(stderr(&out).contains("not managed"), "{}", stderr(&out));
+    expect_exit(
+        "agent-queue mark-idle, in a pane of another server",
+        &out,
+        1,
+        "not managed",
+        || w.describe(),
+    );
     assert_eq!(w.session_state("ccl-auto-1"), "working");
     assert!(w.agent_runs("ccl-auto-1"));
     assert!(!w.screen("ccl-auto-1").contains("/exit"));
@@ -254,8 +256,7 @@ fn text_left_on_a_shell_input_line_never_runs() {
     w.wait_until(WAIT, "the leftover shows", || {
         w.screen("ccl-auto-1").contains("leftover-ran")
     });
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}\n{}", stderr(&out), w.describe());
+    w.ok(&["scan"]);
     let got = w.wait_received(1, WAIT);
     assert!(got[0].text.starts_with("[t.md] the task"));
     assert!(!ran.exists());
@@ -281,9 +282,7 @@ fn an_agent_that_exits_at_its_prompt_fails_the_launch_and_the_shell_gets_no_task
     let touch = format!("touch {}", sh_quote(&leaked.display().to_string()));
     let task = w.task(&p, "t.md", "high", &format!("{touch}\n{touch}"));
     w.start_pool();
-    let out = w.run(&["dispatch", task.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
-    assert!(stderr(&out).contains("exited"), "{}", stderr(&out));
+    w.fails(&["dispatch", task.to_str().unwrap()], 3, "exited");
     assert!(task.exists(), "back in its inbox");
     w.wait_until(WAIT, "the started script ended", || {
         !w.agent_runs("ccl-auto-1")
@@ -299,10 +298,7 @@ fn five_mark_idles_at_once_type_one_exit() {
     let p = w.project("p");
     let task = w.task(&p, "t.md", "high", "x");
     w.start_pool();
-    assert!(w
-        .run(&["dispatch", task.to_str().unwrap()])
-        .status
-        .success());
+    w.ok(&["dispatch", task.to_str().unwrap()]);
     w.wait_received(1, WAIT);
     let start = Instant::now();
     let children: Vec<_> = (0..5)
@@ -317,7 +313,13 @@ fn five_mark_idles_at_once_type_one_exit() {
         .collect();
     for child in children {
         let out = child.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", stderr(&out));
+        expect_exit(
+            "agent-queue mark-idle ccl-auto-1 --no-next",
+            &out,
+            0,
+            "",
+            || w.describe(),
+        );
     }
     assert!(
         start.elapsed() < Duration::from_secs(20),
@@ -333,7 +335,7 @@ fn five_mark_idles_at_once_type_one_exit() {
     );
     // Free again.
     w.task(&p, "next.md", "high", "next");
-    assert!(w.run(&["scan"]).status.success());
+    w.ok(&["scan"]);
     w.wait_received(2, WAIT);
 }
 
@@ -344,16 +346,12 @@ fn recovery_never_types_into_a_dedicated_session() {
     w.agent_env.insert("AQ_AGENT_NOECHO".into(), "1".into());
     w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
     let p = w.project("p");
-    w.config(&format!(
-        "[[dedicated]]\nsession = \"ccl-1-mine\"\nproject = {:?}\n",
-        p.display().to_string()
-    ));
+    w.dedicated("ccl-1-mine", &p);
     let task = w.task(&p, "t.md", "high", "the task");
     w.start_session("ccl-1-mine");
     // An operator's Ctrl-C on `dispatch --session`, after the paste.
     kill_dispatch_at(&w, &task, "ccl-1-mine", "pasted", || true);
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["scan"]);
     assert!(
         stderr(&out).contains("press Enter there"),
         "{}",
@@ -384,8 +382,7 @@ fn mark_idle_and_recycle_never_type_exit_into_a_program_agent_queue_did_not_star
     w.wait_until(WAIT, "cat runs", || {
         w.pane_command("ccl-auto-1").as_deref() == Some("cat")
     });
-    let out = w.run(&["mark-idle", "ccl-auto-1", "--no-next"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["mark-idle", "ccl-auto-1", "--no-next"]);
     assert!(stderr(&out).contains("did not start"), "{}", stderr(&out));
     assert_eq!(w.pane_command("ccl-auto-1").as_deref(), Some("cat"));
     assert!(!w.screen("ccl-auto-1").contains("/exit"));
@@ -400,9 +397,7 @@ fn mark_idle_and_recycle_never_type_exit_into_a_program_agent_queue_did_not_star
     w.wait_until(WAIT, "the agent shows its prompt", || {
         w.screen("ded-1").contains("❯")
     });
-    let out = w.run(&["recycle", "ded-1"]);
-    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
-    assert!(stderr(&out).contains("dedicated"), "{}", stderr(&out));
+    w.fails(&["recycle", "ded-1"], 2, "dedicated");
     assert!(!w.screen("ded-1").contains("/exit"));
 }
 
@@ -413,10 +408,7 @@ fn an_agent_that_exits_without_its_stop_hook_frees_its_session_and_keeps_its_tas
     let p = w.project("p");
     let first = w.task(&p, "first.md", "high", "first");
     w.start_pool();
-    assert!(w
-        .run(&["dispatch", first.to_str().unwrap()])
-        .status
-        .success());
+    w.ok(&["dispatch", first.to_str().unwrap()]);
     w.wait_received(1, WAIT);
     // Someone types /exit (or the agent crashes): no Stop hook runs.
     w.tmux_output(&["send-keys", "-t", "=ccl-auto-1:", "-l", "/exit"]);
@@ -425,8 +417,7 @@ fn an_agent_that_exits_without_its_stop_hook_frees_its_session_and_keeps_its_tas
     assert_eq!(w.session_state("ccl-auto-1"), "working");
 
     w.task(&p, "second.md", "high", "second");
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["--json", "scan"]);
     let events = json_lines(&out);
     assert_eq!(events[0]["event"], "ended", "{events:?}");
     assert!(

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::env::{json_lines, stderr, World};
+use crate::env::{json_lines, World};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -46,8 +46,7 @@ fn tasks_go_to_the_pool_they_name_and_to_agents_they_may_use() {
     for s in ["ccl-auto-1", "b-1", "c-1"] {
         w.start_session(s);
     }
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["--json", "scan"]);
     let got = w.wait_received(3, WAIT);
     let mut by_session: Vec<(String, String)> = got
         .iter()
@@ -101,10 +100,7 @@ fn tasks_go_to_the_pool_they_name_and_to_agents_they_may_use() {
             ("codex", "codex", "codex")
         ]
     );
-    assert_eq!(
-        w.run(&["free-session", "--pool", "nope"]).status.code(),
-        Some(2)
-    );
+    w.fails(&["free-session", "--pool", "nope"], 2, "");
 }
 
 #[test]
@@ -127,8 +123,7 @@ fn a_pool_behind_ssh_works_like_a_local_one() {
     task_with(&p, "one.md", "pool: far", body);
     task_with(&p, "two.md", "pool: far\npriority: low", "second");
     w.start_session_on(&far.0, "far-1");
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}\n{}", stderr(&out), w.describe());
+    let out = w.ok(&["--json", "scan"]);
     let events = json_lines(&out);
     assert_eq!(events[0]["session"], "far-1", "{events:?}");
     // The Stop hook in the far pane recycles it through the same prefix

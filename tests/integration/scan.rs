@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use crate::env::{json_lines, stderr, World};
+use crate::env::{json_lines, World};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -24,8 +24,7 @@ fn tasks_go_out_by_priority_then_age_then_name_across_projects() {
         w.set_age(&p, Duration::from_secs(age));
     }
     w.start_pool();
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["scan"]);
     let got = w.wait_received(6, WAIT);
     let order: Vec<&str> = got.iter().map(|r| r.text.lines().next().unwrap()).collect();
     assert_eq!(
@@ -50,8 +49,7 @@ fn the_model_follows_the_priority_and_the_agent_starts_in_the_project() {
         w.task(&project, &format!("{p}.md"), p, p);
     }
     w.start_pool();
-    let out = w.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["--json", "scan"]);
     let got = w.wait_received(4, WAIT);
     for r in &got {
         let priority = r
@@ -100,8 +98,7 @@ fn launches_into_different_sessions_run_at_the_same_time() {
         w.task(&p, &format!("t{i}.md"), "default", "x");
     }
     w.start_pool();
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["scan"]);
     assert_eq!(w.wait_received(3, WAIT).len(), 3);
     assert!(
         !w.path("log/barrier-timeouts").exists(),
@@ -113,18 +110,14 @@ fn launches_into_different_sessions_run_at_the_same_time() {
 fn scan_never_types_into_a_dedicated_session() {
     let mut w = World::new(1);
     let mine = w.project("mine");
-    w.config(&format!(
-        "[[dedicated]]\nsession = \"ccl-1-mine\"\nproject = {:?}\n",
-        mine.display().to_string()
-    ));
+    w.dedicated("ccl-1-mine", &mine);
     for i in 0..3 {
         w.task(&mine, &format!("t{i}.md"), "critical", "x");
     }
     w.start_session("ccl-1-mine");
     w.start_pool();
     let before = w.screen("ccl-1-mine");
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["scan"]);
     let got = w.wait_received(1, WAIT);
     assert!(got.iter().all(|r| r.session == "ccl-auto-1"), "{got:?}");
     // The dedicated project's inbox is scanned (as in the seed) but its
@@ -140,15 +133,9 @@ fn a_prefix_never_matches_a_longer_session_name() {
     let task = w.task(&p, "t.md", "high", "x");
     w.start_session("ccl-auto-10");
     w.start_session("ccl-auto-11");
-    let free = w.run(&["free-session"]);
-    assert_eq!(free.status.code(), Some(1));
+    let free = w.fails(&["free-session"], 1, "");
     assert!(free.stdout.is_empty());
-    let out = w.run(&["scan"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "no free session is not an error"
-    );
+    w.ok(&["scan"]);
     assert!(task.exists(), "the task stays in its inbox");
     assert!(
         !w.screen("ccl-auto-10").contains("cd "),
@@ -166,8 +153,7 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
         .map(|n| w.task(&p, &format!("{n}.md"), "default", "x"))
         .collect();
     w.start_pool();
-    let out = w.run(&["--json", "scan", "--dry-run"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["--json", "scan", "--dry-run"]);
     let plan = json_lines(&out);
     assert_eq!(plan.len(), 3, "{plan:?}");
     assert_eq!(plan[0]["event"], "planned");
@@ -196,6 +182,5 @@ fn an_idle_scan_with_nothing_pending_calls_no_tmux_and_exits_0() {
     let cfg = cfg.replace("command = [\"tmux\"", "command = [\"/nonexistent/tmux\"");
     std::fs::write(w.config_path(), cfg).unwrap();
     w.project("p");
-    let out = w.run(&["scan"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    w.ok(&["scan"]);
 }

@@ -1,7 +1,8 @@
 //! Only the operator may hand the agents work: files and folders that
 //! another user owns or may write are refused, and say how to fix them.
-//! The tests hand files to `nobody` with chown, so they need root; where
-//! chown is not allowed they say so and skip.
+//! The tests that hand files to `nobody` with chown need root: they are
+//! `#[ignore]`d, and `cargo test -- --ignored` (as `.ci/run` runs it, as
+//! root) fails them where chown is not allowed.
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -11,14 +12,16 @@ use crate::env::{json_lines, stderr, stdout, World};
 
 const NOBODY: u32 = 65534;
 
-/// Gives `path` to uid/gid `nobody`; false (with a message) when not allowed.
-fn give_away(path: &Path, test: &str) -> bool {
+/// Gives `path` to uid/gid `nobody`; fails the test when not allowed.
+fn give_away(path: &Path) {
     let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
     if unsafe { libc::lchown(c.as_ptr(), NOBODY, NOBODY) } != 0 {
-        eprintln!("SKIPPED {test}: cannot chown to uid {NOBODY} here (needs root)");
-        return false;
+        panic!(
+            "cannot chown {} to uid {NOBODY} (run as root): {}",
+            path.display(),
+            std::io::Error::last_os_error()
+        );
     }
-    true
 }
 
 fn chmod(path: &Path, mode: u32) {
@@ -26,18 +29,16 @@ fn chmod(path: &Path, mode: u32) {
 }
 
 #[test]
+#[ignore = "needs root (chown to nobody)"]
 fn a_task_owned_by_another_user_waits_and_every_scan_says_why() {
     let w = World::new(1);
     let p = w.project("p");
     let theirs = w.task(&p, "theirs.md", "critical", "from someone else");
     let ours = w.task(&p, "ours.md", "low", "ours");
-    if !give_away(&theirs, "a_task_owned_by_another_user_waits") {
-        return;
-    }
+    give_away(&theirs);
     w.start_pool();
     for _ in 0..2 {
-        let out = w.run(&["--json", "scan"]);
-        assert!(out.status.success(), "{}", stderr(&out));
+        let out = w.ok(&["--json", "scan"]);
         let err = stderr(&out);
         assert!(err.contains(&theirs.display().to_string()), "{err}");
         assert!(
@@ -63,16 +64,15 @@ fn a_task_owned_by_another_user_waits_and_every_scan_says_why() {
 }
 
 #[test]
+#[ignore = "needs root (chown to nobody)"]
 fn a_trusted_uid_may_own_tasks() {
     let mut w = World::new(1);
     w.config(&format!("[security]\ntrusted_uids = [{NOBODY}]\n"));
     let p = w.project("p");
     let theirs = w.task(&p, "theirs.md", "high", "trusted colleague");
-    if !give_away(&theirs, "a_trusted_uid_may_own_tasks") {
-        return;
-    }
+    give_away(&theirs);
     w.start_pool();
-    assert!(w.run(&["scan"]).status.success());
+    w.ok(&["scan"]);
     assert!(w.wait_received(1, std::time::Duration::from_secs(20))[0]
         .text
         .contains("trusted colleague"));
@@ -110,8 +110,7 @@ fn an_inbox_others_may_write_holds_its_tasks_and_names_every_folder() {
     chmod(&p.join(".agent-queue/inbox"), 0o777);
     chmod(&p.join(".agent-queue"), 0o775);
     w.start_pool();
-    let out = w.run(&["scan"]);
-    assert!(out.status.success());
+    let out = w.ok(&["scan"]);
     let err = stderr(&out);
     assert!(err.contains("1 task(s)") && err.contains("wait"), "{err}");
     assert!(
@@ -132,7 +131,7 @@ fn an_inbox_others_may_write_holds_its_tasks_and_names_every_folder() {
     // A sticky, world-writable folder (like /tmp) is not a hole.
     chmod(&p.join(".agent-queue/inbox"), 0o1777);
     chmod(&p.join(".agent-queue"), 0o755);
-    assert!(w.run(&["scan"]).status.success());
+    w.ok(&["scan"]);
     assert!(!task.exists());
 }
 
@@ -140,8 +139,7 @@ fn an_inbox_others_may_write_holds_its_tasks_and_names_every_folder() {
 fn a_config_others_may_write_is_refused() {
     let w = World::new(1);
     chmod(&w.config_path(), 0o666);
-    let out = w.run(&["status"]);
-    assert_eq!(out.status.code(), Some(2));
+    let out = w.fails(&["status"], 2, "");
     let err = stderr(&out);
     assert!(
         err.contains(&w.config_path().display().to_string()) && err.contains("chmod go-w"),
@@ -153,11 +151,8 @@ fn a_config_others_may_write_is_refused() {
 fn the_state_is_private_and_never_followed_through_a_symlink() {
     let w = World::new(1);
     w.project("p");
-    assert!(w
-        .run(&["mark-idle", "ccl-auto-1", "--no-next"])
-        .status
-        .code()
-        .is_some());
+    w.start_pool();
+    w.ok(&["mark-idle", "ccl-auto-1", "--no-next"]);
     let dir = w.state_path().parent().unwrap().to_path_buf();
     assert_eq!(fs::metadata(&dir).unwrap().mode() & 0o777, 0o700);
     assert_eq!(fs::metadata(w.state_path()).unwrap().mode() & 0o777, 0o600);
@@ -169,25 +164,22 @@ fn the_state_is_private_and_never_followed_through_a_symlink() {
     let elsewhere = w.path("elsewhere.json");
     fs::rename(w.state_path(), &elsewhere).unwrap();
     std::os::unix::fs::symlink(&elsewhere, w.state_path()).unwrap();
-    let out = w.run(&["status"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(stderr(&out).contains("symlink"), "{}", stderr(&out));
-
-    fs::remove_file(w.state_path()).unwrap();
-    fs::copy(&elsewhere, w.state_path()).unwrap();
-    if !give_away(&w.state_path(), "the_state_is_private…: other owner") {
-        return;
-    }
-    let out = w.run(&["scan"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("owned by uid 65534"),
-        "{}",
-        stderr(&out)
-    );
+    w.fails(&["status"], 2, "symlink");
 }
 
 #[test]
+#[ignore = "needs root (chown to nobody)"]
+fn a_state_file_another_user_owns_is_refused() {
+    let w = World::new(1);
+    w.project("p");
+    w.start_pool();
+    w.ok(&["mark-idle", "ccl-auto-1", "--no-next"]);
+    give_away(&w.state_path());
+    w.fails(&["scan"], 2, "owned by uid 65534");
+}
+
+#[test]
+#[ignore = "needs root (chown to nobody)"]
 fn a_resume_id_from_an_untrusted_file_or_folder_is_ignored() {
     let mut w = World::new(2);
     w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
@@ -202,9 +194,7 @@ fn a_resume_id_from_an_untrusted_file_or_folder_is_ignored() {
     let writable = resume.join("ccl-auto-2-resume-id.txt");
     fs::write(&writable, id).unwrap();
     chmod(&writable, 0o666);
-    if !give_away(&theirs, "a_resume_id_from_an_untrusted_file") {
-        return;
-    }
+    give_away(&theirs);
     w.start_pool();
     let out = w.run(&["scan"]);
     let err = stderr(&out);
@@ -225,19 +215,17 @@ fn submit_creates_private_folders_and_files() {
     let w = World::new(1);
     let project = w.path("projects/fresh");
     fs::create_dir_all(&project).unwrap();
-    let out = w
-        .cmd()
-        .args([
-            "submit",
-            project.to_str().unwrap(),
-            "--create",
-            "--title",
-            "T",
-        ])
-        .write_stdin("body")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok_cmd(
+        w.cmd()
+            .args([
+                "submit",
+                project.to_str().unwrap(),
+                "--create",
+                "--title",
+                "T",
+            ])
+            .write_stdin("body"),
+    );
     let task = std::path::PathBuf::from(stdout(&out).trim());
     assert_eq!(fs::metadata(&task).unwrap().mode() & 0o777, 0o600);
     for dir in [".agent-queue", ".agent-queue/inbox", ".agent-queue/tmp"] {

@@ -2,28 +2,24 @@
 
 use std::time::Duration;
 
-use crate::env::{stderr, stdout, World};
+use crate::env::{stdout, World};
 
 #[test]
 fn status_lists_every_session_and_each_projects_pending_count() {
     let mut w = World::new(2);
     w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
     let mine = w.project("mine");
-    w.config(&format!(
-        "[[dedicated]]\nsession = \"ccl-1-mine\"\nproject = {:?}\n",
-        mine.display().to_string()
-    ));
+    w.dedicated("ccl-1-mine", &mine);
     let other = w.project("other");
     let t = w.task(&other, "t.md", "high", "x");
     w.task(&other, "u.md", "low", "x");
     w.task(&mine, "m.md", "low", "x");
     w.start_session("ccl-auto-1");
     w.start_session("ccl-1-mine");
-    assert!(w.run(&["dispatch", t.to_str().unwrap()]).status.success());
+    w.ok(&["dispatch", t.to_str().unwrap()]);
     w.wait_received(1, Duration::from_secs(20));
 
-    let out = w.run(&["--json", "status"]);
-    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.ok(&["--json", "status"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
     let sessions = v["sessions"].as_array().unwrap();
     let names: Vec<&str> = sessions
