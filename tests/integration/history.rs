@@ -246,8 +246,18 @@ fn the_agents_hooks_add_received_and_done_and_a_tasks_life_sums_them_up() {
 }
 
 #[test]
-fn six_scan_loops_and_the_stop_hooks_write_one_whole_line_per_event() {
-    let w = World::new(4);
+fn six_scan_loops_and_the_agents_hooks_write_one_whole_line_per_event() {
+    let mut w = World::new(4);
+    // The agents call `agent-queue hook` as Claude Code does: receipts and
+    // ends are written by the hooks while six scans write theirs.
+    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.agent_env.insert(
+        "AQ_HOOK".into(),
+        format!(
+            "{} -q hook",
+            sh_quote(&crate::env::bin().display().to_string())
+        ),
+    );
     let projects: Vec<_> = ["one", "two"].iter().map(|p| w.project(p)).collect();
     let tasks: Vec<PathBuf> = (0..24)
         .map(|i| {
@@ -307,13 +317,15 @@ fn six_scan_loops_and_the_stop_hooks_write_one_whole_line_per_event() {
             l["session"].as_str().unwrap_or("").to_string(),
         )
     };
-    let mut count: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    let mut count: BTreeMap<&str, [usize; 4]> = BTreeMap::new();
     for l in &journal {
         assert!(l["time"].is_string(), "{l}");
         let slot = count.entry(l["task"].as_str().unwrap_or("")).or_default();
         match l["event"].as_str().unwrap() {
-            "dispatched" => slot.0 += 1,
-            "idle" => slot.1 += 1,
+            "dispatched" => slot[0] += 1,
+            "received" => slot[1] += 1,
+            "done" => slot[2] += 1,
+            "idle" => slot[3] += 1,
             _ => {}
         }
     }
@@ -321,8 +333,8 @@ fn six_scan_loops_and_the_stop_hooks_write_one_whole_line_per_event() {
         let held = dispatched_name(task);
         assert_eq!(
             count.get(held.as_str()).copied(),
-            Some((1, 1)),
-            "{held}: one dispatched and one idle line"
+            Some([1, 1, 1, 1]),
+            "{held}: one dispatched, received, done and idle line"
         );
     }
     // What the scans printed, the journal has, line for line.
