@@ -275,7 +275,26 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
     })
 }
 
+/// What a session is to agent-queue: the one answer every subcommand asks.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind<'a> {
+    Pool(&'a Pool),
+    Dedicated(&'a Dedicated),
+    /// Neither: agent-queue does not manage it.
+    Unknown,
+}
+
 impl Config {
+    pub fn kind(&self, session: &str) -> Kind<'_> {
+        if let Some(p) = self.pool_of(session) {
+            return Kind::Pool(p);
+        }
+        match self.dedicated(session) {
+            Some(d) => Kind::Dedicated(d),
+            None => Kind::Unknown,
+        }
+    }
+
     /// The pool `session` belongs to.
     pub fn pool_of(&self, session: &str) -> Option<&Pool> {
         self.pools.iter().find(|p| p.contains(session))

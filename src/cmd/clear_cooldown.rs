@@ -5,6 +5,7 @@
 
 use super::{Ctx, Run};
 use crate::cli::ClearCooldownArgs;
+use crate::config::Kind;
 use crate::error::{bad_input, Outcome};
 use crate::report;
 use crate::state::Store;
@@ -13,7 +14,7 @@ impl Run for ClearCooldownArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
         for s in &self.sessions {
-            if config.pool_of(s).is_none() && config.dedicated(s).is_none() {
+            if let Kind::Unknown = config.kind(s) {
                 return Err(bad_input(format!(
                     "{:#}",
                     crate::servers::unknown_session(&config, s)

@@ -4,6 +4,7 @@
 
 use super::{Ctx, Run};
 use crate::cli::DispatchArgs;
+use crate::config::Kind;
 use crate::dispatcher::{Dispatcher, Recovery, Target};
 use crate::error::{bad_input, Outcome};
 use crate::pending::{self, Refusal};
@@ -23,7 +24,7 @@ impl Run for DispatchArgs {
         })?;
         let target = match &self.session {
             Some(s) => {
-                if config.pool_of(s).is_none() && config.dedicated(s).is_none() {
+                if let Kind::Unknown = config.kind(s) {
                     return Err(bad_input(format!(
                         "{:#}",
                         crate::servers::unknown_session(&config, s)

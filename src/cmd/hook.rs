@@ -25,7 +25,7 @@ use std::io::Read;
 use serde_json::Value;
 
 use super::{mark_idle, Ctx, Run};
-use crate::config::OnLimit;
+use crate::config::{Kind, OnLimit};
 use crate::dispatcher::Dispatcher;
 use crate::error::Outcome;
 use crate::inbox;
@@ -128,7 +128,7 @@ fn session(d: &Dispatcher) -> anyhow::Result<Option<String>> {
         return Ok(None);
     }
     Ok(match mark_idle::own_session(d)? {
-        Ok(s) if d.config.pool_of(&s).is_some() || d.config.dedicated(&s).is_some() => Some(s),
+        Ok(s) if !matches!(d.config.kind(&s), Kind::Unknown) => Some(s),
         Ok(s) => {
             report::debug(format!("hook: session {s} is not managed by agent-queue"));
             None

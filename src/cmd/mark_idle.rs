@@ -27,7 +27,7 @@ use anyhow::Context;
 use super::{Ctx, Run};
 use crate::agent_pane::AgentPane;
 use crate::cli::{MarkIdleArgs, RecycleArgs};
-use crate::config::Config;
+use crate::config::{Config, Kind};
 use crate::dispatcher::{Dispatcher, Recovery, Target};
 use crate::error::{bad_input, Outcome};
 use crate::pane::{Activity, Started};
@@ -60,9 +60,9 @@ impl Run for MarkIdleArgs {
             .clone()
             .or(own_session.clone())
             .expect("named or found");
-        let dedicated = config.dedicated(&session).is_some();
-        let pool = config.pool_of(&session);
-        if !dedicated && pool.is_none() {
+        let kind = config.kind(&session);
+        let dedicated = matches!(kind, Kind::Dedicated(_));
+        if let Kind::Unknown = kind {
             if self.session.is_none() {
                 report::info(format!(
                     "session `{session}` (from $TMUX_PANE) is not managed by agent-queue"
@@ -119,8 +119,11 @@ pub(crate) fn end_task(
 ) -> anyhow::Result<Outcome> {
     let config = d.config;
     let session = session.to_string();
-    let dedicated = config.dedicated(&session).is_some();
-    let pool = config.pool_of(&session);
+    let (dedicated, pool) = match config.kind(&session) {
+        Kind::Pool(p) => (false, Some(p)),
+        Kind::Dedicated(_) => (true, None),
+        Kind::Unknown => (false, None),
+    };
     {
         let recycling = pool.is_some_and(|p| p.recycle);
         let lock = if recycling {
@@ -171,13 +174,14 @@ impl Run for RecycleArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
         let d = Dispatcher::new(&config);
-        if config.dedicated(&self.session).is_some() {
+        let kind = config.kind(&self.session);
+        if let Kind::Dedicated(_) = kind {
             return Err(bad_input(format!(
                 "`{}` is a dedicated session: agent-queue never recycles it",
                 self.session
             )));
         }
-        if config.pool_of(&self.session).is_none() {
+        if let Kind::Unknown = kind {
             return Err(bad_input(format!(
                 "unknown session `{}`: it is not in the pool",
                 self.session

@@ -75,7 +75,7 @@ fn the_systemd_units_say_what_the_spec_asks() {
     assert!(has(&path, "Unit", SERVICE), "{path:?}");
     assert!(has(&path, "WantedBy", "paths.target"), "{path:?}");
     // Level-triggered watches restart the scan while an inbox keeps a task
-    // no session can take, until systemd gives up on the units (SPEC).
+    // no session can take, until systemd gives up on the units.
     for level in ["DirectoryNotEmpty", "PathExists", "PathExistsGlob"] {
         assert!(
             !path.iter().any(|(k, _)| k == level),

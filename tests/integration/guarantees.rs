@@ -1,4 +1,4 @@
-//! The SPEC's guarantees under races and crashes: once, nothing lost, never
+//! agent-queue's guarantees under races and crashes: once, nothing lost, never
 //! a torn state, renames that never overwrite.
 
 use std::collections::BTreeMap;

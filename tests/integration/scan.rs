@@ -120,7 +120,7 @@ fn scan_never_types_into_a_dedicated_session() {
     w.ok(&["scan"]);
     let got = w.wait_received(1, WAIT);
     assert!(got.iter().all(|r| r.session == "ccl-auto-1"), "{got:?}");
-    // The dedicated project's inbox is scanned (as in the seed) but its
+    // The dedicated project's inbox is scanned too, but its
     // session is never a target.
     assert_eq!(w.screen("ccl-1-mine"), before);
     assert_eq!(w.session_state("ccl-1-mine"), "idle");
