@@ -9,8 +9,10 @@
 //! `--json` line with a `time` key in front (and `task` and `session` as
 //! null where the event has none, so every line has both).
 //!
-//! Invocations overlap and take no lock to write it: each line goes out in a
-//! single `write(2)` on a file opened `O_APPEND`, so lines never interleave.
+//! Invocations overlap and write it without the state's lock: each line goes
+//! out in a single `write(2)` on a file opened `O_APPEND`, under a short
+//! flock of that file (held for one read of its last byte and the write), so
+//! lines never interleave.
 //! A line cut short by a crash is made to stand alone by the next writer
 //! (which starts a new line first), and readers skip it. The journal is
 //! bounded: past `[history] max_size` it is renamed `history.jsonl.1`

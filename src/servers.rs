@@ -40,9 +40,10 @@ fn servers(config: &Config) -> Vec<(Vec<String>, Vec<String>)> {
     out
 }
 
-/// Every session of every server. A server that cannot be asked is a
-/// warning and its sessions are `unknown`, unless no server answered at
-/// all: then it is the error (tmux missing, no server running is no error).
+/// Every session of every server. A server that cannot be asked (tmux
+/// missing, a host that does not answer, no server running on its socket)
+/// is a warning and its sessions are `unknown`, unless no server answered
+/// at all: then that is the error (exit 3).
 pub fn snapshot(config: &Config) -> anyhow::Result<Snapshot> {
     let mut snapshot = Snapshot::default();
     let mut failures = Vec::new();

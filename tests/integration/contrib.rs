@@ -39,7 +39,7 @@ const TIMER: &str = "agent-queue-scan.timer";
 const PATH_UNIT: &str = "agent-queue-inbox@.path";
 
 #[test]
-fn the_systemd_units_say_what_the_spec_asks() {
+fn the_systemd_units_say_what_an_operator_relies_on() {
     let dir = repo().join("contrib/systemd");
     let read = |name: &str| {
         fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("contrib/systemd/{name}: {e}"))

@@ -377,10 +377,11 @@ impl Real {
         (out, start.elapsed())
     }
 
-    /// The session still shows `text` (a dialog): after the failed launch
-    /// its agent was interrupted (two C-c leave the trust dialog and the
-    /// bypass warning; Claude Code 2.1.197 stays at its API-key question),
-    /// and nothing was typed into the dialog.
+    /// The session still shows `text` (a dialog's last screen): after the
+    /// failed launch its agent was stopped (two C-c leave the folder-trust
+    /// screen; at the API-key question and the bypass warning Claude Code
+    /// 2.1.197 stays, and its pane is respawned), and nothing was typed into
+    /// the dialog.
     fn still_shows(&self, session: &str, text: &str) -> bool {
         self.w.screen(session).contains(text)
     }
@@ -679,8 +680,8 @@ fn the_api_key_question_and_the_bypass_warning_fail_by_name_and_pass_when_answer
     let second = 1 - first;
     assert!(task.exists(), "{err}");
     // The failed launch stopped the agent it started, whatever its screen
-    // (two C-c leave the bypass warning; the API-key question stays, and
-    // its pane is respawned).
+    // (at the API-key question and the bypass warning two C-c do not do it,
+    // and the pane is respawned).
     assert!(!r.w.agent_runs("ccl-auto-1"), "{}", r.describe());
 
     // The first answered, the launch goes on to the second and fails there.
