@@ -6,22 +6,22 @@
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::agent_pane::AgentPane;
 use crate::config::{Agent, Dialog};
 use crate::limits::Patterns;
-use crate::pane::{self, Activity};
+use crate::pane::Activity;
 use crate::ready::{self, Failure, ReadyWait, Step};
 use crate::report;
 use crate::screen;
-use crate::shell::quote;
 use crate::state::Store;
-use crate::task::Task;
 use crate::tmux::Screen;
 
 pub use crate::agent_pane::POLL;
+pub use words::{agent_command, command_line, message, resume_id, strip_controls};
+
+mod words;
 /// How long a paste may take to show in the agent's input before Enter is
 /// pressed anyway (only an agent that does not echo its input waits it out).
 const PASTE_SETTLE: Duration = Duration::from_secs(5);
@@ -94,102 +94,6 @@ impl std::fmt::Display for LaunchError {
 }
 
 impl std::error::Error for LaunchError {}
-
-/// A well-formed resume id is a UUID; anything else in the file is ignored.
-pub fn resume_id(text: &str) -> Option<&str> {
-    let id = text.trim();
-    let groups: Vec<&str> = id.split('-').collect();
-    let lens = [8, 4, 4, 4, 12];
-    let ok = groups.len() == 5
-        && groups
-            .iter()
-            .zip(lens)
-            .all(|(g, n)| g.len() == n && g.bytes().all(|b| b.is_ascii_hexdigit()));
-    ok.then_some(id)
-}
-
-/// The agent command with its model and resume id, as `sh` will run it,
-/// with the profile's environment exported for it alone.
-pub fn agent_command(agent: &Agent, model: &str, resume: Option<&str>) -> String {
-    let mut cmd = agent.command.replace("{model}", &quote(model));
-    if let Some(id) = resume {
-        cmd.push_str(" --resume ");
-        cmd.push_str(&quote(id));
-    }
-    if agent.env.is_empty() {
-        return cmd;
-    }
-    let exports: Vec<String> = agent
-        .env
-        .iter()
-        .map(|(k, v)| format!("export {k}={}", env_value(v)))
-        .collect();
-    format!("{{ {}; {cmd}; }}", exports.join("; "))
-}
-
-/// A value as `sh` reads it; `~/…` is under the `$HOME` of the host the
-/// agent runs on, which may not be this one.
-fn env_value(v: &str) -> String {
-    match v.strip_prefix("~/") {
-        Some("") => "\"$HOME\"/".to_string(),
-        Some(rest) => format!("\"$HOME\"/{}", quote(rest)),
-        None if v == "~" => "\"$HOME\"".to_string(),
-        None => quote(v),
-    }
-}
-
-/// The line typed into the session's shell: the agent command run in the
-/// project folder by the script that reports its start and end (`pane`).
-pub fn command_line(
-    agent: &Agent,
-    project: &Path,
-    model: &str,
-    resume: Option<&str>,
-    nonce: &str,
-) -> String {
-    pane::command_line(
-        &agent_command(agent, model, resume),
-        nonce,
-        &project.to_string_lossy(),
-    )
-}
-
-/// Control characters other than newline and tab are dropped, so a task
-/// cannot end the bracketed paste early (`ESC[201~`) or send keys.
-pub fn strip_controls(s: &str) -> String {
-    s.chars()
-        .filter(|&c| !c.is_control() || c == '\n' || c == '\t')
-        .collect()
-}
-
-/// The message pasted into the agent, from the `agent.message` template.
-pub fn message(agent: &Agent, name: &str, task: &Task) -> String {
-    let body = if task.body.is_empty() {
-        agent.empty_body.as_str()
-    } else {
-        task.body.as_str()
-    };
-    // One pass, so a `{body}` inside the body is not expanded again.
-    let mut out = String::with_capacity(agent.message.len() + body.len());
-    let mut rest = agent.message.as_str();
-    while let Some(open) = rest.find('{') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open..];
-        let close = after.find('}').map(|c| c + 1).unwrap_or(after.len());
-        let value = match &after[..close] {
-            "{name}" => Some(name.to_string()),
-            "{body}" => Some(body.to_string()),
-            "{title}" => Some(task.title.clone().unwrap_or_else(|| name.to_string())),
-            "{priority}" => Some(task.priority.to_string()),
-            "{tags}" => Some(task.tags.join(", ")),
-            _ => None,
-        };
-        out.push_str(value.as_deref().unwrap_or(&after[..close]));
-        rest = &after[close..];
-    }
-    out.push_str(rest);
-    strip_controls(&out)
-}
 
 pub struct Launch<'a> {
     /// The pane it launches into, with the start's nonce.
@@ -521,94 +425,4 @@ impl Launch<'_> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn agent() -> Agent {
-        Agent::default()
-    }
-
-    #[test]
-    fn resume_ids_must_be_uuids() {
-        assert_eq!(
-            resume_id("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0\n"),
-            Some("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0")
-        );
-        assert_eq!(resume_id("x; touch pwned"), None);
-        assert_eq!(
-            resume_id("0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0; rm -rf /"),
-            None
-        );
-        assert_eq!(resume_id(""), None);
-    }
-
-    #[test]
-    fn the_command_line_quotes_the_folder_and_model() {
-        let line = command_line(&agent(), Path::new("/srv/p/it's $(x)"), "opus", None, "n1");
-        assert!(
-            line.ends_with(" agent-queue n1 '/srv/p/it'\\''s $(x)'"),
-            "{line}"
-        );
-        assert!(line.contains("&& claude --model opus --dangerously-skip-permissions;"));
-        let id = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0";
-        assert!(
-            agent_command(&agent(), "son net", Some(id)).ends_with(&format!(
-                "--model 'son net' --dangerously-skip-permissions --resume {id}"
-            ))
-        );
-    }
-
-    #[test]
-    fn a_profile_environment_is_exported_for_the_agent_alone() {
-        let mut a = agent();
-        a.env
-            .insert("CLAUDE_CONFIG_DIR".into(), "~/.claude b".into());
-        a.env.insert("X".into(), "it's".into());
-        let cmd = agent_command(&a, "opus", None);
-        assert_eq!(
-            cmd,
-            "{ export CLAUDE_CONFIG_DIR=\"$HOME\"/'.claude b'; export X='it'\\''s'; \
-             claude --model opus --dangerously-skip-permissions; }"
-        );
-        let out = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(cmd.replace(
-                "claude --model opus --dangerously-skip-permissions",
-                "printf '%s|%s' \"$CLAUDE_CONFIG_DIR\" \"$X\"",
-            ))
-            .env("HOME", "/h")
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8(out.stdout).unwrap(), "/h/.claude b|it's");
-    }
-
-    #[test]
-    fn the_message_follows_the_template_and_keeps_no_control_bytes() {
-        let task = Task {
-            body: "run $(id) then C-c\u{1b}[201~ and Enter\u{7}\tok\nnext".into(),
-            ..Task::default()
-        };
-        let m = message(&agent(), "fix.md", &task);
-        assert_eq!(
-            m,
-            "[fix.md] run $(id) then C-c[201~ and Enter\tok\nnext\n\nIMPORTANT: carry out the requested actions; do not only describe them."
-        );
-    }
-
-    #[test]
-    fn an_empty_body_gets_the_placeholder_and_braces_in_a_body_stay() {
-        let m = message(&agent(), "a.md", &Task::default());
-        assert!(m.starts_with("[a.md] Check .agent-queue/inbox/: one task is assigned to you."));
-        let task = Task {
-            body: "use {name} and {body}".into(),
-            ..Task::default()
-        };
-        assert!(message(&agent(), "a.md", &task).starts_with("[a.md] use {name} and {body}\n"));
-    }
-
-    #[test]
-    fn stages_read_back() {
-        assert_eq!(Stage::parse("pasting\n"), Some(Stage::Pasting));
-        assert!(Stage::Pasting > Stage::Ready);
-    }
-}
+mod tests;

@@ -74,6 +74,17 @@ pub fn snapshot(config: &Config) -> anyhow::Result<Snapshot> {
     Ok(snapshot)
 }
 
+/// The sessions of the one server `session` is on: a recycle of a local
+/// session asks no remote host.
+pub fn snapshot_of(config: &Config, session: &str) -> anyhow::Result<Snapshot> {
+    let argv = config.tmux_for(session);
+    let mut snapshot = Tmux::new(argv.to_vec()).snapshot()?;
+    snapshot
+        .sessions
+        .retain(|name, _| config.tmux_for(name) == argv);
+    Ok(snapshot)
+}
+
 /// A clear error for a session no configured server has.
 pub fn unknown_session(config: &Config, session: &str) -> anyhow::Error {
     let pools: Vec<String> = config

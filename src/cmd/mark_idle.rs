@@ -339,7 +339,7 @@ fn recycle(d: &Dispatcher, session: &str, how: How, lock: File) -> anyhow::Resul
         .sessions
         .get(session)
         .and_then(|s| s.started.clone());
-    let snapshot = crate::servers::snapshot(d.config)?;
+    let snapshot = crate::servers::snapshot_of(d.config, session)?;
     let Some(pane) = snapshot.pane(session) else {
         report::info(format!(
             "{session}: no such tmux session; nothing to recycle"
