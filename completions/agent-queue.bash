@@ -113,7 +113,7 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__clear__subcmd__cooldown)
-            opts="-q -v -h --account --config --json --quiet --verbose --help"
+            opts="-q -v -h --account --forget-agent --config --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -105,6 +105,7 @@ complete -c agent-queue -n "__fish_agent_queue_using_subcommand hook" -s v -l ve
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand hook" -s h -l help -d 'Print help'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand clear-cooldown" -l account -d 'Also lift this account\'s usage limit (e.g. after a plan upgrade); repeatable' -r
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand clear-cooldown" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand clear-cooldown" -l forget-agent -d 'The agent agent-queue started in the named sessions is gone (killed with -9): forget its report, so the session is free again once at its shell'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand clear-cooldown" -l json -d 'Print one JSON object per line on stdout, for pipelines'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand clear-cooldown" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand clear-cooldown" -s v -l verbose -d 'Also log each step on stderr'

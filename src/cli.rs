@@ -99,6 +99,10 @@ pub struct ClearCooldownArgs {
     /// Also lift this account's usage limit (e.g. after a plan upgrade); repeatable
     #[arg(long = "account", value_name = "NAME")]
     pub accounts: Vec<String>,
+    /// The agent agent-queue started in the named sessions is gone (killed with -9):
+    /// forget its report, so the session is free again once at its shell
+    #[arg(long, requires = "sessions")]
+    pub forget_agent: bool,
 }
 
 #[derive(Debug, Args)]

@@ -139,6 +139,9 @@ impl<'a> Dispatcher<'a> {
                 round.recovered += n;
                 to_stop.extend(stop);
             }
+            if recover {
+                to_stop.extend(self.strays(&locked, &snapshot)?);
+            }
             let claims = self.claim(&mut locked, &snapshot, tasks, target, &mut round)?;
             if round.recovered > 0 || !claims.is_empty() {
                 locked.save()?;
@@ -428,7 +431,14 @@ impl<'a> Dispatcher<'a> {
                 // No cooldown: the account's limit keeps the session out,
                 // and ends by itself.
                 let line = e.limit.as_deref().unwrap_or_default();
-                let back = crate::usage::mark(self.config, &mut locked, &claim.session, line, now);
+                let mut back =
+                    crate::usage::mark(self.config, &mut locked, &claim.session, line, now);
+                // A launch that failed gives its task back in any case
+                // (`on_limit = "leave"` keeps only a task already under way).
+                if back.is_none() && locked.state.phase(&claim.session) != Phase::Idle {
+                    back = inbox::unclaim(&claim.dispatched).ok();
+                    locked.state.set(&claim.session, Phase::Idle, now);
+                }
                 locked.state.entry(&claim.session).last_error = Some(e.message.clone());
                 report::event(&Event::Failed {
                     task: back.clone().unwrap_or_else(|| claim.dispatched.clone()),

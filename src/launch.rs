@@ -43,6 +43,8 @@ pub enum Stage {
     Pasting,
     /// tmux returned from the paste: the text is in the agent's input.
     Pasted,
+    /// Enter was sent (maybe not taken yet): recovery presses no more.
+    Entered,
     Submitted,
 }
 
@@ -53,6 +55,7 @@ impl Stage {
             Stage::Ready => "ready",
             Stage::Pasting => "pasting",
             Stage::Pasted => "pasted",
+            Stage::Entered => "entered",
             Stage::Submitted => "submitted",
         }
     }
@@ -63,6 +66,7 @@ impl Stage {
             Stage::Ready,
             Stage::Pasting,
             Stage::Pasted,
+            Stage::Entered,
             Stage::Submitted,
         ]
         .into_iter()
@@ -249,6 +253,7 @@ impl Launch<'_> {
                 d,
             ));
         }
+        self.note(Stage::Entered);
         self.press_enter(typed(&shown))?;
         self.note(Stage::Submitted);
         Ok(())

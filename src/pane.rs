@@ -109,9 +109,11 @@ pub fn nonce() -> String {
 /// The script `sh` runs: `$1` is the nonce, `$2` the project folder, and
 /// `agent` the agent command line (already quoted where it needs to be).
 ///
-/// - `trap : INT TERM`: a Ctrl-C or TERM that ends the agent does not end
-///   the script, so `done` is always reported (an interactive shell would
-///   drop the rest of a command list whose command died of SIGINT).
+/// - `trap : INT TERM QUIT HUP`: a Ctrl-C, Ctrl-\\, TERM or HUP that ends
+///   the agent does not end the script, so `done` is reported (an
+///   interactive shell would drop the rest of a command list whose command
+///   died of SIGINT). Only a SIGKILL of the script itself leaves `run`
+///   behind: `clear-cooldown --forget-agent` is for that.
 /// - `|| exit`: without a way to report, the agent is not started at all.
 /// - `AGENT_QUEUE_RUN`: the agent's hooks say which start they belong to.
 /// - the terminal's modes are saved before the agent and restored after,
@@ -119,7 +121,7 @@ pub fn nonce() -> String {
 ///   the shell usable.
 fn script(agent: &str) -> String {
     [
-        "trap : INT TERM",
+        "trap : INT TERM QUIT HUP",
         &format!("tmux set-option -p -t \"$TMUX_PANE\" {OPTION} \"$1 run\" || exit"),
         "export AGENT_QUEUE_RUN=\"$1\"",
         "t=$(stty -g 2>/dev/null)",
@@ -136,8 +138,10 @@ fn script(agent: &str) -> String {
 /// its arguments each as one quoted word, read the same by sh, bash, zsh
 /// and fish.
 pub fn command_line(agent: &str, nonce: &str, project: &str) -> String {
+    // The leading space keeps the line out of the shell's history (bash
+    // with `ignorespace`, zsh with `HIST_IGNORE_SPACE`, fish always).
     format!(
-        "sh -c {} agent-queue {} {}",
+        " sh -c {} agent-queue {} {}",
         quote(&script(agent)),
         quote(nonce),
         quote(project)
@@ -193,7 +197,7 @@ mod tests {
     #[test]
     fn the_typed_line_reports_start_and_end_through_the_pane_option() {
         let line = command_line("claude --model 'son net'", "0a1b", "/srv/p/it's");
-        assert!(line.starts_with("sh -c '"), "{line}");
+        assert!(line.starts_with(" sh -c '"), "{line}");
         assert!(
             line.ends_with(" agent-queue 0a1b '/srv/p/it'\\''s'"),
             "{line}"

@@ -15,7 +15,8 @@ use crate::task::Task;
 /// Why a task waits.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Waits {
-    /// No pool may take it at all: a config matter, said once per scan.
+    /// No pool may take it at all: a matter of the config or the task's
+    /// header (`scan` says so once per scan; `dispatch` refuses it).
     NoPool(String),
     /// Every pool it may go to belongs to an account at its usage limit.
     Limited(Vec<(String, u64)>),

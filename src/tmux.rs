@@ -7,9 +7,12 @@
 //! process per screen read, one per typed line, one for a whole paste.
 
 use std::collections::{HashMap, HashSet};
-use std::io::Write;
+use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use std::process::{Child, Command, Output, Stdio};
+use wait_timeout::ChildExt;
 
 use anyhow::{anyhow, Context};
 
@@ -95,6 +98,11 @@ fn literal(arg: &str) -> String {
     }
 }
 
+/// How long a tmux call may take: far more than a local server ever needs,
+/// and short enough that an unreachable host is named before a hook times
+/// out.
+const ANSWER_WITHIN: Duration = Duration::from_secs(8);
+
 /// The exact target of a session's active pane.
 pub fn target(session: &str) -> String {
     format!("={session}:")
@@ -110,6 +118,11 @@ impl Tmux {
 
     pub fn argv(&self) -> &[String] {
         &self.argv
+    }
+
+    /// The server is on another host (its prefix goes through ssh).
+    pub fn is_remote(&self) -> bool {
+        self.reparsed
     }
 
     fn describe(&self) -> String {
@@ -147,9 +160,7 @@ impl Tmux {
             pipe.write_all(bytes)
                 .with_context(|| format!("writing to tmux (`{}`)", self.describe()))?;
         }
-        let out = child
-            .wait_with_output()
-            .with_context(|| format!("waiting for tmux (`{}`)", self.describe()))?;
+        let out = self.wait(child, args)?;
         if !out.status.success() {
             let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
             return Err(anyhow!(
@@ -164,6 +175,35 @@ impl Tmux {
             ));
         }
         Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// Waits for a tmux process, at most `ANSWER_WITHIN`: the state's lock
+    /// may be held meanwhile, and a host behind ssh that does not answer
+    /// must not hold up every other invocation.
+    fn wait(&self, mut child: Child, args: &[&str]) -> anyhow::Result<Output> {
+        let stdout = drain(child.stdout.take());
+        let stderr = drain(child.stderr.take());
+        let status = match child
+            .wait_timeout(ANSWER_WITHIN)
+            .with_context(|| format!("waiting for tmux (`{}`)", self.describe()))?
+        {
+            Some(status) => status,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(anyhow!(
+                    "tmux (`{} {}`) did not answer within {}s",
+                    self.describe(),
+                    args.first().copied().unwrap_or(""),
+                    ANSWER_WITHIN.as_secs()
+                ));
+            }
+        };
+        Ok(Output {
+            status,
+            stdout: stdout.join().unwrap_or_default(),
+            stderr: stderr.join().unwrap_or_default(),
+        })
     }
 
     /// Lists every session with its active pane, in one tmux process.
@@ -270,6 +310,15 @@ impl Tmux {
         Ok(())
     }
 
+    /// Unsets the pane option the started script reports through.
+    pub fn forget_mark(&self, target: &str) -> anyhow::Result<()> {
+        self.run(
+            &["set-option", "-p", "-u", "-t", target, crate::pane::OPTION],
+            None,
+        )?;
+        Ok(())
+    }
+
     /// Kills whatever a pane runs and starts its shell again: the last
     /// resort for an agent that no key stops. The pane option is cleared.
     pub fn respawn(&self, target: &str) -> anyhow::Result<()> {
@@ -335,6 +384,18 @@ impl Tmux {
         )?;
         Ok(())
     }
+}
+
+/// Reads a child's pipe to its end on a thread of its own, so that neither
+/// pipe fills while the other is read.
+fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        if let Some(mut p) = pipe {
+            let _ = p.read_to_end(&mut buf);
+        }
+        buf
+    })
 }
 
 fn parse_snapshot(out: &str) -> Snapshot {

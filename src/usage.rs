@@ -7,10 +7,13 @@
 
 use std::path::PathBuf;
 
-use crate::config::Config;
+use crate::config::{Config, OnLimit};
 use crate::inbox;
 use crate::report::{self, format_utc, Event};
 use crate::state::{Locked, Phase};
+
+/// The furthest reset believed: a weekly limit, and a day to spare.
+const MAX_RESET_AHEAD: u64 = 8 * 86_400;
 
 /// Until when the account of `session` is limited, by its agent's line,
 /// and whether that is a guess (no reset in the line).
@@ -19,7 +22,18 @@ pub fn until(config: &Config, session: &str, line: &str, now: u64) -> (u64, bool
     // A line without a zone means the local time of the agent's host: this
     // one's, as far as agent-queue can tell.
     let reset = crate::limits::reset_time(line, &jiff::Zoned::now())
-        .and_then(|t| u64::try_from(t.as_second()).ok());
+        .and_then(|t| u64::try_from(t.as_second()).ok())
+        .filter(|&r| {
+            // No limit of Claude Code's lasts over a week: a later time was
+            // read from something else (a file the agent printed).
+            let sane = r <= now.saturating_add(MAX_RESET_AHEAD);
+            if !sane {
+                report::warn(format!(
+                    "{session}: the reset read from `{line}` is more than 8 days ahead; not believed"
+                ));
+            }
+            sane
+        });
     let guessed = reset.is_none();
     let base = reset.unwrap_or_else(|| {
         report::warn(format!(
@@ -41,29 +55,39 @@ pub fn mark(
     line: &str,
     now: u64,
 ) -> Option<PathBuf> {
-    let pool = config.pool_of(session)?;
     // Claude Code wraps its own lines: one line, for the state and the log.
     let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
     let line = line.as_str();
-    let (until, guessed) = until(config, session, line, now);
-    let account = locked
-        .state
-        .accounts
-        .entry(pool.account.clone())
-        .or_default();
-    // A later reset stands; a read one replaces a guess.
-    let replaces = account.limited_until <= now
-        || (account.guessed && !guessed)
-        || (account.guessed == guessed && account.limited_until < until);
-    if replaces {
-        account.limited_until = until;
-        account.reason = line.to_string();
-        account.since = now;
-        account.guessed = guessed;
-    }
-    let until = account.limited_until;
+    let pool = config.pool_of(session);
+    let (account, until) = match pool {
+        Some(pool) => {
+            let (until, guessed) = until(config, session, line, now);
+            let account = locked
+                .state
+                .accounts
+                .entry(pool.account.clone())
+                .or_default();
+            // A later reset stands; a read one replaces a guess.
+            let replaces = account.limited_until <= now
+                || (account.guessed && !guessed)
+                || (account.guessed == guessed && account.limited_until < until);
+            if replaces {
+                account.limited_until = until;
+                account.reason = line.to_string();
+                account.since = now;
+                account.guessed = guessed;
+            }
+            (pool.account.clone(), account.limited_until)
+        }
+        // A dedicated session's account is the operator's: nothing routes
+        // to it, so nothing is marked; its task still goes back.
+        None => (String::new(), now),
+    };
+    // `on_limit = "leave"`: the agent keeps its task (the operator may tell
+    // it to go on after the reset), so it is not put back to run twice.
+    let leave = pool.is_some_and(|p| p.on_limit == OnLimit::Leave);
     let entry = locked.state.entry(session);
-    let held = (entry.phase != Phase::Idle)
+    let held = (entry.phase != Phase::Idle && !leave)
         .then(|| entry.task.clone())
         .flatten();
     let back: Option<PathBuf> = held.and_then(|task| match inbox::unclaim(&task) {
@@ -76,16 +100,18 @@ pub fn mark(
             None
         }
     });
-    if locked.state.phase(session) != Phase::Idle {
+    if !leave && locked.state.phase(session) != Phase::Idle {
         locked.state.set(session, Phase::Idle, now);
     }
-    report::event(&Event::Limited {
-        account: pool.account.clone(),
-        until: format_utc(until),
-        reason: line.to_string(),
-        session: session.to_string(),
-        task: back.clone(),
-    });
+    if pool.is_some() {
+        report::event(&Event::Limited {
+            account,
+            until: format_utc(until),
+            reason: line.to_string(),
+            session: session.to_string(),
+            task: back.clone(),
+        });
+    }
     back
 }
 

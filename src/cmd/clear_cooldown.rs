@@ -21,6 +21,12 @@ impl Run for ClearCooldownArgs {
                 )));
             }
         }
+        if self.forget_agent {
+            for s in &self.sessions {
+                crate::servers::tmux_for(&config, s).forget_mark(&crate::tmux::target(s))?;
+                report::info(format!("{s}: the report of its started agent is forgotten"));
+            }
+        }
         let store = Store::new(config.state_file.clone());
         let mut locked = store.lock()?;
         let mut cleared = Vec::new();

@@ -35,7 +35,12 @@ impl Run for DispatchArgs {
                     chooser: Chooser::Operator,
                 }
             }
-            None => Target::Pool,
+            None => {
+                if let Err(why) = crate::routing::eligible(&config, &pending.task) {
+                    return Err(bad_input(format!("{}: {why}", pending.path.display())));
+                }
+                Target::Pool
+            }
         };
         let round = d.round(std::slice::from_ref(&pending), target, Recovery::Skip)?;
         if round.failed > 0 {

@@ -227,6 +227,12 @@ fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
             ));
             return Ok(());
         }
+        if other_claude(locked.state.sessions.get(&session), input) {
+            report::info(format!(
+                "hook: {session}: a limit of another Claude Code than the one that took the task; ignored"
+            ));
+            return Ok(());
+        }
         crate::usage::mark(&config, &mut locked, &session, &line, now());
         locked.save()?;
     }
@@ -236,6 +242,16 @@ fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// A hook of a Claude Code other than the one that took the session's task:
+/// one the agent started itself (`claude -p …`), which inherits its
+/// `AGENT_QUEUE_RUN`. The receipt says which Claude Code took the task.
+fn other_claude(entry: Option<&crate::state::SessionState>, input: &Input) -> bool {
+    let took = entry
+        .and_then(|s| s.receipt.as_ref())
+        .and_then(|r| r.agent_session_id.as_deref());
+    matches!((took, input.agent_session_id.as_deref()), (Some(a), Some(b)) if a != b)
 }
 
 fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
@@ -254,6 +270,13 @@ fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
             ));
             return Ok(());
         }
+    }
+    if other_claude(entry, input) {
+        report::info(format!(
+            "hook: {session}: the end of another Claude Code than the one that took the task \
+             (one the agent started?); ignored"
+        ));
+        return Ok(());
     }
     if let Some(task) = entry.and_then(|s| s.task.clone()) {
         let message = match (&input.error, &input.last_message) {

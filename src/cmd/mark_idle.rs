@@ -218,6 +218,18 @@ impl Run for RecycleArgs {
 /// configured tmux server; otherwise why not (a hook in the operator's own
 /// server must not act on a pane of the pool's server that has the same id).
 pub(crate) fn own_session(d: &Dispatcher) -> anyhow::Result<Result<String, String>> {
+    // An agent agent-queue started says which start it is: that names its
+    // session for sure, on this host or another, with no tmux call.
+    if let Ok(run) = std::env::var(RUN_VAR) {
+        let state = d.store.read()?;
+        if let Some((name, _)) = state
+            .sessions
+            .iter()
+            .find(|(_, s)| s.started.as_ref().is_some_and(|st| st.nonce == run))
+        {
+            return Ok(Ok(name.clone()));
+        }
+    }
     let Some(pane) = std::env::var("TMUX_PANE").ok().filter(|p| !p.is_empty()) else {
         return Err(bad_input(
             "no session named and $TMUX_PANE is not set: name the session, or call this from inside it",
@@ -233,7 +245,12 @@ pub(crate) fn own_session(d: &Dispatcher) -> anyhow::Result<Result<String, Strin
     // Pane ids repeat across servers: ask each configured server for the
     // pane, and take the one whose socket is $TMUX's.
     let mut seen = Vec::new();
-    for tmux in crate::servers::all(d.config) {
+    // $TMUX names a socket of this host: a remote server is never it, and
+    // is not asked (a hook runs in every Claude Code of the operator's).
+    for tmux in crate::servers::all(d.config)
+        .into_iter()
+        .filter(|t| !t.is_remote())
+    {
         match tmux.pane_owner(&pane) {
             Ok(Some((server, session))) if same_file(Path::new(&server), Path::new(&socket)) => {
                 return Ok(Ok(session))

@@ -50,6 +50,15 @@ impl Run for ScanArgs {
             let settled_at = pending::next_settled(&projects);
             let mut tasks = pending::sorted(projects);
             tasks.retain(|t| !returned.contains(&t.path));
+            if pass == 0 {
+                // A task no pool may ever take waits for the config or its
+                // header to change: said once per scan, not at debug level.
+                for t in &tasks {
+                    if let Err(why) = routing::eligible(&config, &t.task) {
+                        report::warn(format!("{} waits: {why}", t.path.display()));
+                    }
+                }
+            }
             // Recovery runs once: what a later pass could recover, this
             // scan did not see die; and so a pass with nothing pending costs
             // no tmux call.

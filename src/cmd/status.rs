@@ -53,6 +53,9 @@ struct SessionRow {
     cooldown_left: u64,
     command: Option<String>,
     free: bool,
+    /// Why a pool session is not free (null when it is, and for a
+    /// dedicated session).
+    busy: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -173,6 +176,20 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
         .map(|(session, kind, pool)| {
             let entry = state.sessions.get(&session);
             let pane = snapshot.pane(&session);
+            let busy = (kind == "pool")
+                .then(|| {
+                    sessions::check(
+                        config,
+                        snapshot,
+                        state,
+                        &session,
+                        now,
+                        sessions::Chooser::Automatic,
+                    )
+                    .err()
+                })
+                .flatten()
+                .map(|b| b.to_string());
             SessionRow {
                 alive: pane.is_some(),
                 state: entry.map(|e| e.phase).unwrap_or(Phase::Idle).as_str(),
@@ -185,16 +202,8 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                     .map(|e| now.saturating_sub(e.since)),
                 cooldown_left: sessions::cooldown_left(config, state, &session, now).as_secs(),
                 command: pane.map(|p| p.command.clone()),
-                free: kind == "pool"
-                    && sessions::check(
-                        config,
-                        snapshot,
-                        state,
-                        &session,
-                        now,
-                        sessions::Chooser::Automatic,
-                    )
-                    .is_ok(),
+                free: kind == "pool" && busy.is_none(),
+                busy,
                 session,
                 kind,
                 pool,
@@ -234,10 +243,12 @@ fn render(r: &Report) -> String {
     ]
     .map(String::from)];
     for s in &r.sessions {
-        let state = if s.free {
-            "idle (free)".to_string()
-        } else {
-            s.state.to_string()
+        let state = match (&s.busy, s.free, s.state) {
+            (_, true, _) => "idle (free)".to_string(),
+            // Idle, yet not free: say why (its agent still runs, a cooldown,
+            // its account's limit, no such session...).
+            (Some(why), false, "idle") => format!("idle, not free: {why}"),
+            _ => s.state.to_string(),
         };
         let alive = match (&s.command, s.alive) {
             (Some(cmd), true) => format!("yes ({cmd})"),
@@ -291,6 +302,7 @@ mod tests {
             cooldown_left: 0,
             command: Some("sh".into()),
             free: false,
+            busy: None,
         }
     }
 

@@ -213,4 +213,43 @@ impl Dispatcher<'_> {
         }
         Ok((changed, to_stop))
     }
+
+    /// Agents agent-queue started in idle pool sessions, running with no
+    /// task while nothing is launching or recycling there: a launch gave up
+    /// on a shell that was slow to read its line, which then ran it anyway.
+    /// Left alone, such an agent keeps its session for good. (A pool with
+    /// `recycle = false` keeps its agents after their tasks on purpose.)
+    pub(super) fn strays(
+        &self,
+        locked: &Locked,
+        snapshot: &Snapshot,
+    ) -> anyhow::Result<Vec<After>> {
+        let mut out = Vec::new();
+        for pool in self.config.pools.iter().filter(|p| p.recycle) {
+            for session in pool.sessions() {
+                let Some(entry) = locked.state.sessions.get(&session) else {
+                    continue;
+                };
+                let (Some(pane), Some(started)) = (snapshot.pane(&session), &entry.started) else {
+                    continue;
+                };
+                if entry.phase != Phase::Idle
+                    || sessions::activity(Some(started), pane) != Some(Activity::Running)
+                {
+                    continue;
+                }
+                let launch = self.store.try_launch_lock(&session)?;
+                let recycle = self.store.try_recycle_lock(&session)?;
+                if launch.is_none() || recycle.is_none() {
+                    continue;
+                }
+                report::warn(format!(
+                    "{session}: the agent agent-queue started there runs with no task (its launch \
+                     gave up on it); stopping it"
+                ));
+                out.push(After::Stop(session, started.clone()));
+            }
+        }
+        Ok(out)
+    }
 }

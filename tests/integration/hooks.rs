@@ -167,3 +167,29 @@ fn input_that_is_not_a_hook_of_a_managed_session_is_exit_0_and_changes_nothing()
     });
     assert!(w.received().is_empty());
 }
+
+#[test]
+fn the_end_of_a_claude_code_the_agent_started_itself_is_not_its_tasks_end() {
+    let w = hooked(1);
+    let p = w.project("p");
+    let t = w.task(&p, "t.md", "high", "x");
+    // The agent works long enough for a child of its own to end first.
+    let mut w = w;
+    w.agent_env.insert("AQ_AGENT_WORK".into(), "30".into());
+    w.start_pool();
+    w.ok(&["dispatch", t.to_str().unwrap()]);
+    w.wait_until(WAIT, "the receipt", || {
+        w.state()["sessions"]["ccl-auto-1"]["receipt"].is_object()
+    });
+    let nonce = w.state()["sessions"]["ccl-auto-1"]["started"]["nonce"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // A `claude -p` the agent ran inherits AGENT_QUEUE_RUN; its Stop hook
+    // carries its own session id.
+    let stop = br#"{"session_id":"11111111-2222-4333-8444-555555555555","transcript_path":"/t.jsonl","cwd":"/","hook_event_name":"Stop","stop_hook_active":false,"last_assistant_message":"child done"}"#;
+    let out = hook(&w, stop, &[("AGENT_QUEUE_RUN", &nonce)]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(w.session_state("ccl-auto-1"), "working");
+    assert!(w.agent_runs("ccl-auto-1"), "no /exit was typed");
+}

@@ -188,3 +188,22 @@ fn a_limit_seen_while_launching_fails_the_launch_at_once_naming_it() {
     w.ok(&["--json", "scan"]);
     assert_eq!(w.wait_received(1, WAIT)[0].session, "b-1");
 }
+
+#[test]
+fn a_dedicated_session_at_a_limit_while_launching_gives_its_task_back() {
+    let until = epoch_in(3600);
+    let mut w = two_accounts(until, "0", false);
+    let p = w.project("p");
+    w.dedicated("mine", &p);
+    w.start_session("mine");
+    let t = w.task(&p, "t.md", "high", "the task");
+    w.fails(
+        &["dispatch", t.to_str().unwrap(), "--session", "mine"],
+        3,
+        "usage limit",
+    );
+    assert!(t.exists(), "back in its inbox: {:?}", w.inbox(&p));
+    assert_eq!(w.session_state("mine"), "idle");
+    // Nothing was marked: a dedicated session's account routes nothing.
+    assert!(account(&w, "max-a")["limited_until"].is_null());
+}

@@ -439,3 +439,54 @@ fn an_agent_that_exits_without_its_stop_hook_frees_its_session_and_keeps_its_tas
     assert!(got[1].text.starts_with("[second.md] second"));
     assert!(!first.exists(), "the ended task is not run again");
 }
+
+#[test]
+fn a_started_script_killed_with_sigkill_is_named_by_status_and_forgotten_by_clear_cooldown() {
+    let mut w = World::new(1);
+    // Its task over, the agent stays (no recycling): the session is idle
+    // with the agent agent-queue started still running.
+    w.pool_config("recycle = false");
+    let p = w.project("p");
+    let task = w.task(&p, "t.md", "high", "x");
+    w.start_pool();
+    w.ok(&["dispatch", task.to_str().unwrap()]);
+    w.wait_received(1, WAIT);
+    w.wait_until(WAIT, "the hook marked it idle", || {
+        w.session_state("ccl-auto-1") == "idle"
+    });
+    // As an operator's `pkill -9 -f claude` does: the agent and the script
+    // that would report its end both die of SIGKILL (this world's only:
+    // the script's command line holds this start's nonce).
+    let nonce = w.state()["sessions"]["ccl-auto-1"]["started"]["nonce"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let script = std::process::Command::new("pgrep")
+        .args(["-f", &format!("agent-queue {nonce}")])
+        .output()
+        .unwrap();
+    let script = crate::env::stdout(&script).trim().to_string();
+    assert!(!script.is_empty() && !script.contains('\n'), "{script:?}");
+    std::process::Command::new("pkill")
+        .args(["-9", "-P", &script])
+        .status()
+        .unwrap();
+    assert!(std::process::Command::new("kill")
+        .args(["-9", &script])
+        .status()
+        .unwrap()
+        .success());
+    w.wait_until(WAIT, "the shell said its job was killed", || {
+        w.screen("ccl-auto-1").contains("Killed")
+    });
+    assert!(w.agent_runs("ccl-auto-1"), "the report stays at `run`");
+    let status = crate::env::stdout(&w.ok(&["status"]));
+    assert!(
+        status.contains("idle, not free: the agent agent-queue started there still runs"),
+        "{status}"
+    );
+    w.fails(&["free-session"], 1, "");
+    w.ok(&["clear-cooldown", "ccl-auto-1", "--forget-agent"]);
+    assert!(!w.agent_runs("ccl-auto-1"));
+    w.ok(&["free-session"]);
+}

@@ -5,7 +5,7 @@
 use std::process::Command;
 use std::time::Duration;
 
-use crate::env::{json_lines, World};
+use crate::env::{json_lines, stderr, World};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -137,4 +137,21 @@ fn a_pool_behind_ssh_works_like_a_local_one() {
     assert!(got[1].text.starts_with("[two.md] second"), "{got:?}");
     let status = crate::env::stdout(&w.run(&["status"]));
     assert!(status.contains("box2"), "{status}");
+}
+
+#[test]
+fn a_task_no_pool_may_take_is_named_by_scan_and_refused_by_dispatch() {
+    let w = World::new(1);
+    let p = w.project("p");
+    task_with(&p, "typo.md", "pool: defualt", "x");
+    w.start_pool();
+    let out = w.ok(&["scan"]);
+    let err = stderr(&out);
+    assert!(
+        err.contains("typo.md waits: it names pool `defualt`, and there is none (default)"),
+        "{err}"
+    );
+    let typo = p.join(".agent-queue/inbox/typo.md");
+    w.fails(&["dispatch", typo.to_str().unwrap()], 2, "pool `defualt`");
+    assert!(typo.exists());
 }
