@@ -139,7 +139,16 @@ impl Launch<'_> {
         screen: &Screen,
         lines: usize,
     ) -> LaunchError {
-        let last = screen::tail(&screen.text, lines);
+        // The line agent-queue typed says nothing the operator needs, and
+        // is long: what the shell and the agent printed is quoted.
+        let nonce = &self.pane.started.nonce;
+        let printed: String = screen
+            .text
+            .lines()
+            .filter(|l| !l.contains(nonce.as_str()))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let last = screen::tail(&printed, lines);
         if last.is_empty() {
             LaunchError::new(format!("{}: {what}", self.session()))
         } else {
