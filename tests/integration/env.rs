@@ -314,6 +314,19 @@ impl World {
     }
 
     /// Every pool session is idle at its shell.
+    /// A pool of one whose agent holds a task (`projects/p`'s `t.md`,
+    /// dispatched and received) and keeps it: no Stop hook.
+    pub fn holding_a_task() -> World {
+        let mut w = World::new(1);
+        w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+        let p = w.project("p");
+        let task = w.task(&p, "t.md", "high", "x");
+        w.start_pool();
+        w.ok(&["dispatch", task.to_str().unwrap()]);
+        w.wait_received(1, Duration::from_secs(60));
+        w
+    }
+
     pub fn all_idle_at_shell(&self) -> bool {
         (1..=self.pool_size).all(|i| self.idle_at_shell(&self.pool_session(i)))
     }

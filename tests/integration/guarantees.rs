@@ -206,13 +206,8 @@ fn a_dispatch_killed_after_pasting_leaves_the_task_with_its_agent_once() {
 
 #[test]
 fn a_session_that_dies_holding_a_task_gives_it_back() {
-    let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
-    let p = w.project("p");
-    let task = w.task(&p, "t.md", "high", "x");
-    w.start_pool();
-    w.ok(&["dispatch", task.to_str().unwrap()]);
-    w.wait_received(1, WAIT);
+    let w = World::holding_a_task();
+    let task = w.path("projects/p/.agent-queue/inbox/t.md");
     w.start_session("unrelated"); // keeps the server up
     w.tmux_ok(&["kill-session", "-t", "=ccl-auto-1"]);
     let out = w.ok(&["--json", "scan"]);

@@ -180,13 +180,7 @@ fn after_a_tmux_restart_held_tasks_come_back_and_the_new_sessions_take_them() {
 
 #[test]
 fn a_bare_mark_idle_from_another_tmux_server_touches_nothing() {
-    let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
-    let p = w.project("p");
-    let task = w.task(&p, "t.md", "high", "x");
-    w.start_pool();
-    w.ok(&["dispatch", task.to_str().unwrap()]);
-    w.wait_received(1, WAIT);
+    let w = World::holding_a_task();
     let pool_pane = w.tmux_output(&["display-message", "-p", "-t", "=ccl-auto-1:", "#{pane_id}"]);
     let pool_pane = String::from_utf8_lossy(&pool_pane.stdout)
         .trim()
@@ -293,13 +287,8 @@ fn an_agent_that_exits_at_its_prompt_fails_the_launch_and_the_shell_gets_no_task
 
 #[test]
 fn five_mark_idles_at_once_type_one_exit() {
-    let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
-    let p = w.project("p");
-    let task = w.task(&p, "t.md", "high", "x");
-    w.start_pool();
-    w.ok(&["dispatch", task.to_str().unwrap()]);
-    w.wait_received(1, WAIT);
+    let w = World::holding_a_task();
+    let p = w.path("projects/p");
     let start = Instant::now();
     let children: Vec<_> = (0..5)
         .map(|_| {
