@@ -132,7 +132,14 @@ impl<'a> Dispatcher<'a> {
                 return Ok(round);
             }
             // One tmux call decides both recovery and freeness.
-            let snapshot = servers::snapshot(self.config)?;
+            // A session's next task, or one named by hand: its server alone
+            // (a recycle of a local session asks no remote host).
+            let snapshot = match target {
+                Target::One { session, .. } if !recover => {
+                    servers::snapshot_of(self.config, session)?
+                }
+                _ => servers::snapshot(self.config)?,
+            };
             if recover && holds_any {
                 (round.recovered, to_stop) = self.recover(&mut locked, &snapshot)?;
                 let (n, stop) = self.limit_holders(&mut locked, &limits);

@@ -201,7 +201,7 @@ impl Launch<'_> {
     /// at once, naming the limit (and nothing is typed into its menu).
     fn limited(&self, screen: &Screen) -> Option<LaunchError> {
         let line = self.limits.find(&screen.text)?;
-        Some(self.limit_error(line.split_whitespace().collect::<Vec<_>>().join(" ")))
+        Some(self.limit_error(crate::limits::one_line(line)))
     }
 
     /// A configured dialog on the screen, once the message is in the agent:

@@ -60,6 +60,12 @@ use regex::Regex;
 /// Not usage limits, and not matched: `Server is temporarily limiting requests
 /// (not your usage limit)`, a 529 overload, the `Approaching … limit` warnings,
 /// the model's own text about limits.
+/// A limit line as one line: Claude Code wraps its own lines, and what is
+/// quoted in messages and kept in the state reads better whole.
+pub fn one_line(line: &str) -> String {
+    line.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
 pub fn default_patterns() -> Vec<String> {
     DEFAULT_PATTERNS.iter().map(|p| p.to_string()).collect()
 }

@@ -78,7 +78,7 @@ impl<'a> ReadyWait<'a> {
     /// `activity`, `elapsed` after the command was typed.
     pub fn next(&mut self, text: &str, activity: &Activity, elapsed: Duration) -> Step<'a> {
         if let Some(line) = self.limits.find(text) {
-            let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+            let line = crate::limits::one_line(line);
             return Step::Fail(Failure::Limit(line));
         }
         let dialog = screen::dialog(text, &self.agent.dialogs);

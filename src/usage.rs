@@ -56,7 +56,7 @@ pub fn mark(
     now: u64,
 ) -> Option<PathBuf> {
     // Claude Code wraps its own lines: one line, for the state and the log.
-    let line = line.split_whitespace().collect::<Vec<_>>().join(" ");
+    let line = crate::limits::one_line(line);
     let line = line.as_str();
     let pool = config.pool_of(session);
     let (account, until) = match pool {

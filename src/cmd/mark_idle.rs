@@ -70,7 +70,8 @@ impl Run for MarkIdleArgs {
                 return Ok(Outcome::NothingFound);
             }
             return Err(bad_input(format!(
-                "unknown session `{session}`: it is neither in the pool nor a [[dedicated]] session"
+                "{:#}",
+                crate::servers::unknown_session(&config, &session)
             )));
         }
         // Its agent's hook: it speaks for the agent agent-queue started,
@@ -183,8 +184,8 @@ impl Run for RecycleArgs {
         }
         if let Kind::Unknown = kind {
             return Err(bad_input(format!(
-                "unknown session `{}`: it is not in the pool",
-                self.session
+                "{:#}",
+                crate::servers::unknown_session(&config, &self.session)
             )));
         }
         let lock = match self.lock_fd {
