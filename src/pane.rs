@@ -14,6 +14,13 @@
 //! whether it is still the same pane: after a tmux server restart, sessions
 //! recreated under the same names have new ones.
 //!
+//! The script reports its own pid with `run` (`<nonce> run <pid>`). Only a
+//! SIGKILL of the script leaves `run` behind after it is gone; on a tmux
+//! server of this host (`/proc` shows the pane's shell) such a `run` reads
+//! as `done -1`, so nothing is typed into the bare shell it left. A server
+//! over ssh, or a mark without a pid (an older agent-queue), is trusted as
+//! it reads.
+//!
 //! After the agent returns, the script discards whatever input is still
 //! pending on the terminal for half a second before it reports `done`: a
 //! paste or Enter that was on its way to an agent that has just exited lands
@@ -47,13 +54,19 @@ pub enum Mark {
 }
 
 impl Mark {
+    /// The mark as it reads, whether or not its script still runs.
     pub fn parse(text: &str) -> Option<Mark> {
-        let mut words = text.split_whitespace();
-        let nonce = words.next()?.to_string();
-        match (words.next()?, words.next()) {
-            ("run", None) => Some(Mark::Running(nonce)),
-            ("done", Some(status)) => Some(Mark::Done(nonce, status.parse().unwrap_or(-1))),
-            _ => None,
+        Some(parse_with_pid(text)?.0)
+    }
+
+    /// The mark of the pane whose shell is `pane_pid`, on a server of this
+    /// host when `local`: a `run` whose script is gone reads as `done -1`.
+    pub fn read(text: &str, local: bool, pane_pid: u32) -> Option<Mark> {
+        match parse_with_pid(text)? {
+            (Mark::Running(nonce), Some(pid)) if local && script_gone(pid, pane_pid) => {
+                Some(Mark::Done(nonce, -1))
+            }
+            (mark, _) => Some(mark),
         }
     }
 
@@ -62,6 +75,29 @@ impl Mark {
             Mark::Running(n) | Mark::Done(n, _) => n,
         }
     }
+}
+
+/// The mark, and the script's pid when `run` names it.
+fn parse_with_pid(text: &str) -> Option<(Mark, Option<u32>)> {
+    let mut words = text.split_whitespace();
+    let nonce = words.next()?.to_string();
+    let mark = match (words.next()?, words.next()) {
+        ("run", None) => (Mark::Running(nonce), None),
+        ("run", Some(pid)) => (Mark::Running(nonce), Some(pid.parse().ok()?)),
+        ("done", Some(status)) => (Mark::Done(nonce, status.parse().unwrap_or(-1)), None),
+        _ => return None,
+    };
+    words.next().is_none().then_some(mark)
+}
+
+/// Whether the script with `pid` is gone, as this host's `/proc` tells; only
+/// when it shows the pane's shell `pane_pid` (a server in another pid
+/// namespace, or a host without `/proc`, tells nothing).
+fn script_gone(pid: u32, pane_pid: u32) -> bool {
+    let proc = std::path::Path::new("/proc");
+    pane_pid != 0
+        && proc.join(pane_pid.to_string()).exists()
+        && !proc.join(pid.to_string()).exists()
 }
 
 /// Whether the program agent-queue started in a pane still runs there.
@@ -113,7 +149,10 @@ pub fn nonce() -> String {
 ///   the agent does not end the script, so `done` is reported (an
 ///   interactive shell would drop the rest of a command list whose command
 ///   died of SIGINT). Only a SIGKILL of the script itself leaves `run`
-///   behind: `clear-cooldown --forget-agent` is for that.
+///   behind; `$$` with it lets a local server's reader see that (`Mark::read`).
+///   A SIGKILL while it discards input leaves the terminal non-canonical
+///   with a read timeout, which a shell without a line editor (dash) reads
+///   as end of input: it exits.
 /// - `|| exit`: without a way to report, the agent is not started at all.
 /// - `AGENT_QUEUE_RUN`: the agent's hooks say which start they belong to.
 /// - the terminal's modes are saved before the agent and restored after,
@@ -122,7 +161,7 @@ pub fn nonce() -> String {
 fn script(agent: &str) -> String {
     [
         "trap : INT TERM QUIT HUP",
-        &format!("tmux set-option -p -t \"$TMUX_PANE\" {OPTION} \"$1 run\" || exit"),
+        &format!("tmux set-option -p -t \"$TMUX_PANE\" {OPTION} \"$1 run $$\" || exit"),
         "export AGENT_QUEUE_RUN=\"$1\"",
         "t=$(stty -g 2>/dev/null)",
         &format!("cd \"$2\" && {agent}"),
@@ -162,6 +201,41 @@ mod tests {
         assert_eq!(Mark::parse(""), None);
         assert_eq!(Mark::parse("ab12"), None);
         assert_eq!(Mark::parse("ab12 run extra"), None);
+        assert_eq!(
+            Mark::parse("ab12 run 42"),
+            Some(Mark::Running("ab12".into()))
+        );
+        assert_eq!(Mark::parse("ab12 run 42 43"), None);
+    }
+
+    #[test]
+    fn a_run_whose_script_is_gone_reads_as_done_on_a_local_server() {
+        let me = std::process::id();
+        // pid_max is at most 2^22: this pid is never in use.
+        let gone = "n1 run 4294967295";
+        assert_eq!(
+            Mark::read(gone, true, me),
+            Some(Mark::Done("n1".into(), -1))
+        );
+        // Over ssh, without a pid, or with a pane shell /proc does not show:
+        // trusted as it reads.
+        assert_eq!(
+            Mark::read(gone, false, me),
+            Some(Mark::Running("n1".into()))
+        );
+        assert_eq!(
+            Mark::read("n1 run", true, me),
+            Some(Mark::Running("n1".into()))
+        );
+        assert_eq!(
+            Mark::read(gone, true, u32::MAX),
+            Some(Mark::Running("n1".into()))
+        );
+        let alive = format!("n1 run {me}");
+        assert_eq!(
+            Mark::read(&alive, true, me),
+            Some(Mark::Running("n1".into()))
+        );
     }
 
     #[test]
@@ -217,5 +291,9 @@ mod tests {
             "{script}"
         );
         assert!(script.contains("@agent-queue \"$1 done $s\""), "{script}");
+        assert!(
+            script.contains("@agent-queue \"$1 run $$\" || exit"),
+            "{script}"
+        );
     }
 }

@@ -74,17 +74,20 @@ pub struct Screen {
 /// and the command goes last as it may hold anything.
 const PANE_FORMAT: &str = "#{pane_id}:#{pane_pid}:#{@agent-queue}:#{pane_current_command}";
 
-fn parse_pane(fields: &str) -> Option<Pane> {
+/// A pane's fields; `local`: its server is on this host, whose `/proc`
+/// tells whether a started script still runs (see `pane`).
+fn parse_pane(fields: &str, local: bool) -> Option<Pane> {
     let mut parts = fields.splitn(4, ':');
     let (Some(id), Some(pid), Some(mark), Some(command)) =
         (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return None;
     };
+    let pid = pid.parse().unwrap_or(0);
     Some(Pane {
         id: id.to_string(),
-        pid: pid.parse().unwrap_or(0),
-        mark: Mark::parse(mark),
+        pid,
+        mark: Mark::read(mark, local, pid),
         command: command.to_string(),
     })
 }
@@ -212,7 +215,7 @@ impl Tmux {
         // safely.
         let format = format!("#{{window_active}}#{{pane_active}}:#{{session_name}}:{PANE_FORMAT}");
         let out = self.run(&["list-panes", "-a", "-F", &format], None)?;
-        Ok(parse_snapshot(&out))
+        Ok(parse_snapshot(&out, !self.is_remote()))
     }
 
     /// The server's socket and the session of a pane (`$TMUX_PANE`, e.g.
@@ -259,7 +262,7 @@ impl Tmux {
         )?;
         let out = out.strip_suffix('\n').unwrap_or(&out);
         let (text, fields) = out.rsplit_once('\n').unwrap_or(("", out));
-        let pane = parse_pane(fields)
+        let pane = parse_pane(fields, !self.is_remote())
             .ok_or_else(|| anyhow!("tmux printed no pane for {target}: {fields:?}"))?;
         Ok(Screen {
             text: text.to_string(),
@@ -398,7 +401,7 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<V
     })
 }
 
-fn parse_snapshot(out: &str) -> Snapshot {
+fn parse_snapshot(out: &str, local: bool) -> Snapshot {
     let mut sessions = HashMap::new();
     for line in out.lines() {
         let mut parts = line.splitn(3, ':');
@@ -406,7 +409,7 @@ fn parse_snapshot(out: &str) -> Snapshot {
         else {
             continue;
         };
-        if let Some(pane) = parse_pane(fields) {
+        if let Some(pane) = parse_pane(fields, local) {
             sessions.insert(name.to_string(), pane);
         }
     }
@@ -425,6 +428,7 @@ mod tests {
         let s = parse_snapshot(
             "11:ccl-auto-1:%0:10::bash\n01:ccl-auto-10:%1:11::claude\n\
              11:ccl-auto-10:%2:12:ab run:sh\n10:x:%3:13::vim\n11:x:%4:14::python3 -m a:b\n",
+            true,
         );
         assert_eq!(s.pane("ccl-auto-1").unwrap().command, "bash");
         assert_eq!(s.pane("ccl-auto-1").unwrap().mark, None);

@@ -290,7 +290,7 @@ impl World {
     }
 
     /// What the script agent-queue starts in a pane reports there
-    /// (`<nonce> run`, `<nonce> done <status>`), if anything.
+    /// (`<nonce> run <pid>`, `<nonce> done <status>`), if anything.
     pub fn pane_mark(&self, session: &str) -> Option<String> {
         let out = self.tmux_output(&[
             "display-message",
@@ -305,7 +305,8 @@ impl World {
 
     /// Whether an agent agent-queue started runs in the session's pane.
     pub fn agent_runs(&self, session: &str) -> bool {
-        self.pane_mark(session).is_some_and(|m| m.ends_with(" run"))
+        self.pane_mark(session)
+            .is_some_and(|m| m.split_whitespace().nth(1) == Some("run"))
     }
 
     /// Idle in the state, and no started agent runs in its pane.

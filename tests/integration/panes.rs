@@ -430,7 +430,7 @@ fn an_agent_that_exits_without_its_stop_hook_frees_its_session_and_keeps_its_tas
 }
 
 #[test]
-fn a_started_script_killed_with_sigkill_is_named_by_status_and_forgotten_by_clear_cooldown() {
+fn a_started_script_killed_with_sigkill_frees_its_session_on_a_local_server() {
     let mut w = World::new(1);
     // Its task over, the agent stays (no recycling): the session is idle
     // with the agent agent-queue started still running.
@@ -443,9 +443,10 @@ fn a_started_script_killed_with_sigkill_is_named_by_status_and_forgotten_by_clea
     w.wait_until(WAIT, "the hook marked it idle", || {
         w.session_state("ccl-auto-1") == "idle"
     });
-    // As an operator's `pkill -9 -f claude` does: the agent and the script
-    // that would report its end both die of SIGKILL (this world's only:
-    // the script's command line holds this start's nonce).
+    // As an operator's `pkill -9 -f claude` does (lowest pid first): the
+    // script that would report the agent's end, then the agent, die of
+    // SIGKILL (this world's only: the script's command line holds this
+    // start's nonce).
     let nonce = w.state()["sessions"]["ccl-auto-1"]["started"]["nonce"]
         .as_str()
         .unwrap()
@@ -456,26 +457,78 @@ fn a_started_script_killed_with_sigkill_is_named_by_status_and_forgotten_by_clea
         .unwrap();
     let script = crate::env::stdout(&script).trim().to_string();
     assert!(!script.is_empty() && !script.contains('\n'), "{script:?}");
-    std::process::Command::new("pkill")
-        .args(["-9", "-P", &script])
-        .status()
+    let agent = std::process::Command::new("pgrep")
+        .args(["-P", &script])
+        .output()
         .unwrap();
-    assert!(std::process::Command::new("kill")
-        .args(["-9", &script])
-        .status()
-        .unwrap()
-        .success());
+    let agent = crate::env::stdout(&agent).trim().to_string();
+    for pid in [&script, &agent] {
+        assert!(std::process::Command::new("kill")
+            .args(["-9", pid])
+            .status()
+            .unwrap()
+            .success());
+    }
     w.wait_until(WAIT, "the shell said its job was killed", || {
         w.screen("ccl-auto-1").contains("Killed")
     });
+    // The report stays at `run`, but this host's /proc no longer shows the
+    // script's pid: the session is free.
     assert!(w.agent_runs("ccl-auto-1"), "the report stays at `run`");
     let status = crate::env::stdout(&w.ok(&["status"]));
-    assert!(
-        status.contains("idle, not free: the agent agent-queue started there still runs"),
-        "{status}"
-    );
-    w.fails(&["free-session"], 1, "");
-    w.ok(&["clear-cooldown", "ccl-auto-1", "--forget-agent"]);
-    assert!(!w.agent_runs("ccl-auto-1"));
+    assert!(status.contains("idle (free)"), "{status}");
+    assert!(!status.contains("still runs"), "{status}");
     w.ok(&["free-session"]);
+}
+
+/// A SIGKILL of the started script leaves `<nonce> run` behind with nobody
+/// to report `done`: on a local server its pid tells it is gone, and no
+/// `/exit` is typed into the bare shell.
+#[test]
+fn a_killed_start_script_gets_no_exit_typed_into_its_shell() {
+    let w = World::holding_a_task();
+    let nonce = w.state()["sessions"]["ccl-auto-1"]["started"]["nonce"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pgrep = |args: &[&str]| {
+        let out = std::process::Command::new("pgrep")
+            .args(args)
+            .output()
+            .unwrap();
+        crate::env::stdout(&out).trim().to_string()
+    };
+    let script = pgrep(&["-f", &format!("agent-queue {nonce}")]);
+    let agent = pgrep(&["-P", &script]);
+    assert!(
+        !script.is_empty() && !agent.is_empty(),
+        "{script:?} {agent:?}"
+    );
+    // The script first, so it never gets past its agent.
+    for pid in [&script, &agent] {
+        let killed = std::process::Command::new("kill")
+            .args(["-9", pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+    }
+    w.wait_until(WAIT, "the shell reports the kill", || {
+        w.screen("ccl-auto-1").contains("Killed")
+    });
+    assert!(w.agent_runs("ccl-auto-1"), "{}", w.describe());
+    let shell = w.tmux_output(&["display-message", "-p", "-t", "=ccl-auto-1:", "#{pane_pid}"]);
+    let started = Instant::now();
+    let out = w.run(&["mark-idle", "ccl-auto-1", "--no-next"]);
+    expect_exit("mark-idle", &out, 0, "", || w.describe());
+    assert!(!stderr(&out).contains("did not exit"), "{}", stderr(&out));
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{}",
+        w.describe()
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    let screen = w.screen("ccl-auto-1");
+    assert!(!screen.contains("/exit"), "{screen}");
+    let now = w.tmux_output(&["display-message", "-p", "-t", "=ccl-auto-1:", "#{pane_pid}"]);
+    assert_eq!(now.stdout, shell.stdout, "{}", w.describe());
 }
