@@ -116,13 +116,9 @@ fn handle(ctx: &Ctx) -> anyhow::Result<()> {
 /// The session this hook's agent runs in, when agent-queue manages it:
 /// the start named by `$AGENT_QUEUE_RUN`, or the pane's session.
 fn session(d: &Dispatcher) -> anyhow::Result<Option<String>> {
+    // A start it does not know is no session of its (an old agent's hook).
     if let Ok(run) = std::env::var(mark_idle::RUN_VAR) {
-        let state = d.store.read()?;
-        let found = state
-            .sessions
-            .iter()
-            .find(|(_, s)| s.started.as_ref().is_some_and(|st| st.nonce == run));
-        return Ok(found.map(|(name, _)| name.clone()));
+        return mark_idle::session_of_start(d, &run);
     }
     if std::env::var_os("TMUX_PANE").is_none() {
         return Ok(None);

@@ -222,13 +222,8 @@ pub(crate) fn own_session(d: &Dispatcher) -> anyhow::Result<Result<String, Strin
     // An agent agent-queue started says which start it is: that names its
     // session for sure, on this host or another, with no tmux call.
     if let Ok(run) = std::env::var(RUN_VAR) {
-        let state = d.store.read()?;
-        if let Some((name, _)) = state
-            .sessions
-            .iter()
-            .find(|(_, s)| s.started.as_ref().is_some_and(|st| st.nonce == run))
-        {
-            return Ok(Ok(name.clone()));
+        if let Some(name) = session_of_start(d, &run)? {
+            return Ok(Ok(name));
         }
     }
     let Some(pane) = std::env::var("TMUX_PANE").ok().filter(|p| !p.is_empty()) else {
@@ -269,6 +264,16 @@ pub(crate) fn own_session(d: &Dispatcher) -> anyhow::Result<Result<String, Strin
             seen.join(", ")
         )
     }))
+}
+
+/// The session whose recorded start has this nonce (`AGENT_QUEUE_RUN`).
+pub(crate) fn session_of_start(d: &Dispatcher, nonce: &str) -> anyhow::Result<Option<String>> {
+    let state = d.store.read()?;
+    Ok(state
+        .sessions
+        .iter()
+        .find(|(_, s)| s.started.as_ref().is_some_and(|st| st.nonce == nonce))
+        .map(|(name, _)| name.clone()))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {

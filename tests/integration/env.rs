@@ -598,6 +598,38 @@ pub fn json_lines(out: &Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The JSON lines of `events` whose `event` is `name`.
+pub fn events_named<'a>(events: &'a [serde_json::Value], name: &str) -> Vec<&'a serde_json::Value> {
+    events.iter().filter(|e| e["event"] == name).collect()
+}
+
+impl World {
+    /// The first line of every message the agents received, sorted: which
+    /// tasks arrived, however the sessions shared them.
+    pub fn received_first_lines(&self) -> Vec<String> {
+        let mut firsts: Vec<String> = self
+            .received()
+            .iter()
+            .map(|r| r.text.lines().next().unwrap_or_default().to_string())
+            .collect();
+        firsts.sort();
+        firsts
+    }
+
+    /// An account as `status --json` shows it.
+    pub fn account(&self, name: &str) -> serde_json::Value {
+        let status: serde_json::Value =
+            serde_json::from_str(&stdout(&self.ok(&["--json", "status"]))).unwrap();
+        status["accounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|a| a["account"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no account {name}: {status}"))
+    }
+}
+
 impl World {
     /// The history journal beside the default state file.
     pub fn history_path(&self) -> PathBuf {

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::env::{expect_exit, json_lines, stderr, World};
+use crate::env::{events_named, expect_exit, json_lines, stderr, World};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -152,10 +152,7 @@ fn a_dispatch_killed_before_the_agent_is_ready_is_recovered_by_the_next_scan() {
 
     let out = w.ok(&["--json", "scan"]);
     let events = json_lines(&out);
-    let recovered: Vec<_> = events
-        .iter()
-        .filter(|e| e["event"] == "recovered")
-        .collect();
+    let recovered = events_named(&events, "recovered");
     assert_eq!(recovered.len(), 1, "{events:?}");
     assert_eq!(recovered[0]["task"], task.display().to_string());
     assert!(recovered[0]["reason"].as_str().unwrap().contains("died"));

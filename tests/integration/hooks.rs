@@ -36,14 +36,8 @@ fn receipts_and_ends_come_from_the_hooks_and_tasks_go_through_once() {
     w.ok(&["scan"]);
     w.wait_received(3, WAIT);
     w.wait_all_idle(WAIT);
-    let mut firsts: Vec<String> = w
-        .received()
-        .iter()
-        .map(|r| r.text.lines().next().unwrap().to_string())
-        .collect();
-    firsts.sort();
     assert_eq!(
-        firsts,
+        w.received_first_lines(),
         ["[t0.md] task 0", "[t1.md] task 1", "[t2.md] task 2"]
     );
     // Each session's last receipt names its agent's session and transcript.

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::env::{json_lines, sh_quote, stderr, stdout, World};
+use crate::env::{json_lines, sh_quote, stderr, World};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -58,18 +58,6 @@ fn limited_markers(w: &World) -> usize {
         .count()
 }
 
-fn account(w: &World, name: &str) -> serde_json::Value {
-    let status: serde_json::Value =
-        serde_json::from_str(&stdout(&w.run(&["--json", "status"]))).unwrap();
-    status["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["account"] == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no account {name}: {status}"))
-}
-
 /// After the failover: nothing goes to max-a until its reset, then it takes
 /// work again without anyone touching it.
 fn max_a_comes_back_after_its_reset(w: &World, p: &std::path::Path, until: u64) {
@@ -92,7 +80,7 @@ fn max_a_comes_back_after_its_reset(w: &World, p: &std::path::Path, until: u64) 
                 .status
                 .success()
     });
-    assert!(account(w, "max-a")["limited_until"].is_null());
+    assert!(w.account("max-a")["limited_until"].is_null());
     w.ok(&["--json", "scan"]);
     let got = w.wait_received(2, WAIT);
     assert_eq!(got[1].session, "ccl-auto-1", "{got:?}");
@@ -124,7 +112,7 @@ fn a_limit_on_the_screen_mid_task_moves_the_task_to_another_account() {
     let got = w.wait_received(1, WAIT);
     assert_eq!(got[0].session, "b-1");
     assert!(got[0].text.starts_with("[t.md] the task"));
-    let a = account(&w, "max-a");
+    let a = w.account("max-a");
     assert!(a["reason"].as_str().unwrap().contains("usage limit"), "{a}");
     // Its menu was never answered: the agent was stopped with C-c.
     w.wait_until(WAIT, "the limited agent was stopped", || {
@@ -145,7 +133,7 @@ fn a_limit_from_the_stop_failure_hook_moves_the_task_to_another_account() {
     w.wait_until(WAIT, "the task is back in its inbox", || {
         p.join(".agent-queue/inbox/t.md").exists()
     });
-    assert!(account(&w, "max-a")["limited_until"].is_string());
+    assert!(w.account("max-a")["limited_until"].is_string());
     w.ok(&["--json", "scan"]);
     let got = w.wait_received(1, WAIT);
     assert_eq!(got[0].session, "b-1");
@@ -179,7 +167,7 @@ fn a_limit_seen_while_launching_fails_the_launch_at_once_naming_it() {
         "the limit line is quoted: {err}"
     );
     assert!(t.exists(), "back in its inbox");
-    let a = account(&w, "max-a");
+    let a = w.account("max-a");
     let until_rfc = agent_queue::report::format_utc(until);
     assert_eq!(a["limited_until"], until_rfc.as_str(), "{a}");
     // No cooldown: the limit keeps the session out, and it ends by itself.
@@ -205,5 +193,5 @@ fn a_dedicated_session_at_a_limit_while_launching_gives_its_task_back() {
     assert!(t.exists(), "back in its inbox: {:?}", w.inbox(&p));
     assert_eq!(w.session_state("mine"), "idle");
     // Nothing was marked: a dedicated session's account routes nothing.
-    assert!(account(&w, "max-a")["limited_until"].is_null());
+    assert!(w.account("max-a")["limited_until"].is_null());
 }

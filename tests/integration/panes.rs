@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use crate::env::{expect_exit, json_lines, sh_quote, stand_in_agent, stderr, World};
+use crate::env::{events_named, expect_exit, json_lines, sh_quote, stand_in_agent, stderr, World};
 use crate::guarantees::kill_dispatch_at;
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -73,12 +73,7 @@ fn many_launches_without_a_false_failure(command: impl Fn(&World) -> String, tas
             "{state}"
         );
     }
-    let mut firsts: Vec<String> = w
-        .received()
-        .iter()
-        .map(|r| r.text.lines().next().unwrap().to_string())
-        .collect();
-    firsts.sort();
+    let mut firsts = w.received_first_lines();
     firsts.dedup();
     assert_eq!(firsts.len(), tasks, "each task exactly once");
 }
@@ -152,10 +147,7 @@ fn after_a_tmux_restart_held_tasks_come_back_and_the_new_sessions_take_them() {
     w.start_pool();
     let out = w.ok(&["--json", "scan"]);
     let events = json_lines(&out);
-    let recovered: Vec<_> = events
-        .iter()
-        .filter(|e| e["event"] == "recovered")
-        .collect();
+    let recovered = events_named(&events, "recovered");
     assert_eq!(recovered.len(), 2, "{events:?}");
     assert!(
         recovered[0]["reason"]
@@ -164,11 +156,7 @@ fn after_a_tmux_restart_held_tasks_come_back_and_the_new_sessions_take_them() {
             .contains("made again"),
         "{events:?}"
     );
-    assert_eq!(
-        events.iter().filter(|e| e["event"] == "dispatched").count(),
-        2,
-        "{events:?}"
-    );
+    assert_eq!(events_named(&events, "dispatched").len(), 2, "{events:?}");
     let got = w.wait_received(4, WAIT);
     let mut again: Vec<&str> = got[2..]
         .iter()

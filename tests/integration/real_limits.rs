@@ -318,20 +318,6 @@ fn claude_code_at_a_usage_limit_shows_lines_that_agent_queue_reads() {
     assert!(stop_failures(&r, key_session).is_empty());
 }
 
-/// `agent-queue --json status`'s row of `account`.
-fn account(r: &Real, name: &str) -> Value {
-    let (out, _) = r.run(&["--json", "status"]);
-    assert!(out.status.success(), "{}", stderr(&out));
-    let status: Value = serde_json::from_str(&stdout(&out)).unwrap();
-    status["accounts"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|a| a["account"] == name)
-        .cloned()
-        .unwrap_or_else(|| panic!("no account {name}: {status}"))
-}
-
 /// Whether the stand-in answered a turn of `token`'s account that carried
 /// `message`, with `status`.
 fn turn_of(r: &Real, token: &str, message: &str, status: u16) -> bool {
@@ -390,10 +376,10 @@ fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works
     assert_eq!(first[0]["event"], "dispatched", "{first:?}");
     assert_eq!(first[0]["session"], "ccl-auto-1", "{first:?}");
     r.wait_until(WAIT, "max-a is limited", || {
-        account(&r, "max-a")["limited_until"].is_string()
+        r.w.account("max-a")["limited_until"].is_string()
     });
     assert!(epoch() < reset, "the test was too slow to see the limit");
-    let a = account(&r, "max-a");
+    let a = r.w.account("max-a");
     // RFC 3339, and the reset exactly (the stand-in's is on a whole minute).
     let until: jiff::Timestamp = a["limited_until"].as_str().unwrap().parse().unwrap();
     assert_eq!(until.as_second(), reset as i64, "{a}");
@@ -402,7 +388,7 @@ fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works
         reason.starts_with("You've hit your session limit · resets "),
         "the reason quotes the limit line: {a}"
     );
-    assert!(account(&r, "max-b")["limited_until"].is_null());
+    assert!(r.w.account("max-b")["limited_until"].is_null());
     assert!(turn_of(&r, TOKEN_A, &message, 429), "{}", r.describe());
     let failures = stop_failures(&r, "ccl-auto-1");
     assert_eq!(failures.len(), 1, "{failures:#?}");
@@ -469,7 +455,7 @@ fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works
             .success()
     });
     assert!(epoch() >= reset, "free before the reset");
-    assert!(account(&r, "max-a")["limited_until"].is_null());
+    assert!(r.w.account("max-a")["limited_until"].is_null());
     let (out, _) = r.run(&["--json", "scan"]);
     assert!(out.status.success(), "{}\n{}", stderr(&out), r.describe());
     r.wait_until(WAIT, "max-a's agent answered the later task", || {
