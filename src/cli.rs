@@ -1,6 +1,8 @@
 //! The command line: every name here is part of the contract that systemd
 //! units, scripts and operators' fingers depend on.
 
+pub mod render;
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};

@@ -14,8 +14,8 @@ use anyhow::Context;
 use serde::{Deserialize, Deserializer};
 
 use crate::error::bad_input;
-use crate::security::Security;
-use crate::task::Priority;
+use crate::queue::task::Priority;
+use crate::store::security::Security;
 
 mod agent;
 mod pool;
@@ -192,7 +192,7 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         }
         Err(e) => return Err(bad_input(format!("reading config {}: {e}", path.display()))),
     };
-    crate::security::check_config_file(path)?;
+    crate::store::security::check_config_file(path)?;
     parse(&text, path).with_context(|| format!("config {}", path.display()))
 }
 
@@ -224,7 +224,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         }
         agent.dialogs = merge_dialogs(default_dialogs(), agent.dialogs);
         within(&mut agent.resume_dir);
-        crate::limits::Patterns::new(&agent.limit_patterns)
+        crate::accounts::limits::Patterns::new(&agent.limit_patterns)
             .map_err(|e| bad_input(format!("{table} limit_patterns: {e}")))?;
         if let Some(key) = agent.env.keys().find(|k| !is_env_name(k)) {
             return Err(bad_input(format!(

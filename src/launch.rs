@@ -4,21 +4,23 @@
 //! check that Enter was taken. Every wait is a poll of the screen with a
 //! deadline; nothing sleeps a fixed time hoping the agent is ready.
 
+pub mod ready;
+
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::time::{Duration, Instant};
 
-use crate::agent_pane::AgentPane;
+use crate::accounts::limits::Patterns;
 use crate::config::{Agent, Dialog};
-use crate::limits::Patterns;
+use crate::output::report;
+use crate::pane::agent::AgentPane;
+use crate::pane::screen;
 use crate::pane::Activity;
-use crate::ready::{self, Failure, ReadyWait, Step};
-use crate::report;
-use crate::screen;
-use crate::state::Store;
+use crate::store::state::Store;
 use crate::tmux::Screen;
+use ready::{Failure, ReadyWait, Step};
 
-pub use crate::agent_pane::POLL;
+pub use crate::pane::agent::POLL;
 pub use words::{agent_command, command_line, message, resume_id, strip_controls};
 
 mod words;
@@ -201,7 +203,7 @@ impl Launch<'_> {
     /// at once, naming the limit (and nothing is typed into its menu).
     fn limited(&self, screen: &Screen) -> Option<LaunchError> {
         let line = self.limits.find(&screen.text)?;
-        Some(self.limit_error(crate::limits::one_line(line)))
+        Some(self.limit_error(crate::accounts::limits::one_line(line)))
     }
 
     /// A configured dialog on the screen, once the message is in the agent:

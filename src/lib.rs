@@ -1,30 +1,24 @@
 //! agent-queue as a library: the binary's modules, public so that the fuzz
 //! targets, the benchmark and the tests reach the pure parts (task parsing,
 //! shell quoting, ordering) without going through the command line.
+//!
+//! Grouped by domain: `queue` (task files, inboxes, pending order, routing),
+//! `tmux` (the one process type, the servers), `pane` (what a pane runs, the
+//! agent pane, screens), `launch` (starting an agent, the ready rule),
+//! `dispatch` (claim, settle, free sessions, recovery), `accounts` (limits
+//! seen, accounts held), `store` (state, journal, file trust), `output`
+//! (events, JSON paths, times), `config`, `cli` and `cmd`.
 
-pub mod agent_pane;
+pub mod accounts;
 pub mod cli;
-pub mod clock;
 pub mod cmd;
 pub mod config;
-pub mod dispatcher;
-pub mod docs;
+pub mod dispatch;
 pub mod error;
-pub mod inbox;
-pub mod journal;
 pub mod launch;
-pub mod limits;
+pub mod output;
 pub mod pane;
-pub mod pending;
-pub mod ready;
-pub mod report;
-pub mod routing;
-pub mod screen;
-pub mod security;
-pub mod servers;
-pub mod sessions;
+pub mod queue;
 pub mod shell;
-pub mod state;
-pub mod task;
+pub mod store;
 pub mod tmux;
-pub mod usage;

@@ -5,7 +5,8 @@
 use std::process::ExitCode;
 
 use agent_queue::cmd::{Ctx, Run};
-use agent_queue::{cli, error, report};
+use agent_queue::output::report;
+use agent_queue::{cli, error};
 use clap::Parser;
 
 fn main() -> ExitCode {

@@ -26,6 +26,9 @@
 //! paste or Enter that was on its way to an agent that has just exited lands
 //! there, never in the shell.
 
+pub mod agent;
+pub mod screen;
+
 use serde::{Deserialize, Serialize};
 
 use crate::shell::quote;

@@ -6,6 +6,8 @@
 //! Calls are batched with tmux's `;` separator where they go together: one
 //! process per screen read, one per typed line, one for a whole paste.
 
+pub mod servers;
+
 use std::collections::{HashMap, HashSet};
 use std::io::{Read, Write};
 use std::path::Path;

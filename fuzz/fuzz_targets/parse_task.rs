@@ -2,7 +2,7 @@
 //! Arbitrary bytes into the task-file parser: it must never panic, and a task
 //! it accepts must survive `render` and a second `parse` unchanged.
 
-use agent_queue::task::{parse, render};
+use agent_queue::queue::task::{parse, render};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

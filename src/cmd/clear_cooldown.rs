@@ -7,8 +7,8 @@ use super::{Ctx, Run};
 use crate::cli::ClearCooldownArgs;
 use crate::config::Kind;
 use crate::error::{bad_input, Outcome};
-use crate::report;
-use crate::state::Store;
+use crate::output::report;
+use crate::store::state::Store;
 
 impl Run for ClearCooldownArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -17,13 +17,13 @@ impl Run for ClearCooldownArgs {
             if let Kind::Unknown = config.kind(s) {
                 return Err(bad_input(format!(
                     "{:#}",
-                    crate::servers::unknown_session(&config, s)
+                    crate::tmux::servers::unknown_session(&config, s)
                 )));
             }
         }
         if self.forget_agent {
             for s in &self.sessions {
-                crate::servers::tmux_for(&config, s).forget_mark(&crate::tmux::target(s))?;
+                crate::tmux::servers::tmux_for(&config, s).forget_mark(&crate::tmux::target(s))?;
                 report::info(format!("{s}: the report of its started agent is forgotten"));
             }
         }

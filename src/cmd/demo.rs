@@ -18,7 +18,7 @@ use anyhow::{anyhow, Context};
 use super::{Ctx, Run};
 use crate::error::Outcome;
 use crate::shell::quote;
-use crate::state::{Phase, State, Store};
+use crate::store::state::{Phase, State, Store};
 
 pub struct Demo;
 
@@ -274,8 +274,8 @@ fn watch(world: &World, started: Instant) -> anyhow::Result<()> {
 /// `webapp/outage.md` and `critical` for a dispatched demo task.
 fn describe(task: &Path) -> (String, &'static str) {
     let name = task.file_name().unwrap_or_default().to_string_lossy();
-    let name = crate::inbox::original_name(&name).to_string();
-    let project = crate::inbox::project_of(task)
+    let name = crate::queue::inbox::original_name(&name).to_string();
+    let project = crate::queue::inbox::project_of(task)
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default();
     let priority = TASKS

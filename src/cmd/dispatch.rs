@@ -5,10 +5,10 @@
 use super::{Ctx, Run};
 use crate::cli::DispatchArgs;
 use crate::config::Kind;
-use crate::dispatcher::{Dispatcher, Recovery, Target};
+use crate::dispatch::free::Chooser;
+use crate::dispatch::{Dispatcher, Recovery, Target};
 use crate::error::{bad_input, Outcome};
-use crate::pending::{self, Refusal};
-use crate::sessions::Chooser;
+use crate::queue::pending::{self, Refusal};
 
 impl Run for DispatchArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -27,7 +27,7 @@ impl Run for DispatchArgs {
                 if let Kind::Unknown = config.kind(s) {
                     return Err(bad_input(format!(
                         "{:#}",
-                        crate::servers::unknown_session(&config, s)
+                        crate::tmux::servers::unknown_session(&config, s)
                     )));
                 }
                 Target::One {
@@ -36,7 +36,7 @@ impl Run for DispatchArgs {
                 }
             }
             None => {
-                if let Err(why) = crate::routing::eligible(&config, &pending.task) {
+                if let Err(why) = crate::queue::routing::eligible(&config, &pending.task) {
                     return Err(bad_input(format!("{}: {why}", pending.path.display())));
                 }
                 Target::Pool
@@ -53,12 +53,16 @@ impl Run for DispatchArgs {
             return Ok(Outcome::Done);
         }
         match (&self.session, round.busy) {
-            (Some(s), Some(busy)) => crate::report::info(format!("{s} cannot take a task: {busy}")),
-            (Some(s), None) => crate::report::info(format!("{s} cannot take a task now")),
-            (None, _) => crate::report::info("no free pool session; the task stays in its inbox"),
+            (Some(s), Some(busy)) => {
+                crate::output::report::info(format!("{s} cannot take a task: {busy}"))
+            }
+            (Some(s), None) => crate::output::report::info(format!("{s} cannot take a task now")),
+            (None, _) => {
+                crate::output::report::info("no free pool session; the task stays in its inbox")
+            }
         }
         if !pending.path.exists() {
-            crate::report::info(format!(
+            crate::output::report::info(format!(
                 "{} was taken by another invocation",
                 pending.path.display()
             ));

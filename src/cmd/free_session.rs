@@ -4,11 +4,11 @@
 
 use super::{Ctx, Run};
 use crate::cli::FreeSessionArgs;
+use crate::dispatch::free;
 use crate::error::{bad_input, Outcome};
-use crate::report;
-use crate::servers;
-use crate::sessions;
-use crate::state::{now, Store};
+use crate::output::report;
+use crate::store::state::{now, Store};
+use crate::tmux::servers;
 
 impl Run for FreeSessionArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -27,7 +27,7 @@ impl Run for FreeSessionArgs {
         let snapshot = servers::snapshot(&config)?;
         let now = now();
         let found = pools.iter().find_map(|pool| {
-            sessions::free_pool(&config, pool, &snapshot, &state, now)
+            free::free_pool(&config, pool, &snapshot, &state, now)
                 .into_iter()
                 .next()
                 .map(|s| (s, pool.name.clone()))

@@ -13,7 +13,7 @@ use crate::error::Outcome;
 
 impl Run for GenerateDocsArgs {
     fn run(&self, _ctx: &Ctx) -> anyhow::Result<Outcome> {
-        for (rel, bytes) in crate::docs::render()? {
+        for (rel, bytes) in crate::cli::render::render()? {
             let path = self.out.join(rel);
             write(&path, &bytes)?;
         }

@@ -8,19 +8,19 @@ use std::path::{Path, PathBuf};
 
 use super::{table, Ctx, Run};
 use crate::cli::HistoryArgs;
-use crate::clock::{format_span, parse_date, parse_utc};
 use crate::config::parse_duration;
 use crate::error::{bad_input, Outcome};
-use crate::inbox::original_bytes;
-use crate::journal::{Entry, Journal};
-use crate::report;
+use crate::output::clock::{format_span, parse_date, parse_utc};
+use crate::output::report;
+use crate::queue::inbox::original_bytes;
+use crate::store::journal::{Entry, Journal};
 
 /// How much of a reason or message a table row shows.
 const DETAIL_WIDTH: usize = 60;
 
 impl Run for HistoryArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
-        let now = crate::state::now();
+        let now = crate::store::state::now();
         let since = self
             .since
             .as_deref()

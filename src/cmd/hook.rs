@@ -26,11 +26,11 @@ use serde_json::Value;
 
 use super::{mark_idle, Ctx, Run};
 use crate::config::{Kind, OnLimit};
-use crate::dispatcher::Dispatcher;
+use crate::dispatch::Dispatcher;
 use crate::error::Outcome;
-use crate::inbox;
-use crate::report::{self, Event};
-use crate::state::{now, Phase, Receipt};
+use crate::output::report::{self, Event};
+use crate::queue::inbox;
+use crate::store::state::{now, Phase, Receipt};
 
 pub struct Hook;
 
@@ -229,7 +229,7 @@ fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
             ));
             return Ok(());
         }
-        crate::usage::mark(&config, &mut locked, &session, &line, now());
+        crate::accounts::limited::mark(&config, &mut locked, &session, &line, now());
         locked.save()?;
     }
     if pool.on_limit == OnLimit::Stop {
@@ -243,7 +243,7 @@ fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
 /// A hook of a Claude Code other than the one that took the session's task:
 /// one the agent started itself (`claude -p …`), which inherits its
 /// `AGENT_QUEUE_RUN`. The receipt says which Claude Code took the task.
-fn other_claude(entry: Option<&crate::state::SessionState>, input: &Input) -> bool {
+fn other_claude(entry: Option<&crate::store::state::SessionState>, input: &Input) -> bool {
     let took = entry
         .and_then(|s| s.receipt.as_ref())
         .and_then(|r| r.agent_session_id.as_deref());

@@ -25,16 +25,16 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 
 use super::{Ctx, Run};
-use crate::agent_pane::AgentPane;
 use crate::cli::{MarkIdleArgs, RecycleArgs};
 use crate::config::{Config, Kind};
-use crate::dispatcher::{Dispatcher, Recovery, Target};
+use crate::dispatch::free::{self, Chooser};
+use crate::dispatch::{Dispatcher, Recovery, Target};
 use crate::error::{bad_input, Outcome};
+use crate::output::report::{self, Event};
+use crate::pane::agent::AgentPane;
 use crate::pane::{Activity, Started};
-use crate::pending::{self, Mode};
-use crate::report::{self, Event};
-use crate::sessions::{self, Chooser};
-use crate::state::{now, Phase};
+use crate::queue::pending::{self, Mode};
+use crate::store::state::{now, Phase};
 
 /// The variable the started script exports to the agent and its hooks.
 pub const RUN_VAR: &str = "AGENT_QUEUE_RUN";
@@ -71,7 +71,7 @@ impl Run for MarkIdleArgs {
             }
             return Err(bad_input(format!(
                 "{:#}",
-                crate::servers::unknown_session(&config, &session)
+                crate::tmux::servers::unknown_session(&config, &session)
             )));
         }
         // Its agent's hook: it speaks for the agent agent-queue started,
@@ -185,7 +185,7 @@ impl Run for RecycleArgs {
         if let Kind::Unknown = kind {
             return Err(bad_input(format!(
                 "{:#}",
-                crate::servers::unknown_session(&config, &self.session)
+                crate::tmux::servers::unknown_session(&config, &self.session)
             )));
         }
         let lock = match self.lock_fd {
@@ -243,7 +243,7 @@ pub(crate) fn own_session(d: &Dispatcher) -> anyhow::Result<Result<String, Strin
     let mut seen = Vec::new();
     // $TMUX names a socket of this host: a remote server is never it, and
     // is not asked (a hook runs in every Claude Code of the operator's).
-    for tmux in crate::servers::all(d.config)
+    for tmux in crate::tmux::servers::all(d.config)
         .into_iter()
         .filter(|t| !t.is_remote())
     {
@@ -362,14 +362,14 @@ fn recycle(d: &Dispatcher, session: &str, how: How, lock: File) -> anyhow::Resul
         .sessions
         .get(session)
         .and_then(|s| s.started.clone());
-    let snapshot = crate::servers::snapshot_of(d.config, session)?;
+    let snapshot = crate::tmux::servers::snapshot_of(d.config, session)?;
     let Some(pane) = snapshot.pane(session) else {
         report::info(format!(
             "{session}: no such tmux session; nothing to recycle"
         ));
         return Ok(Outcome::Done);
     };
-    match (sessions::activity(started.as_ref(), pane), &started) {
+    match (free::activity(started.as_ref(), pane), &started) {
         (Some(Activity::Running), Some(started)) if how == How::Stop => {
             // Its limit menu waits for an answer that must never be given
             // blindly: C-c, not /exit and Enter.
@@ -385,8 +385,8 @@ fn recycle(d: &Dispatcher, session: &str, how: How, lock: File) -> anyhow::Resul
             return Ok(Outcome::Done);
         }
         (Some(Activity::Running), Some(_)) => {}
-        _ if sessions::started_runs(started.as_ref(), pane)
-            || !sessions::is_shell(&pane.command, &d.config.agent_for(session).shells) =>
+        _ if free::started_runs(started.as_ref(), pane)
+            || !free::is_shell(&pane.command, &d.config.agent_for(session).shells) =>
         {
             report::info(format!(
                 "{session}: its pane runs something agent-queue did not start there (`{}`); \

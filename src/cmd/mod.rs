@@ -6,8 +6,8 @@ use anyhow::Context;
 use crate::cli::{Command, Global};
 use crate::config::{self, Config};
 use crate::error::Outcome;
-use crate::journal::Journal;
-use crate::report;
+use crate::output::report;
+use crate::store::journal::Journal;
 
 mod clear_cooldown;
 mod demo;

@@ -7,8 +7,8 @@ use serde::Serialize;
 use super::{Ctx, Run};
 use crate::cli::ParseArgs;
 use crate::error::{bad_input, Outcome};
-use crate::report;
-use crate::task::{self, Task};
+use crate::output::report;
+use crate::queue::task::{self, Task};
 
 #[derive(Serialize)]
 struct Parsed<'a> {

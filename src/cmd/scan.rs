@@ -12,14 +12,14 @@ use std::time::{Duration, Instant, SystemTime};
 use super::{Ctx, Run};
 use crate::cli::ScanArgs;
 use crate::config::Config;
-use crate::dispatcher::{Dispatcher, Recovery, Target};
+use crate::dispatch::free;
+use crate::dispatch::{Dispatcher, Recovery, Target};
 use crate::error::Outcome;
-use crate::pending::{self, Mode};
-use crate::report::{self, Event};
-use crate::routing::{self, Free};
-use crate::servers;
-use crate::sessions;
-use crate::state::now;
+use crate::output::report::{self, Event};
+use crate::queue::pending::{self, Mode};
+use crate::queue::routing::{self, Free};
+use crate::store::state::now;
+use crate::tmux::servers;
 use crate::tmux::Snapshot;
 
 /// A guard against a loop that keeps finding changes (tasks written as fast
@@ -138,7 +138,7 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
         pools: config
             .pools
             .iter()
-            .map(|p| sessions::free_pool(config, p, &snapshot, &state, now).into())
+            .map(|p| free::free_pool(config, p, &snapshot, &state, now).into())
             .collect(),
     };
     warn_if_no_pool(config, &snapshot, tasks.len());

@@ -6,15 +6,15 @@
 use serde::Serialize;
 
 use super::{table, Ctx, Run};
-use crate::clock::{format_span, format_utc};
 use crate::config::Config;
+use crate::dispatch::free;
 use crate::error::Outcome;
-use crate::pending::{self, Mode};
-use crate::report;
-use crate::security::Trust;
-use crate::servers;
-use crate::sessions;
-use crate::state::{now, Phase, State, Store};
+use crate::output::clock::{format_span, format_utc};
+use crate::output::report;
+use crate::queue::pending::{self, Mode};
+use crate::store::security::Trust;
+use crate::store::state::{now, Phase, State, Store};
+use crate::tmux::servers;
 use crate::tmux::Snapshot;
 
 pub struct Status;
@@ -178,13 +178,13 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
             let pane = snapshot.pane(&session);
             let busy = (kind == "pool")
                 .then(|| {
-                    sessions::check(
+                    free::check(
                         config,
                         snapshot,
                         state,
                         &session,
                         now,
-                        sessions::Chooser::Automatic,
+                        free::Chooser::Automatic,
                     )
                     .err()
                 })
@@ -200,7 +200,7 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 held_secs: entry
                     .filter(|e| e.since > 0 && matches!(e.phase, Phase::Launching | Phase::Working))
                     .map(|e| now.saturating_sub(e.since)),
-                cooldown_left: sessions::cooldown_left(config, state, &session, now).as_secs(),
+                cooldown_left: free::cooldown_left(config, state, &session, now).as_secs(),
                 command: pane.map(|p| p.command.clone()),
                 free: kind == "pool" && busy.is_none(),
                 busy,

@@ -19,12 +19,12 @@ use super::{Ctx, Run};
 use crate::cli::SubmitArgs;
 use crate::config;
 use crate::error::{bad_input, Outcome};
-use crate::inbox::{self, rename_noreplace, STAGING};
-use crate::pending;
-use crate::pending::Refusal;
-use crate::report::{self, Event};
-use crate::security::Trust;
-use crate::task::{self, Priority};
+use crate::output::report::{self, Event};
+use crate::queue::inbox::{self, rename_noreplace, STAGING};
+use crate::queue::pending;
+use crate::queue::pending::Refusal;
+use crate::queue::task::{self, Priority};
+use crate::store::security::Trust;
 
 impl Run for SubmitArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -152,7 +152,8 @@ fn make_dir(dir: &Path) -> anyhow::Result<()> {
 /// `20261124T031400-fix-the-login-redirect-4242.md`: sortable, readable,
 /// and unique enough that the no-replace rename rarely has to try again.
 fn file_name(title: Option<&str>) -> String {
-    let stamp = crate::clock::format_utc(crate::state::now()).replace([':', '-'], "");
+    let stamp =
+        crate::output::clock::format_utc(crate::store::state::now()).replace([':', '-'], "");
     let stamp = stamp.trim_end_matches('Z');
     let mut slug: String = title
         .unwrap_or("task")

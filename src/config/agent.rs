@@ -10,7 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{duration, expand_tilde, path};
-use crate::task::Priority;
+use crate::queue::task::Priority;
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -56,7 +56,7 @@ impl Default for Agent {
             models: Models::default(),
             env: BTreeMap::new(),
             claude_code: true,
-            limit_patterns: crate::limits::default_patterns(),
+            limit_patterns: crate::accounts::limits::default_patterns(),
             limit_wait: Duration::from_secs(3600),
             limit_margin: Duration::from_secs(60),
         }

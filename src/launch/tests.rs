@@ -1,6 +1,6 @@
 use super::*;
 use crate::config::Agent;
-use crate::task::Task;
+use crate::queue::task::Task;
 use std::path::Path;
 
 fn agent() -> Agent {

@@ -7,8 +7,8 @@ use std::path::Path;
 
 use crate::config::Agent;
 use crate::pane;
+use crate::queue::task::Task;
 use crate::shell::quote;
-use crate::task::Task;
 
 /// A well-formed resume id is a UUID; anything else in the file is ignored.
 pub fn resume_id(text: &str) -> Option<&str> {

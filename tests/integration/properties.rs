@@ -18,8 +18,8 @@
 
 use std::process::Command;
 
+use agent_queue::queue::task::{parse, render, Priority, Task};
 use agent_queue::shell::quote;
-use agent_queue::task::{parse, render, Priority, Task};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 

@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use agent_queue::limits::{reset_time, Patterns};
+use agent_queue::accounts::limits::{reset_time, Patterns};
 use serde_json::Value;
 
 use crate::env::{json_lines, sh_quote, stderr, stdout};

@@ -14,8 +14,8 @@ use std::sync::{Mutex, OnceLock};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-use crate::journal::Journal;
-use crate::task::Priority;
+use crate::queue::task::Priority;
+use crate::store::journal::Journal;
 
 /// What happened to a task, as printed by `scan`, `dispatch` and `mark-idle`.
 #[derive(Debug, Clone, Serialize)]
@@ -441,7 +441,7 @@ pub fn unescape_path(text: &str) -> PathBuf {
 }
 
 /// Serde for a path field shown with [`escape_path`]:
-/// `#[serde(with = "crate::report::json_path")]`.
+/// `#[serde(with = "crate::output::report::json_path")]`.
 pub mod json_path {
     use super::*;
 
@@ -470,8 +470,8 @@ pub mod json_path_opt {
     }
 }
 
-/// `2026-11-24T03:14:00Z` from Unix seconds: [`crate::clock::format_utc`].
-pub use crate::clock::format_utc;
+/// `2026-11-24T03:14:00Z` from Unix seconds: [`crate::output::clock::format_utc`].
+pub use crate::output::clock::format_utc;
 
 #[cfg(test)]
 mod tests;

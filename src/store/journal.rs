@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use anyhow::Context;
 
 use crate::config::Config;
-use crate::report::{self, Event};
+use crate::output::report::{self, Event};
 
 /// The journal of one config: where it is and how big it may grow.
 #[derive(Debug)]
@@ -67,7 +67,7 @@ impl Journal {
     /// Appends `e`, stamped now; a failure is a warning (the first one of
     /// this invocation only), never an error.
     pub fn record(&self, e: &Event) {
-        let result = line(e, crate::state::now())
+        let result = line(e, crate::store::state::now())
             .context("writing the event as JSON")
             .and_then(|l| self.append_line(&l).map_err(anyhow::Error::from));
         if let Err(err) = result {
@@ -215,7 +215,7 @@ impl Entry {
         let time = fields
             .get("time")
             .and_then(|t| t.as_str())
-            .and_then(crate::clock::parse_utc)
+            .and_then(crate::output::clock::parse_utc)
             .ok_or("no `time` that reads as a time")?;
         Ok(Entry {
             text: text.to_string(),
@@ -252,7 +252,10 @@ pub fn line(e: &Event, time: u64) -> serde_json::Result<String> {
         .strip_prefix('{')
         .and_then(|j| j.strip_suffix('}'))
         .unwrap_or(&json);
-    let mut out = format!("{{\"time\":\"{}\",{body}", crate::clock::format_utc(time));
+    let mut out = format!(
+        "{{\"time\":\"{}\",{body}",
+        crate::output::clock::format_utc(time)
+    );
     for key in ["task", "session"] {
         if !keys.contains_key(key) {
             out.push_str(&format!(",\"{key}\":null"));
@@ -292,7 +295,7 @@ fn checked_len(file: &File) -> io::Result<u64> {
     if !meta.is_file() {
         return Err(io::Error::other("not a regular file"));
     }
-    let me = crate::security::current_uid();
+    let me = crate::store::security::current_uid();
     if meta.uid() != me {
         return Err(io::Error::other(format!(
             "owned by uid {}, not by uid {me} who runs agent-queue",
@@ -305,7 +308,7 @@ fn checked_len(file: &File) -> io::Result<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::Priority;
+    use crate::queue::task::Priority;
     use std::os::unix::fs::PermissionsExt;
 
     fn idle(session: &str) -> Event {

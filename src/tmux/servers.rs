@@ -6,7 +6,7 @@
 use anyhow::anyhow;
 
 use crate::config::Config;
-use crate::report;
+use crate::output::report;
 use crate::tmux::{Snapshot, Tmux};
 
 /// The tmux of the server `session` is on.

@@ -52,13 +52,13 @@ pub struct SessionState {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::report::json_path_opt"
+        with = "crate::output::report::json_path_opt"
     )]
     pub task: Option<PathBuf>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::report::json_path_opt"
+        with = "crate::output::report::json_path_opt"
     )]
     pub project: Option<PathBuf>,
     /// Unix seconds of the last change of `state`.
@@ -88,7 +88,7 @@ pub struct Receipt {
     /// The start it belongs to (`AGENT_QUEUE_RUN`), empty when the agent
     /// was not started by agent-queue (a dedicated session).
     pub nonce: String,
-    #[serde(with = "crate::report::json_path")]
+    #[serde(with = "crate::output::report::json_path")]
     pub task: PathBuf,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_session_id: Option<String>,
@@ -229,8 +229,8 @@ impl Store {
                 .create(dir)
                 .with_context(|| format!("creating state folder {}", dir.display()))?;
         }
-        crate::security::check_state_path(&self.path)?;
-        crate::security::check_state_path(&self.lock_path())?;
+        crate::store::security::check_state_path(&self.path)?;
+        crate::store::security::check_state_path(&self.lock_path())?;
         Ok(())
     }
 
@@ -254,7 +254,7 @@ impl Store {
     /// Reads the state without the lock: a consistent snapshot, since writes
     /// are atomic renames, but possibly stale by the time it is used.
     pub fn read(&self) -> anyhow::Result<State> {
-        crate::security::check_state_path(&self.path)?;
+        crate::store::security::check_state_path(&self.path)?;
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),

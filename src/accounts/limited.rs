@@ -8,9 +8,9 @@
 use std::path::PathBuf;
 
 use crate::config::{Config, OnLimit};
-use crate::inbox;
-use crate::report::{self, format_utc, Event};
-use crate::state::{Locked, Phase};
+use crate::output::report::{self, format_utc, Event};
+use crate::queue::inbox;
+use crate::store::state::{Locked, Phase};
 
 /// The furthest reset believed: a weekly limit, and a day to spare.
 const MAX_RESET_AHEAD: u64 = 8 * 86_400;
@@ -21,7 +21,7 @@ pub fn until(config: &Config, session: &str, line: &str, now: u64) -> (u64, bool
     let agent = config.agent_for(session);
     // A line without a zone means the local time of the agent's host: this
     // one's, as far as agent-queue can tell.
-    let reset = crate::limits::reset_time(line, &jiff::Zoned::now())
+    let reset = crate::accounts::limits::reset_time(line, &jiff::Zoned::now())
         .and_then(|t| u64::try_from(t.as_second()).ok())
         .filter(|&r| {
             // No limit of Claude Code's lasts over a week: a later time was
@@ -56,7 +56,7 @@ pub fn mark(
     now: u64,
 ) -> Option<PathBuf> {
     // Claude Code wraps its own lines: one line, for the state and the log.
-    let line = crate::limits::one_line(line);
+    let line = crate::accounts::limits::one_line(line);
     let line = line.as_str();
     let pool = config.pool_of(session);
     let (account, until) = match pool {
@@ -118,7 +118,7 @@ pub fn mark(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::Store;
+    use crate::store::state::Store;
 
     #[test]
     fn a_read_reset_replaces_a_guess_and_a_later_reset_stands() {

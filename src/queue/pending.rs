@@ -13,10 +13,10 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 use crate::config::Config;
-use crate::inbox;
-use crate::report::{self, Event};
-use crate::security::Trust;
-use crate::task::{self, ReadError, Task};
+use crate::output::report::{self, Event};
+use crate::queue::inbox;
+use crate::queue::task::{self, ReadError, Task};
+use crate::store::security::Trust;
 
 /// A broken task younger than this may still be being written.
 pub const REJECT_AFTER: Duration = Duration::from_secs(60);
@@ -374,7 +374,7 @@ pub fn folder_refusal(project: &Path, inbox: &Path, trust: &Trust) -> Option<Str
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::task::Priority;
+    use crate::queue::task::Priority;
 
     fn p(name: &str, priority: Priority, mtime: u64) -> Pending {
         Pending {

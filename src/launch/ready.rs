@@ -13,10 +13,10 @@
 
 use std::time::Duration;
 
+use crate::accounts::limits::Patterns;
 use crate::config::{Agent, Dialog};
-use crate::limits::Patterns;
+use crate::pane::screen;
 use crate::pane::Activity;
-use crate::screen;
 
 /// How long the pane's shell may take to run the typed line (and the line
 /// to report its start).
@@ -78,7 +78,7 @@ impl<'a> ReadyWait<'a> {
     /// `activity`, `elapsed` after the command was typed.
     pub fn next(&mut self, text: &str, activity: &Activity, elapsed: Duration) -> Step<'a> {
         if let Some(line) = self.limits.find(text) {
-            let line = crate::limits::one_line(line);
+            let line = crate::accounts::limits::one_line(line);
             return Step::Fail(Failure::Limit(line));
         }
         let dialog = screen::dialog(text, &self.agent.dialogs);
@@ -124,7 +124,7 @@ impl<'a> ReadyWait<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::screen::real_screens::*;
+    use crate::pane::screen::real_screens::*;
 
     const NBSP: &str = "\u{a0}";
     const MS: Duration = Duration::from_millis(40);

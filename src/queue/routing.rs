@@ -9,8 +9,8 @@
 use std::collections::VecDeque;
 
 use crate::config::{Config, Pool};
-use crate::state::State;
-use crate::task::Task;
+use crate::queue::task::Task;
+use crate::store::state::State;
 
 /// Why a task waits.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,7 +31,9 @@ impl std::fmt::Display for Waits {
             Waits::Limited(accounts) => {
                 let list: Vec<String> = accounts
                     .iter()
-                    .map(|(a, until)| format!("{a} until {}", crate::report::format_utc(*until)))
+                    .map(|(a, until)| {
+                        format!("{a} until {}", crate::output::report::format_utc(*until))
+                    })
                     .collect();
                 write!(
                     f,
@@ -132,7 +134,7 @@ pub fn route(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::state::AccountState;
+    use crate::store::state::AccountState;
     use std::path::Path;
 
     fn config() -> Config {

@@ -9,14 +9,14 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{After, Dispatcher};
-use crate::agent_pane::AgentPane;
-use crate::inbox;
+use crate::accounts::limits::Patterns;
+use crate::dispatch::free;
 use crate::launch::Stage;
-use crate::limits::Patterns;
+use crate::output::report::{self, Event};
+use crate::pane::agent::AgentPane;
 use crate::pane::{Activity, Started};
-use crate::report::{self, Event};
-use crate::sessions;
-use crate::state::{now, Locked, Phase};
+use crate::queue::inbox;
+use crate::store::state::{now, Locked, Phase};
 use crate::tmux::Snapshot;
 
 impl Dispatcher<'_> {
@@ -86,7 +86,7 @@ impl Dispatcher<'_> {
             else {
                 continue;
             };
-            crate::usage::mark(self.config, locked, session, line, now);
+            crate::accounts::limited::mark(self.config, locked, session, line, now);
             changed += 1;
             if self
                 .config
@@ -121,7 +121,7 @@ impl Dispatcher<'_> {
         let now = now();
         for (session, phase, task, started) in holders {
             let pane = snapshot.pane(&session);
-            let activity = pane.and_then(|p| sessions::activity(started.as_ref(), p));
+            let activity = pane.and_then(|p| free::activity(started.as_ref(), p));
             let shown = task
                 .as_deref()
                 .unwrap_or(Path::new("?"))
@@ -234,7 +234,7 @@ impl Dispatcher<'_> {
                     continue;
                 };
                 if entry.phase != Phase::Idle
-                    || sessions::activity(Some(started), pane) != Some(Activity::Running)
+                    || free::activity(Some(started), pane) != Some(Activity::Running)
                 {
                     continue;
                 }

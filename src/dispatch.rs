@@ -9,20 +9,20 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::agent_pane::AgentPane;
+use crate::accounts::limits::Patterns;
 use crate::config::Config;
-use crate::inbox;
 use crate::launch::{self, Launch};
-use crate::limits::Patterns;
+use crate::output::report::{self, Event};
+use crate::pane::agent::AgentPane;
 use crate::pane::{self, Started};
-use crate::pending::Pending;
-use crate::report::{self, Event};
-use crate::routing::{self, Free};
-use crate::security::Trust;
-use crate::servers;
-use crate::sessions::{self, Busy, Chooser};
-use crate::state::{now, Locked, Phase, Store};
+use crate::queue::inbox;
+use crate::queue::pending::Pending;
+use crate::queue::routing::{self, Free};
+use crate::store::security::Trust;
+use crate::store::state::{now, Locked, Phase, Store};
+use crate::tmux::servers;
 use crate::tmux::{Snapshot, Tmux};
+use free::{Busy, Chooser};
 
 pub struct Dispatcher<'a> {
     pub config: &'a Config,
@@ -40,6 +40,7 @@ pub enum Target<'s> {
     One { session: &'s str, chooser: Chooser },
 }
 
+pub mod free;
 mod recovery;
 
 /// What recovery leaves to do once the state's lock is let go: the
@@ -203,12 +204,12 @@ impl<'a> Dispatcher<'a> {
             Target::Pool => {
                 for (i, pool) in config.pools.iter().enumerate() {
                     free.pools[i] =
-                        sessions::free_pool(config, pool, snapshot, &locked.state, now).into();
+                        free::free_pool(config, pool, snapshot, &locked.state, now).into();
                 }
                 None
             }
             Target::One { session, chooser } => {
-                match sessions::check(config, snapshot, &locked.state, session, now, chooser) {
+                match free::check(config, snapshot, &locked.state, session, now, chooser) {
                     Ok(()) => {
                         let i = config
                             .pools
@@ -438,8 +439,13 @@ impl<'a> Dispatcher<'a> {
                 // No cooldown: the account's limit keeps the session out,
                 // and ends by itself.
                 let line = e.limit.as_deref().unwrap_or_default();
-                let mut back =
-                    crate::usage::mark(self.config, &mut locked, &claim.session, line, now);
+                let mut back = crate::accounts::limited::mark(
+                    self.config,
+                    &mut locked,
+                    &claim.session,
+                    line,
+                    now,
+                );
                 // A launch that failed gives its task back in any case
                 // (`on_limit = "leave"` keeps only a task already under way).
                 if back.is_none() && locked.state.phase(&claim.session) != Phase::Idle {

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use crate::config::{Config, Pool};
 use crate::pane::{self, Activity, Mark, Started};
-use crate::state::{Phase, State};
+use crate::store::state::{Phase, State};
 use crate::tmux::{Pane, Snapshot};
 
 /// Why a session cannot take a task now.
@@ -47,7 +47,7 @@ impl std::fmt::Display for Busy {
             Busy::Limited { account, until } => write!(
                 f,
                 "account `{account}` hit its usage limit, until {}",
-                crate::report::format_utc(*until)
+                crate::output::report::format_utc(*until)
             ),
             Busy::Unreachable => f.write_str("its tmux server does not answer"),
             Busy::Started => f.write_str("the agent agent-queue started there still runs"),

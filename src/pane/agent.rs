@@ -6,8 +6,8 @@
 
 use std::time::{Duration, Instant};
 
+use crate::output::report;
 use crate::pane::{self, Activity, Started};
-use crate::report;
 use crate::tmux::{Screen, Tmux};
 
 /// How often a pane is read while waiting (no slower than every 50 ms).
