@@ -2,5 +2,5 @@
 //! a hook's message) and where an account is held until its reset, so that
 //! failover sends work to an account that can take it.
 
-pub mod limited;
+pub(crate) mod limited;
 pub mod limits;

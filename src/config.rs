@@ -224,7 +224,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         }
         agent.dialogs = merge_dialogs(default_dialogs(), agent.dialogs);
         within(&mut agent.resume_dir);
-        crate::accounts::limits::Patterns::new(&agent.limit_patterns)
+        agent.limits = crate::accounts::limits::Patterns::new(&agent.limit_patterns)
             .map_err(|e| bad_input(format!("{table} limit_patterns: {e}")))?;
         if let Some(key) = agent.env.keys().find(|k| !is_env_name(k)) {
             return Err(bad_input(format!(

@@ -9,7 +9,7 @@
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
-use crate::accounts::limits::Patterns;
+use crate::clock::now;
 use crate::config::Config;
 use crate::launch::{self, Launch};
 use crate::output::report::{self, Event};
@@ -19,7 +19,7 @@ use crate::queue::inbox;
 use crate::queue::pending::Pending;
 use crate::queue::routing::{self, Free};
 use crate::store::security::Trust;
-use crate::store::state::{now, Locked, Phase, Store};
+use crate::store::state::{Locked, Phase, Store};
 use crate::tmux::servers;
 use crate::tmux::{Snapshot, Tmux};
 use free::{Busy, Chooser};
@@ -202,10 +202,7 @@ impl<'a> Dispatcher<'a> {
         // sessions, as a pool of its own at the end).
         let one = match target {
             Target::Pool => {
-                for (i, pool) in config.pools.iter().enumerate() {
-                    free.pools[i] =
-                        free::free_pool(config, pool, snapshot, &locked.state, now).into();
-                }
+                free = free::free_sessions(config, snapshot, &locked.state, now);
                 None
             }
             Target::One { session, chooser } => {
@@ -340,8 +337,6 @@ impl<'a> Dispatcher<'a> {
         let resume = self.resume(&claim.session);
         let agent = self.config.agent_for(&claim.session);
         let tmux = self.tmux(&claim.session);
-        // Checked when the config was read.
-        let limits = Patterns::new(&agent.limit_patterns).unwrap_or_default();
         let launch = Launch {
             pane: AgentPane {
                 tmux: &tmux,
@@ -359,7 +354,7 @@ impl<'a> Dispatcher<'a> {
             message: launch::message(agent, &claim.pending.name, &claim.pending.task),
             progress: Some(&claim.lock),
             receipts: Some(&self.store),
-            limits: &limits,
+            limits: &agent.limits,
             expect_receipt: claim.expect_receipt,
         };
         report::debug(format!(

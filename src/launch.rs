@@ -21,7 +21,7 @@ use crate::tmux::Screen;
 use ready::{Failure, ReadyWait, Step};
 
 pub use crate::pane::agent::POLL;
-pub use words::{agent_command, command_line, message, resume_id, strip_controls};
+pub use words::{command_line, message, resume_id};
 
 mod words;
 /// How long a paste may take to show in the agent's input before Enter is

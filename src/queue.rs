@@ -1,7 +1,7 @@
 //! The queue: task files, the project inboxes that hold them, the pending
 //! tasks in dispatch order, and which pool each one may go to.
 
-pub mod inbox;
-pub mod pending;
-pub mod routing;
+pub(crate) mod inbox;
+pub(crate) mod pending;
+pub(crate) mod routing;
 pub mod task;

@@ -62,11 +62,10 @@ impl Snapshot {
     }
 }
 
-/// The visible screen of a pane and what it runs, read in one call.
+/// The visible screen of a pane and whose it is, read in one call.
 #[derive(Debug, Clone, Default)]
 pub struct Screen {
     pub text: String,
-    pub command: String,
     pub pid: u32,
     pub mark: Option<Mark>,
 }
@@ -119,10 +118,6 @@ impl Tmux {
             .iter()
             .any(|a| Path::new(a).file_name().is_some_and(|n| n == "ssh"));
         Tmux { argv, reparsed }
-    }
-
-    pub fn argv(&self) -> &[String] {
-        &self.argv
     }
 
     /// The server is on another host (its prefix goes through ssh).
@@ -268,7 +263,6 @@ impl Tmux {
             .ok_or_else(|| anyhow!("tmux printed no pane for {target}: {fields:?}"))?;
         Ok(Screen {
             text: text.to_string(),
-            command: pane.command,
             pid: pane.pid,
             mark: pane.mark,
         })

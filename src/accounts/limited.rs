@@ -7,8 +7,9 @@
 
 use std::path::PathBuf;
 
+use crate::clock::format_utc;
 use crate::config::{Config, OnLimit};
-use crate::output::report::{self, format_utc, Event};
+use crate::output::report::{self, Event};
 use crate::queue::inbox;
 use crate::store::state::{Locked, Phase};
 

@@ -13,6 +13,7 @@ use crate::queue::pending::{self, Refusal};
 impl Run for DispatchArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
+        crate::store::journal::open(&config);
         let d = Dispatcher::new(&config);
         let path = std::path::absolute(&self.task).unwrap_or_else(|_| self.task.clone());
         // Held to what a scan holds it to: an operator naming a file does

@@ -4,10 +4,11 @@
 
 use super::{Ctx, Run};
 use crate::cli::FreeSessionArgs;
+use crate::clock::now;
 use crate::dispatch::free;
 use crate::error::{bad_input, Outcome};
 use crate::output::report;
-use crate::store::state::{now, Store};
+use crate::store::state::Store;
 use crate::tmux::servers;
 
 impl Run for FreeSessionArgs {

@@ -8,9 +8,9 @@ use std::path::{Path, PathBuf};
 
 use super::{table, Ctx, Run};
 use crate::cli::HistoryArgs;
+use crate::clock::{format_span, parse_date, parse_utc};
 use crate::config::parse_duration;
 use crate::error::{bad_input, Outcome};
-use crate::output::clock::{format_span, parse_date, parse_utc};
 use crate::output::report;
 use crate::queue::inbox::original_bytes;
 use crate::store::journal::{Entry, Journal};
@@ -20,7 +20,7 @@ const DETAIL_WIDTH: usize = 60;
 
 impl Run for HistoryArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
-        let now = crate::store::state::now();
+        let now = crate::clock::now();
         let since = self
             .since
             .as_deref()
@@ -313,7 +313,7 @@ fn render_life(entries: &[&Entry]) -> String {
     let name = entries
         .iter()
         .find_map(|e| task_key(e))
-        .map(|p| report::escape_path(&p))
+        .map(|p| crate::paths::escape_path(&p))
         .unwrap_or_default();
     let mut out = format!("{name}\n");
     let mut rows = Vec::new();

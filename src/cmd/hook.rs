@@ -25,12 +25,13 @@ use std::io::Read;
 use serde_json::Value;
 
 use super::{mark_idle, Ctx, Run};
+use crate::clock::now;
 use crate::config::{Kind, OnLimit};
 use crate::dispatch::Dispatcher;
 use crate::error::Outcome;
 use crate::output::report::{self, Event};
 use crate::queue::inbox;
-use crate::store::state::{now, Phase, Receipt};
+use crate::store::state::{Phase, Receipt};
 
 pub struct Hook;
 
@@ -138,6 +139,7 @@ fn session(d: &Dispatcher) -> anyhow::Result<Option<String>> {
 
 fn receipt(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     let config = ctx.config()?;
+    crate::store::journal::open(&config);
     let d = Dispatcher::new(&config);
     let Some(session) = session(&d)? else {
         return Ok(());
@@ -193,6 +195,7 @@ fn receipt(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
 /// this hook, so it cannot be stopped from here).
 fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     let config = ctx.config()?;
+    crate::store::journal::open(&config);
     let d = Dispatcher::new(&config);
     let Some(session) = session(&d)? else {
         return Ok(());
@@ -252,6 +255,7 @@ fn other_claude(entry: Option<&crate::store::state::SessionState>, input: &Input
 
 fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     let config = ctx.config()?;
+    crate::store::journal::open(&config);
     let d = Dispatcher::new(&config);
     let Some(session) = session(&d)? else {
         return Ok(());

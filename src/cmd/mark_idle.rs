@@ -14,9 +14,8 @@
 //! recycle lock, taken before the session is marked, passes to the detached
 //! recycle, so however many `mark-idle` run at once, one `/exit` is typed.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -26,6 +25,7 @@ use anyhow::Context;
 
 use super::{Ctx, Run};
 use crate::cli::{MarkIdleArgs, RecycleArgs};
+use crate::clock::now;
 use crate::config::{Config, Kind};
 use crate::dispatch::free::{self, Chooser};
 use crate::dispatch::{Dispatcher, Recovery, Target};
@@ -34,7 +34,7 @@ use crate::output::report::{self, Event};
 use crate::pane::agent::AgentPane;
 use crate::pane::{Activity, Started};
 use crate::queue::pending::{self, Mode};
-use crate::store::state::{now, Phase};
+use crate::store::state::Phase;
 
 /// The variable the started script exports to the agent and its hooks.
 pub const RUN_VAR: &str = "AGENT_QUEUE_RUN";
@@ -42,6 +42,7 @@ pub const RUN_VAR: &str = "AGENT_QUEUE_RUN";
 impl Run for MarkIdleArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
+        crate::store::journal::open(&config);
         let d = Dispatcher::new(&config);
         let own_session = match &self.session {
             Some(_) => None,
@@ -174,6 +175,7 @@ pub(crate) fn end_task(
 impl Run for RecycleArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
+        crate::store::journal::open(&config);
         let d = Dispatcher::new(&config);
         let kind = config.kind(&self.session);
         if let Kind::Dedicated(_) = kind {
@@ -295,12 +297,7 @@ pub(crate) fn detach_recycle(
     lock: &File,
 ) -> anyhow::Result<()> {
     let log_path = config.state_file.with_file_name("recycle.log");
-    let log = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&log_path)
+    let log = crate::store::private::open(&log_path, crate::store::private::Access::Append)
         .with_context(|| format!("opening {}", log_path.display()))?;
     let exe = std::env::current_exe().context("finding the agent-queue executable")?;
     let fd = lock.as_raw_fd();

@@ -6,8 +6,6 @@ use anyhow::Context;
 use crate::cli::{Command, Global};
 use crate::config::{self, Config};
 use crate::error::Outcome;
-use crate::output::report;
-use crate::store::journal::Journal;
 
 mod clear_cooldown;
 mod demo;
@@ -29,16 +27,15 @@ pub struct Ctx {
 
 impl Ctx {
     /// Loads the config named by `--config`, `$AGENT_QUEUE_CONFIG` or the
-    /// XDG default (exit 2 when it is missing or wrong), and from then on
-    /// records every event in its history journal.
+    /// XDG default (exit 2 when it is missing or wrong). A command that
+    /// reports events then opens its history journal itself
+    /// ([`crate::store::journal::open`]).
     pub fn config(&self) -> anyhow::Result<Config> {
         let path = match &self.global.config {
             Some(p) => p.clone(),
             None => config::default_path(),
         };
-        let config = config::load(&path).with_context(|| "loading the config".to_string())?;
-        report::set_history(Journal::of(&config));
-        Ok(config)
+        config::load(&path).with_context(|| "loading the config".to_string())
     }
 }
 

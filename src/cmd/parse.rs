@@ -22,7 +22,7 @@ impl Run for ParseArgs {
         let path = &self.file;
         let task = task::read(path).map_err(|e| bad_input(format!("{}: {e}", path.display())))?;
         report::print_json(&Parsed {
-            path: report::escape_path(path),
+            path: crate::paths::escape_path(path),
             task: &task,
         });
         Ok(Outcome::Done)

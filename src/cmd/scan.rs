@@ -11,14 +11,14 @@ use std::time::{Duration, Instant, SystemTime};
 
 use super::{Ctx, Run};
 use crate::cli::ScanArgs;
+use crate::clock::now;
 use crate::config::Config;
 use crate::dispatch::free;
 use crate::dispatch::{Dispatcher, Recovery, Target};
 use crate::error::Outcome;
 use crate::output::report::{self, Event};
 use crate::queue::pending::{self, Mode};
-use crate::queue::routing::{self, Free};
-use crate::store::state::now;
+use crate::queue::routing;
 use crate::tmux::servers;
 use crate::tmux::Snapshot;
 
@@ -33,6 +33,7 @@ const MAX_SETTLE_WAIT: Duration = Duration::from_secs(10);
 impl Run for ScanArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
+        crate::store::journal::open(&config);
         let d = Dispatcher::new(&config);
         if self.dry_run {
             return plan(&d);
@@ -102,8 +103,8 @@ impl Run for ScanArgs {
                 break;
             }
             report::debug(format!(
-                "waiting {} ms for tasks to settle",
-                wait.as_millis()
+                "waiting {} for tasks to settle",
+                crate::clock::format_duration(wait)
             ));
             std::thread::sleep(wait + Duration::from_millis(10));
         }
@@ -134,13 +135,7 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
     let state = d.store.read()?;
     let snapshot = servers::snapshot(config)?;
     let now = now();
-    let mut free = Free {
-        pools: config
-            .pools
-            .iter()
-            .map(|p| free::free_pool(config, p, &snapshot, &state, now).into())
-            .collect(),
-    };
+    let mut free = free::free_sessions(config, &snapshot, &state, now);
     warn_if_no_pool(config, &snapshot, tasks.len());
     for task in &tasks {
         match routing::route(config, &task.task, &mut free, &state, now) {

@@ -6,14 +6,15 @@
 use serde::Serialize;
 
 use super::{table, Ctx, Run};
+use crate::clock::now;
+use crate::clock::{format_span, format_utc};
 use crate::config::Config;
 use crate::dispatch::free;
 use crate::error::Outcome;
-use crate::output::clock::{format_span, format_utc};
 use crate::output::report;
 use crate::queue::pending::{self, Mode};
 use crate::store::security::Trust;
-use crate::store::state::{now, Phase, State, Store};
+use crate::store::state::{Phase, State, Store};
 use crate::tmux::servers;
 use crate::tmux::Snapshot;
 
@@ -95,7 +96,7 @@ impl Run for Status {
             projects: pending::read_all(&config, &Trust::new(&config.security), Mode::Quiet)
                 .into_iter()
                 .map(|p| ProjectRow {
-                    project: report::escape_path(&p.project),
+                    project: crate::paths::escape_path(&p.project),
                     pending: p.pending.len(),
                     settling: p.settling,
                     refused: p.refused,
@@ -195,7 +196,7 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 state: entry.map(|e| e.phase).unwrap_or(Phase::Idle).as_str(),
                 task: entry
                     .and_then(|e| e.task.as_deref())
-                    .map(report::escape_path),
+                    .map(crate::paths::escape_path),
                 since: entry.filter(|e| e.since > 0).map(|e| format_utc(e.since)),
                 held_secs: entry
                     .filter(|e| e.since > 0 && matches!(e.phase, Phase::Launching | Phase::Working))
@@ -262,7 +263,7 @@ fn render(r: &Report) -> String {
             s.since.clone().unwrap_or_else(|| "-".into()),
             s.held_secs.map_or_else(|| "-".into(), format_span),
             if s.cooldown_left > 0 {
-                format!("{}s", s.cooldown_left)
+                format_span(s.cooldown_left)
             } else {
                 "-".into()
             },

@@ -6,10 +6,9 @@
 //! settle time, so that a scan sends it at once instead of waiting for a
 //! writer that is already done.
 
-use std::fs::{DirBuilder, File, OpenOptions};
+use std::fs::File;
 use std::io::{Read, Write};
 use std::os::unix::ffi::OsStringExt;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -24,6 +23,7 @@ use crate::queue::inbox::{self, rename_noreplace, STAGING};
 use crate::queue::pending;
 use crate::queue::pending::Refusal;
 use crate::queue::task::{self, Priority};
+use crate::store::private::{self, Access};
 use crate::store::security::Trust;
 
 impl Run for SubmitArgs {
@@ -59,6 +59,9 @@ impl Run for SubmitArgs {
         // submit works without a config; with one, it follows its settle
         // and trusts whom it trusts.
         let config = ctx.config().ok();
+        if let Some(config) = &config {
+            crate::store::journal::open(config);
+        }
         let settle = config
             .as_ref()
             .map_or(config::DEFAULT_SETTLE, |c| c.projects.settle);
@@ -142,18 +145,13 @@ fn read_stdin() -> anyhow::Result<Vec<u8>> {
 }
 
 fn make_dir(dir: &Path) -> anyhow::Result<()> {
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .with_context(|| format!("creating {}", dir.display()))
+    private::create_dir(dir).with_context(|| format!("creating {}", dir.display()))
 }
 
 /// `20261124T031400-fix-the-login-redirect-4242.md`: sortable, readable,
 /// and unique enough that the no-replace rename rarely has to try again.
 fn file_name(title: Option<&str>) -> String {
-    let stamp =
-        crate::output::clock::format_utc(crate::store::state::now()).replace([':', '-'], "");
+    let stamp = crate::clock::format_utc(crate::clock::now()).replace([':', '-'], "");
     let stamp = stamp.trim_end_matches('Z');
     let mut slug: String = title
         .unwrap_or("task")
@@ -189,12 +187,7 @@ fn write_staged(
     settle: Duration,
 ) -> anyhow::Result<PathBuf> {
     let path = staging.join(name);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(&path)
+    let mut file = private::open(&path, Access::New)
         .with_context(|| format!("creating {}", path.display()))?;
     let written = file
         .write_all(bytes)

@@ -10,6 +10,7 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{duration, expand_tilde, path};
+use crate::accounts::limits::Patterns;
 use crate::queue::task::Priority;
 
 #[derive(Debug, Clone, Deserialize)]
@@ -34,6 +35,10 @@ pub struct Agent {
     pub claude_code: bool,
     /// Regular expressions for the agent's own "usage limit" lines.
     pub limit_patterns: Vec<String>,
+    /// `limit_patterns` compiled, once, when the config is read: every
+    /// launch and every scan reads screens with them.
+    #[serde(skip)]
+    pub limits: Patterns,
     /// How long an account whose limit names no reset time is left alone.
     #[serde(deserialize_with = "duration")]
     pub limit_wait: Duration,
@@ -57,6 +62,7 @@ impl Default for Agent {
             env: BTreeMap::new(),
             claude_code: true,
             limit_patterns: crate::accounts::limits::default_patterns(),
+            limits: Patterns::default(),
             limit_wait: Duration::from_secs(3600),
             limit_margin: Duration::from_secs(60),
         }

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use crate::config::{Config, Pool};
 use crate::pane::{self, Activity, Mark, Started};
+use crate::queue::routing::Free;
 use crate::store::state::{Phase, State};
 use crate::tmux::{Pane, Snapshot};
 
@@ -41,13 +42,13 @@ impl std::fmt::Display for Busy {
             Busy::Held(p) => write!(f, "the state has it {}", p.as_str()),
             Busy::Cooling(left) => write!(
                 f,
-                "cooling down after a failed launch ({}s left)",
-                left.as_secs()
+                "cooling down after a failed launch ({} left)",
+                crate::clock::format_duration(*left)
             ),
             Busy::Limited { account, until } => write!(
                 f,
                 "account `{account}` hit its usage limit, until {}",
-                crate::output::report::format_utc(*until)
+                crate::clock::format_utc(*until)
             ),
             Busy::Unreachable => f.write_str("its tmux server does not answer"),
             Busy::Started => f.write_str("the agent agent-queue started there still runs"),
@@ -155,6 +156,18 @@ pub fn free_pool(
     pool.sessions()
         .filter(|s| check(config, snapshot, state, s, now, Chooser::Automatic).is_ok())
         .collect()
+}
+
+/// The free sessions of every pool, in config order: what a round routes
+/// tasks to.
+pub fn free_sessions(config: &Config, snapshot: &Snapshot, state: &State, now: u64) -> Free {
+    Free {
+        pools: config
+            .pools
+            .iter()
+            .map(|p| free_pool(config, p, snapshot, state, now).into())
+            .collect(),
+    }
 }
 
 #[cfg(test)]

@@ -9,15 +9,24 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use super::{After, Dispatcher};
-use crate::accounts::limits::Patterns;
+use crate::clock::now;
 use crate::dispatch::free;
 use crate::launch::Stage;
 use crate::output::report::{self, Event};
 use crate::pane::agent::AgentPane;
 use crate::pane::{Activity, Started};
 use crate::queue::inbox;
-use crate::store::state::{now, Locked, Phase};
+use crate::store::state::{Locked, Phase};
 use crate::tmux::Snapshot;
+
+/// A usage-limit line on the screen of a working session, read before the
+/// state's lock: it counts only if that session still runs the same start.
+pub(super) struct LimitSeen {
+    pub session: String,
+    /// The start whose screen showed it (`AGENT_QUEUE_RUN`).
+    pub nonce: String,
+    pub line: String,
+}
 
 impl Dispatcher<'_> {
     pub(super) fn finish(&self, after: &After) {
@@ -41,8 +50,8 @@ impl Dispatcher<'_> {
     }
 
     /// The usage-limit lines on the screens of working pool sessions whose
-    /// started agent runs there: `(session, nonce, line)`.
-    pub(super) fn limits_on_screens(&self) -> Vec<(String, String, String)> {
+    /// started agent runs there.
+    pub(super) fn limits_on_screens(&self) -> Vec<LimitSeen> {
         let Ok(state) = self.store.read() else {
             return Vec::new();
         };
@@ -53,13 +62,17 @@ impl Dispatcher<'_> {
             .filter_map(|(name, s)| {
                 let started = s.started.as_ref()?;
                 let pool = self.config.pool_of(name)?;
-                let patterns = Patterns::new(&pool.agent.limit_patterns).ok()?;
+                let patterns = &pool.agent.limits;
                 let screen = self.tmux(name).screen(&started.pane).ok()?;
                 if screen.pid != started.pid {
                     return None;
                 }
                 let line = patterns.find(&screen.text)?;
-                Some((name.clone(), started.nonce.clone(), line.to_string()))
+                Some(LimitSeen {
+                    session: name.clone(),
+                    nonce: started.nonce.clone(),
+                    line: line.to_string(),
+                })
             })
             .collect()
     }
@@ -70,12 +83,17 @@ impl Dispatcher<'_> {
     pub(super) fn limit_holders(
         &self,
         locked: &mut Locked,
-        limits: &[(String, String, String)],
+        limits: &[LimitSeen],
     ) -> (usize, Vec<After>) {
         let now = now();
         let mut to_stop = Vec::new();
         let mut changed = 0;
-        for (session, nonce, line) in limits {
+        for LimitSeen {
+            session,
+            nonce,
+            line,
+        } in limits
+        {
             let Some(started) = locked
                 .state
                 .sessions

@@ -1,3 +1,4 @@
+use super::words::agent_command;
 use super::*;
 use crate::config::Agent;
 use crate::queue::task::Task;

@@ -2,20 +2,19 @@
 //! the sd-daemon `<N>` priority prefix when stderr is the journal, so journald
 //! records error, warning and info as such), and with `--json` one JSON object
 //! per line on stdout for pipelines. Lines are written whole under a lock, as
-//! launches run on several threads. JSON strings must be UTF-8 and file names
-//! need not be, so every path in JSON goes through [`escape_path`].
+//! launches run on several threads. Every path in JSON goes through
+//! [`crate::paths`]. Where events are also kept is the command's choice
+//! ([`set_history`]), so this module writes no file of its own.
 
-use std::ffi::OsString;
 use std::io::Write;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::Serialize;
 
+use crate::paths::{json_path, json_path_opt};
 use crate::queue::task::Priority;
-use crate::store::journal::Journal;
 
 /// What happened to a task, as printed by `scan`, `dispatch` and `mark-idle`.
 #[derive(Debug, Clone, Serialize)]
@@ -247,8 +246,13 @@ struct Reporter {
 
 static REPORTER: OnceLock<Reporter> = OnceLock::new();
 
-/// Where events are also appended, once the config has said where.
-static HISTORY: OnceLock<Journal> = OnceLock::new();
+/// Where events are kept besides the screen: the history journal, once a
+/// command has opened it.
+pub trait History: Send + Sync {
+    fn record(&self, e: &Event);
+}
+
+static HISTORY: OnceLock<Box<dyn History>> = OnceLock::new();
 
 /// Sets how output looks; the first call wins.
 pub fn init(json: bool, quiet: bool, verbose: bool) {
@@ -326,10 +330,10 @@ pub fn error(msg: impl AsRef<str>) {
     log(Level::Error, msg.as_ref());
 }
 
-/// From now on every event is also appended to `journal` (the history);
-/// the first call wins.
-pub fn set_history(journal: Journal) {
-    let _ = HISTORY.set(journal);
+/// From now on every event is also recorded in `history`; the first call
+/// wins.
+pub fn set_history(history: Box<dyn History>) {
+    let _ = HISTORY.set(history);
 }
 
 /// Reports an event: its human line on stderr, its JSON line on stdout,
@@ -346,8 +350,8 @@ pub fn event(e: &Event) {
 /// human output is not an event line (`submit` prints the task's path).
 pub fn record(e: &Event) {
     if e.journaled() {
-        if let Some(journal) = HISTORY.get() {
-            journal.record(e);
+        if let Some(history) = HISTORY.get() {
+            history.record(e);
         }
     }
 }
@@ -383,95 +387,6 @@ pub fn print_json(value: &impl Serialize) {
     };
     print(&line);
 }
-
-/// A path as JSON shows it, losslessly: the UTF-8 parts as they are, except
-/// that `\` is doubled, and every byte that is not part of valid UTF-8 as
-/// `\xHH` (two lowercase hex digits). So an ordinary path reads as itself,
-/// two different paths never read the same, and `printf '%b'` turns the
-/// text back into the bytes.
-pub fn escape_path(path: &Path) -> String {
-    escape_bytes(path.as_os_str().as_bytes())
-}
-
-pub fn escape_bytes(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len());
-    for chunk in bytes.utf8_chunks() {
-        for c in chunk.valid().chars() {
-            if c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        for b in chunk.invalid() {
-            out.push_str(&format!("\\x{b:02x}"));
-        }
-    }
-    out
-}
-
-/// The path [`escape_path`] was given. A `\` that starts neither `\\` nor
-/// `\xHH` stands for itself, so that a path written before paths were
-/// escaped reads back as it was.
-pub fn unescape_path(text: &str) -> PathBuf {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\' {
-            if bytes.get(i + 1) == Some(&b'\\') {
-                out.push(b'\\');
-                i += 2;
-                continue;
-            }
-            let hex = bytes
-                .get(i + 2..i + 4)
-                .and_then(|h| std::str::from_utf8(h).ok());
-            if bytes.get(i + 1) == Some(&b'x') {
-                if let Some(b) = hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    out.push(b);
-                    i += 4;
-                    continue;
-                }
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    PathBuf::from(OsString::from_vec(out))
-}
-
-/// Serde for a path field shown with [`escape_path`]:
-/// `#[serde(with = "crate::output::report::json_path")]`.
-pub mod json_path {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(path: &Path, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&escape_path(path))
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<PathBuf, D::Error> {
-        Ok(unescape_path(&String::deserialize(d)?))
-    }
-}
-
-/// [`json_path`] for an optional path.
-pub mod json_path_opt {
-    use super::*;
-
-    pub fn serialize<S: Serializer>(path: &Option<PathBuf>, s: S) -> Result<S::Ok, S::Error> {
-        match path {
-            Some(p) => s.serialize_some(&escape_path(p)),
-            None => s.serialize_none(),
-        }
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<PathBuf>, D::Error> {
-        Ok(Option::<String>::deserialize(d)?.map(|t| unescape_path(&t)))
-    }
-}
-
-/// `2026-11-24T03:14:00Z` from Unix seconds: [`crate::output::clock::format_utc`].
-pub use crate::output::clock::format_utc;
 
 #[cfg(test)]
 mod tests;

@@ -6,7 +6,7 @@
 //! bytes: a file name need not be UTF-8, and a rename must keep it as it is.
 
 use std::collections::HashSet;
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::io;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
@@ -158,30 +158,16 @@ fn kind(ft: &std::fs::FileType) -> &'static str {
 
 /// Renames without ever replacing `to`: `EEXIST` when it exists.
 pub fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
-    let c = |p: &Path| CString::new(p.as_os_str().as_bytes()).map_err(io::Error::other);
-    let (cf, ct) = (c(from)?, c(to)?);
-    // SAFETY: both are valid NUL-terminated paths that outlive the call.
-    let rc = unsafe {
-        libc::renameat2(
-            libc::AT_FDCWD,
-            cf.as_ptr(),
-            libc::AT_FDCWD,
-            ct.as_ptr(),
-            libc::RENAME_NOREPLACE,
-        )
-    };
-    if rc == 0 {
-        return Ok(());
-    }
-    let err = io::Error::last_os_error();
-    match err.raw_os_error() {
+    use rustix::fs::{renameat_with, RenameFlags, CWD};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(()),
         // A file system without RENAME_NOREPLACE: a hard link also refuses to
         // replace, and the source goes once the new name is in place.
-        Some(libc::EINVAL) | Some(libc::ENOSYS) => {
+        Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
             std::fs::hard_link(from, to)?;
             std::fs::remove_file(from)
         }
-        _ => Err(err),
+        Err(e) => Err(e.into()),
     }
 }
 

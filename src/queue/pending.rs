@@ -12,6 +12,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use crate::clock::format_duration;
 use crate::config::Config;
 use crate::output::report::{self, Event};
 use crate::queue::inbox;
@@ -245,9 +246,9 @@ fn handle_broken(path: &Path, reason: &str, age: Duration, mode: Mode) {
     if age < REJECT_AFTER || mode == Mode::Quiet {
         if mode != Mode::Quiet {
             report::debug(format!(
-                "{} does not parse ({reason}); left for a later scan as it changed {}s ago",
+                "{} does not parse ({reason}); left for a later scan as it changed {} ago",
                 path.display(),
-                age.as_secs()
+                format_duration(age)
             ));
         }
         return;
@@ -266,17 +267,6 @@ fn handle_broken(path: &Path, reason: &str, age: Duration, mode: Mode) {
             "{} does not parse ({reason}) and could not be renamed .rejected: {e}",
             path.display()
         )),
-    }
-}
-
-/// `2s`, `1.5s`, `250ms`: as the config writes it.
-fn format_duration(d: Duration) -> String {
-    if d.subsec_millis() == 0 {
-        format!("{}s", d.as_secs())
-    } else if d < Duration::from_secs(1) {
-        format!("{}ms", d.as_millis())
-    } else {
-        format!("{:.1}s", d.as_secs_f64())
     }
 }
 

@@ -31,9 +31,7 @@ impl std::fmt::Display for Waits {
             Waits::Limited(accounts) => {
                 let list: Vec<String> = accounts
                     .iter()
-                    .map(|(a, until)| {
-                        format!("{a} until {}", crate::output::report::format_utc(*until))
-                    })
+                    .map(|(a, until)| format!("{a} until {}", crate::clock::format_utc(*until)))
                     .collect();
                 write!(
                     f,

@@ -6,7 +6,6 @@
 
 use std::fmt;
 use std::io::Read;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -296,18 +295,8 @@ impl fmt::Display for ReadError {
 impl std::error::Error for ReadError {}
 
 pub fn read_bytes(path: &Path) -> Result<Vec<u8>, ReadError> {
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)
-        .map_err(|e| match e.raw_os_error() {
-            Some(libc::ELOOP) => ReadError::Io(std::io::Error::other("is a symlink")),
-            _ => ReadError::Io(e),
-        })?;
+    let file = crate::store::private::open_regular(path).map_err(ReadError::Io)?;
     let meta = file.metadata().map_err(ReadError::Io)?;
-    if !meta.is_file() {
-        return Err(ReadError::Io(std::io::Error::other("not a regular file")));
-    }
     if meta.len() > MAX_TASK_BYTES {
         return Err(ReadError::Invalid(error(
             None,

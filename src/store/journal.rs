@@ -20,16 +20,25 @@
 //! It is a record, never a reason to fail: a write that does not work is a
 //! warning, once per invocation.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, FileExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 
+use crate::clock;
 use crate::config::Config;
 use crate::output::report::{self, Event};
+use crate::store::private::{self, Access};
+
+/// Opens the history journal of `config`: from now on every event this
+/// invocation reports is also appended there. A command calls it where it
+/// starts, once it has its config.
+pub fn open(config: &Config) {
+    report::set_history(Box::new(Journal::of(config)));
+}
 
 /// The journal of one config: where it is and how big it may grow.
 #[derive(Debug)]
@@ -37,6 +46,12 @@ pub struct Journal {
     path: PathBuf,
     max_size: u64,
     warned: AtomicBool,
+}
+
+impl report::History for Journal {
+    fn record(&self, e: &Event) {
+        Journal::record(self, e)
+    }
 }
 
 impl Journal {
@@ -53,6 +68,7 @@ impl Journal {
         Journal::new(config.history_file(), config.history.max_size)
     }
 
+    #[cfg(test)]
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -67,7 +83,7 @@ impl Journal {
     /// Appends `e`, stamped now; a failure is a warning (the first one of
     /// this invocation only), never an error.
     pub fn record(&self, e: &Event) {
-        let result = line(e, crate::store::state::now())
+        let result = line(e, clock::now())
             .context("writing the event as JSON")
             .and_then(|l| self.append_line(&l).map_err(anyhow::Error::from));
         if let Err(err) = result {
@@ -95,7 +111,7 @@ impl Journal {
         // The last byte is read and the line written under the file's lock:
         // a size read while another line is being written can end inside
         // that line, which would then look torn.
-        fs2::FileExt::lock_exclusive(&file)?;
+        file.lock()?;
         let len = checked_len(&file).unwrap_or(len);
         // A line cut short by a crash gets its end here, so that it spoils
         // only itself and not this line too.
@@ -107,7 +123,7 @@ impl Journal {
         // One write, not write_all: a line split over two writes could have
         // another invocation's line land between its halves.
         let written = file.write(&buf);
-        let _ = fs2::FileExt::unlock(&file);
+        let _ = file.unlock();
         let written = written?;
         if written != buf.len() {
             return Err(io::Error::other(format!(
@@ -131,7 +147,7 @@ impl Journal {
     /// that opened the old file just before still writes its line, into
     /// `.1`. Nobody holds the lock for longer than a stat and a rename.
     fn rotate(&self, file: &File) -> io::Result<()> {
-        fs2::FileExt::lock_exclusive(file)?;
+        file.lock()?;
         let ours = file.metadata()?;
         let still_ours = match std::fs::symlink_metadata(&self.path) {
             Ok(m) => m.dev() == ours.dev() && m.ino() == ours.ino() && m.len() > self.max_size,
@@ -143,19 +159,13 @@ impl Journal {
         } else {
             Ok(())
         };
-        let _ = fs2::FileExt::unlock(file);
+        let _ = file.unlock();
         result
     }
 
     /// The state folder, 0700, as the state makes it.
     fn make_folder(&self) -> io::Result<()> {
-        match self.path.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() && !dir.exists() => std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir),
-            _ => Ok(()),
-        }
+        self.path.parent().map_or(Ok(()), private::create_dir)
     }
 
     /// Every line of `history.jsonl.1` then `history.jsonl` that is a
@@ -215,7 +225,7 @@ impl Entry {
         let time = fields
             .get("time")
             .and_then(|t| t.as_str())
-            .and_then(crate::output::clock::parse_utc)
+            .and_then(clock::parse_utc)
             .ok_or("no `time` that reads as a time")?;
         Ok(Entry {
             text: text.to_string(),
@@ -238,7 +248,7 @@ impl Entry {
         self.fields
             .get(key)
             .and_then(|v| v.as_str())
-            .map(report::unescape_path)
+            .map(crate::paths::unescape_path)
     }
 }
 
@@ -252,10 +262,7 @@ pub fn line(e: &Event, time: u64) -> serde_json::Result<String> {
         .strip_prefix('{')
         .and_then(|j| j.strip_suffix('}'))
         .unwrap_or(&json);
-    let mut out = format!(
-        "{{\"time\":\"{}\",{body}",
-        crate::output::clock::format_utc(time)
-    );
+    let mut out = format!("{{\"time\":\"{}\",{body}", clock::format_utc(time));
     for key in ["task", "session"] {
         if !keys.contains_key(key) {
             out.push_str(&format!(",\"{key}\":null"));
@@ -266,23 +273,11 @@ pub fn line(e: &Event, time: u64) -> serde_json::Result<String> {
 }
 
 fn open_append(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .append(true)
-        .create(true)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
+    private::open(path, Access::Append)
 }
 
 fn read_file(path: &Path) -> io::Result<Vec<u8>> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
-        .open(path)?;
-    if !file.metadata()?.is_file() {
-        return Err(io::Error::other("not a regular file"));
-    }
+    let mut file = private::open_regular(path)?;
     let mut out = Vec::new();
     io::Read::read_to_end(&mut file, &mut out)?;
     Ok(out)
@@ -309,6 +304,7 @@ fn checked_len(file: &File) -> io::Result<u64> {
 mod tests {
     use super::*;
     use crate::queue::task::Priority;
+    use std::fs::OpenOptions;
     use std::os::unix::fs::PermissionsExt;
 
     fn idle(session: &str) -> Event {

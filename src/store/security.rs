@@ -36,8 +36,7 @@ enum Node {
 
 /// The running user's uid.
 pub fn current_uid() -> u32 {
-    // SAFETY: geteuid has no preconditions and cannot fail.
-    unsafe { libc::geteuid() }
+    rustix::process::geteuid().as_raw()
 }
 
 /// Whom the checks trust: the running user, root, and the config's lists.

@@ -10,17 +10,16 @@
 //! process dies, which a PID check cannot tell apart from PID reuse.
 
 use std::collections::BTreeMap;
-use std::fs::{File, OpenOptions};
+use std::fs::{File, TryLockError};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 
 use crate::error::bad_input;
 use crate::pane::Started;
+use crate::store::private::{self, Access};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "lowercase")]
@@ -52,13 +51,13 @@ pub struct SessionState {
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::output::report::json_path_opt"
+        with = "crate::paths::json_path_opt"
     )]
     pub task: Option<PathBuf>,
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
-        with = "crate::output::report::json_path_opt"
+        with = "crate::paths::json_path_opt"
     )]
     pub project: Option<PathBuf>,
     /// Unix seconds of the last change of `state`.
@@ -88,7 +87,7 @@ pub struct Receipt {
     /// The start it belongs to (`AGENT_QUEUE_RUN`), empty when the agent
     /// was not started by agent-queue (a dedicated session).
     pub nonce: String,
-    #[serde(with = "crate::output::report::json_path")]
+    #[serde(with = "crate::paths::json_path")]
     pub task: PathBuf,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_session_id: Option<String>,
@@ -175,13 +174,6 @@ impl State {
     }
 }
 
-pub fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
-        .unwrap_or(0)
-}
-
 /// The state file, its lock file and its folder of launch locks.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -222,13 +214,8 @@ impl Store {
     /// that another user could have planted.
     fn prepare(&self) -> anyhow::Result<()> {
         let dir = self.dir();
-        if !dir.as_os_str().is_empty() && !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .with_context(|| format!("creating state folder {}", dir.display()))?;
-        }
+        private::create_dir(dir)
+            .with_context(|| format!("creating state folder {}", dir.display()))?;
         crate::store::security::check_state_path(&self.path)?;
         crate::store::security::check_state_path(&self.lock_path())?;
         Ok(())
@@ -239,9 +226,9 @@ impl Store {
     pub fn lock(&self) -> anyhow::Result<Locked> {
         self.prepare()?;
         let lock_path = self.lock_path();
-        let lock = open_private(&lock_path)
+        let lock = private::open(&lock_path, Access::Update)
             .with_context(|| format!("opening state lock {}", lock_path.display()))?;
-        fs2::FileExt::lock_exclusive(&lock)
+        lock.lock()
             .with_context(|| format!("locking {}", lock_path.display()))?;
         let state = self.read()?;
         Ok(Locked {
@@ -299,17 +286,16 @@ impl Store {
 
 fn try_lock(path: &Path) -> anyhow::Result<Option<File>> {
     if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
+        private::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     }
-    let file = open_private(path).with_context(|| format!("opening {}", path.display()))?;
-    match fs2::FileExt::try_lock_exclusive(&file) {
+    let file = private::open(path, Access::Update)
+        .with_context(|| format!("opening {}", path.display()))?;
+    match file.try_lock() {
         Ok(()) => Ok(Some(file)),
-        Err(e) if e.raw_os_error() == fs2::lock_contended_error().raw_os_error() => Ok(None),
-        Err(e) => Err(e).with_context(|| format!("locking {}", path.display())),
+        Err(TryLockError::WouldBlock) => Ok(None),
+        Err(TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("locking {}", path.display()))
+        }
     }
 }
 
@@ -326,12 +312,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = suffixed(path, &format!(".tmp.{}", std::process::id()));
     let result = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&tmp)?;
+        let mut f = private::open(&tmp, Access::New)?;
         f.write_all(bytes)?;
         f.write_all(b"\n")?;
         f.sync_all()?;
@@ -347,17 +328,6 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
     }
     result
-}
-
-fn open_private(path: &Path) -> std::io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
 }
 
 fn suffixed(path: &Path, suffix: &str) -> PathBuf {

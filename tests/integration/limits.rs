@@ -168,7 +168,7 @@ fn a_limit_seen_while_launching_fails_the_launch_at_once_naming_it() {
     );
     assert!(t.exists(), "back in its inbox");
     let a = w.account("max-a");
-    let until_rfc = agent_queue::output::report::format_utc(until);
+    let until_rfc = agent_queue::clock::format_utc(until);
     assert_eq!(a["limited_until"], until_rfc.as_str(), "{a}");
     // No cooldown: the limit keeps the session out, and it ends by itself.
     assert!(w.state()["sessions"]["ccl-auto-1"]["last_fail"].is_null());
