@@ -11,7 +11,7 @@ use crate::cli::HistoryArgs;
 use crate::clock::{format_span, parse_date, parse_utc};
 use crate::config::parse_duration;
 use crate::error::{bad_input, Outcome};
-use crate::output::report;
+use crate::output::report::{self, Event};
 use crate::queue::inbox::original_bytes;
 use crate::store::journal::{Entry, Journal};
 
@@ -63,13 +63,22 @@ impl Run for HistoryArgs {
 const REPORT_LAG: u64 = 10;
 
 fn step(e: &Entry) -> u8 {
-    match e.event() {
-        "submitted" | "rejected" | "skipped" | "planned" => 0,
-        "dispatched" => 1,
-        "received" | "failed" | "recovered" => 2,
-        "done" => 3,
+    match &e.event {
+        Some(
+            Event::Submitted { .. }
+            | Event::Rejected { .. }
+            | Event::Skipped { .. }
+            | Event::Planned { .. },
+        ) => 0,
+        Some(Event::Dispatched { .. }) => 1,
+        Some(Event::Received { .. } | Event::Failed { .. } | Event::Recovered { .. }) => 2,
+        Some(Event::Done { .. }) => 3,
         _ => 4, // idle, ended, and what a later version adds
     }
+}
+
+fn is_dispatched(e: &Entry) -> bool {
+    matches!(e.event, Some(Event::Dispatched { .. }))
 }
 
 /// Puts a task's steps in the order they happened, as far as the journal
@@ -82,7 +91,7 @@ fn step(e: &Entry) -> u8 {
 /// order they were written.
 fn in_order(entries: &mut Vec<&Entry>) {
     for j in 0..entries.len() {
-        if entries[j].event() != "dispatched" {
+        if !is_dispatched(entries[j]) {
             continue;
         }
         let (task, time) = (entries[j].str("task"), entries[j].time);
@@ -96,7 +105,11 @@ fn in_order(entries: &mut Vec<&Entry>) {
                 continue;
             }
             // An earlier attempt's end, or its start: not this dispatch's.
-            if matches!(e.event(), "failed" | "recovered") || step(e) <= 1 {
+            let attempt_end = matches!(
+                e.event,
+                Some(Event::Failed { .. } | Event::Recovered { .. })
+            );
+            if attempt_end || step(e) <= 1 {
                 break;
             }
             to = i;
@@ -253,14 +266,23 @@ fn or_dash(s: &str) -> String {
 
 /// What a row says besides event, session and task.
 fn detail(e: &Entry) -> String {
-    let text = match e.event() {
-        "dispatched" | "planned" => format!("{}, model {}", e.str("priority"), e.str("model")),
-        "submitted" => e.str("priority").to_string(),
-        "received" => match e.str("agent_session_id") {
-            "" => String::new(),
-            id => format!("agent session {id}"),
-        },
-        "done" => e.str("message").to_string(),
+    let text = match &e.event {
+        Some(
+            Event::Dispatched {
+                priority, model, ..
+            }
+            | Event::Planned {
+                priority, model, ..
+            },
+        ) => format!("{priority}, model {model}"),
+        Some(Event::Submitted { priority, .. }) => priority.to_string(),
+        Some(Event::Received {
+            agent_session_id, ..
+        }) => agent_session_id
+            .as_ref()
+            .map(|id| format!("agent session {id}"))
+            .unwrap_or_default(),
+        Some(Event::Done { message, .. }) => message.clone().unwrap_or_default(),
         _ => [e.str("reason"), e.str("message"), e.str("model")]
             .into_iter()
             .find(|s| !s.is_empty())
@@ -286,7 +308,7 @@ fn render_table(entries: &[&Entry]) -> String {
     for e in entries {
         rows.push([
             e.str("time").to_string(),
-            e.event().to_string(),
+            e.name().to_string(),
             or_dash(e.str("session")),
             file_name(e).to_string(),
             detail(e),
@@ -308,7 +330,7 @@ fn offset(at: u64, start: u64, after: bool) -> String {
 
 /// One task's events, each with its time since the dispatch, and a summary.
 fn render_life(entries: &[&Entry]) -> String {
-    let first_dispatch = entries.iter().find(|e| e.event() == "dispatched");
+    let first_dispatch = entries.iter().find(|e| is_dispatched(e));
     let start = first_dispatch.map_or(entries[0].time, |e| e.time);
     let name = entries
         .iter()
@@ -319,11 +341,11 @@ fn render_life(entries: &[&Entry]) -> String {
     let mut rows = Vec::new();
     let mut dispatched = false;
     for e in entries {
-        dispatched |= e.event() == "dispatched";
+        dispatched |= is_dispatched(e);
         rows.push([
             format!("  {}", e.str("time")),
             offset(e.time, start, dispatched),
-            e.event().to_string(),
+            e.name().to_string(),
             or_dash(e.str("session")),
             detail(e),
         ]);
@@ -338,12 +360,19 @@ fn render_life(entries: &[&Entry]) -> String {
             sessions.push(s);
         }
     }
-    let last = |event: &str| entries.iter().rev().find(|e| e.event() == event);
+    let last_done = entries
+        .iter()
+        .rev()
+        .find(|e| matches!(e.event, Some(Event::Done { .. })));
+    let last_idle = entries
+        .iter()
+        .rev()
+        .find(|e| matches!(e.event, Some(Event::Idle { .. })));
     let from_hooks = |key: &str| {
         entries
             .iter()
             .rev()
-            .filter(|e| matches!(e.event(), "received" | "done"))
+            .filter(|e| matches!(e.event, Some(Event::Received { .. } | Event::Done { .. })))
             .map(|e| e.str(key))
             .find(|v| !v.is_empty())
             .unwrap_or("-")
@@ -356,13 +385,15 @@ fn render_life(entries: &[&Entry]) -> String {
         let dispatched = entries
             .iter()
             .rev()
-            .find(|e| e.event() == "dispatched" && e.time <= end.time)
+            .find(|e| is_dispatched(e) && e.time <= end.time)
             .or(first_dispatch)?;
         Some(format_span(end.time.saturating_sub(dispatched.time)))
     };
-    let received = entries.iter().find(|e| e.event() == "received");
-    let done = last("done");
-    let done_after = match (after_dispatch(done), after_dispatch(last("idle"))) {
+    let received = entries
+        .iter()
+        .find(|e| matches!(e.event, Some(Event::Received { .. })));
+    let done = last_done;
+    let done_after = match (after_dispatch(done), after_dispatch(last_idle)) {
         (Some(d), _) => d,
         (None, Some(idle)) => format!("- (idle after {idle})"),
         (None, None) => "-".into(),

@@ -11,20 +11,21 @@ use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::paths::{json_path, json_path_opt};
 use crate::queue::task::Priority;
 
-/// What happened to a task, as printed by `scan`, `dispatch` and `mark-idle`.
-#[derive(Debug, Clone, Serialize)]
+/// What happened to a task, as printed by `scan`, `dispatch` and `mark-idle`,
+/// and as the history journal keeps it and reads it back.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum Event {
     Dispatched {
         session: String,
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         project: PathBuf,
         priority: Priority,
         model: String,
@@ -33,40 +34,40 @@ pub enum Event {
     Planned {
         session: String,
         pool: String,
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         project: PathBuf,
         priority: Priority,
         model: String,
     },
     /// `scan --dry-run`: a task that would wait, and why.
     Waiting {
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
         reason: String,
     },
     Rejected {
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
         reason: String,
     },
     Recovered {
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
         reason: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         session: Option<String>,
     },
     Failed {
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
         reason: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         session: Option<String>,
     },
     Skipped {
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
         reason: String,
     },
@@ -78,49 +79,49 @@ pub enum Event {
         until: String,
         reason: String,
         session: String,
-        #[serde(serialize_with = "json_path_opt::serialize")]
+        #[serde(default, with = "json_path_opt")]
         task: Option<PathBuf>,
     },
     /// A task's agent ended without saying it was done (no Stop hook).
     Ended {
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
         reason: String,
         session: String,
     },
     /// The agent's hook saw the task arrive.
     Received {
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
         session: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         agent_session_id: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         transcript_path: Option<String>,
     },
     /// The agent's hook said its turn on the task ended.
     Done {
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
         session: String,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         agent_session_id: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         transcript_path: Option<String>,
-        #[serde(skip_serializing_if = "Option::is_none")]
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
     },
     /// `mark-idle`: the session's task (if it held one) is over.
     Idle {
         session: String,
-        #[serde(serialize_with = "json_path_opt::serialize")]
+        #[serde(default, with = "json_path_opt")]
         task: Option<PathBuf>,
     },
     /// `submit`: a task landed in an inbox.
     Submitted {
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         task: PathBuf,
-        #[serde(serialize_with = "json_path::serialize")]
+        #[serde(with = "json_path")]
         project: PathBuf,
         priority: Priority,
     },

@@ -206,6 +206,10 @@ pub struct Entry {
     pub fields: serde_json::Map<String, serde_json::Value>,
     /// Unix seconds.
     pub time: u64,
+    /// The event, typed; `None` for a line this build cannot type (an
+    /// event a later version added, or one written without a field that
+    /// this build's event has), which is still shown by its fields.
+    pub event: Option<Event>,
 }
 
 impl Entry {
@@ -227,10 +231,12 @@ impl Entry {
             .and_then(|t| t.as_str())
             .and_then(clock::parse_utc)
             .ok_or("no `time` that reads as a time")?;
+        let event = serde_json::from_value(serde_json::Value::Object(fields.clone())).ok();
         Ok(Entry {
             text: text.to_string(),
             fields,
             time,
+            event,
         })
     }
 
@@ -239,7 +245,8 @@ impl Entry {
         self.fields.get(key).and_then(|v| v.as_str()).unwrap_or("")
     }
 
-    pub fn event(&self) -> &str {
+    /// The event's name, as the line writes it.
+    pub fn name(&self) -> &str {
         self.str("event")
     }
 
@@ -338,6 +345,26 @@ mod tests {
         assert!(l.ends_with(",\"session\":null}\n"), "{l}");
         let v: serde_json::Value = serde_json::from_str(&l).unwrap();
         assert_eq!(v["task"], "/p/.agent-queue/inbox/x.md");
+    }
+
+    #[test]
+    fn an_entry_reads_back_as_the_event_written_and_a_later_one_by_its_fields() {
+        let e = Event::Limited {
+            account: "main".into(),
+            until: "2026-11-24T04:00:00Z".into(),
+            reason: "limit reached".into(),
+            session: "s".into(),
+            task: None,
+        };
+        let l = line(&e, 1_795_490_040).unwrap();
+        let entry = Entry::parse(l.trim_end().as_bytes()).unwrap();
+        assert_eq!(entry.event, Some(e));
+        assert_eq!(entry.name(), "limited");
+        let later =
+            br#"{"time":"2026-11-24T03:14:00Z","event":"paused","task":null,"session":"s"}"#;
+        let entry = Entry::parse(later).unwrap();
+        assert_eq!(entry.event, None);
+        assert_eq!((entry.name(), entry.str("session")), ("paused", "s"));
     }
 
     #[test]

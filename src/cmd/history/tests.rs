@@ -86,7 +86,7 @@ fn steps_reported_in_one_second_are_put_in_their_order() {
     ]);
     let mut refs: Vec<&Entry> = all.iter().collect();
     in_order(&mut refs);
-    let events: Vec<(&str, &str)> = refs.iter().map(|e| (e.event(), e.str("session"))).collect();
+    let events: Vec<(&str, &str)> = refs.iter().map(|e| (e.name(), e.str("session"))).collect();
     assert_eq!(
         events,
         [
@@ -114,7 +114,7 @@ fn a_dispatch_reported_after_its_receipt_goes_before_it() {
     ]);
     let mut refs: Vec<&Entry> = all.iter().collect();
     in_order(&mut refs);
-    let events: Vec<&str> = refs.iter().map(|e| e.event()).collect();
+    let events: Vec<&str> = refs.iter().map(|e| e.name()).collect();
     assert_eq!(
         events,
         [
