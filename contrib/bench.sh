@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # agent-queue's benchmark: the figures of the performance table,
 # all measured in one run, on a private tmux server with the stand-in agent
-# (tests/stand-in-agent.sh). Not part of `cargo test`: it is timed.
+# (contrib/stand-in-agent.sh). Not part of `cargo test`: it is timed.
 #
 #   contrib/bench.sh
 #
@@ -103,7 +103,7 @@ chmod +x "$W/bin/tmux-counted"
 
 sq() { printf "'%s'" "${1//\'/\'\\\'\'}"; }                  # shell quote
 ts() { local s=${1//\\/\\\\}; printf '"%s"' "${s//\"/\\\"}"; }  # TOML string
-AGENT_CMD="$(sq "$REPO/tests/stand-in-agent.sh") --model {model}"
+AGENT_CMD="$(sq "$REPO/contrib/stand-in-agent.sh") --model {model}"
 
 # config NAME PREFIX SIZE PROJECTS-LINE [counted] [STATE-NAME]
 config() {

@@ -22,7 +22,7 @@ use crate::store::state::{Phase, State, Store};
 
 pub struct Demo;
 
-const AGENT_SCRIPT: &str = include_str!("../../tests/stand-in-agent.sh");
+const AGENT_SCRIPT: &str = include_str!("../../contrib/stand-in-agent.sh");
 const POOL: [&str; 3] = ["demo-1", "demo-2", "demo-3"];
 const LIMIT: Duration = Duration::from_secs(20);
 

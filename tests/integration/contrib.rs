@@ -340,7 +340,7 @@ fn the_claude_code_hooks_as_shipped_hand_over_the_next_task() {
         crate::env::sh_quote(&w.path("bin").display().to_string()),
         commands[0]
     );
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     w.agent_env.insert("AQ_HOOK".into(), hook);
     // A turn that takes a second, like a real one: an agent that finishes
     // before its launcher has settled races the launcher's state update.

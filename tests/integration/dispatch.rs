@@ -10,7 +10,7 @@ const WAIT: Duration = Duration::from_secs(20);
 fn dispatch_takes_the_first_free_pool_session() {
     let mut w = World::new(2);
     // No Stop hook: the session keeps its task.
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let task = w.task(&p, "t.md", "high", "do it");
     w.start_pool();

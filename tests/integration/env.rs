@@ -1,7 +1,7 @@
 //! The test world: a temp folder that is HOME and every XDG folder, projects
 //! with inboxes, a config, and a private tmux server (`tmux -L <unique> -f
 //! /dev/null`) whose sessions run a POSIX shell and, when a task arrives, the
-//! stand-in agent from `tests/stand-in-agent.sh`. The server is killed when
+//! stand-in agent from `contrib/stand-in-agent.sh`. The server is killed when
 //! the world is dropped, pass or fail.
 
 use std::collections::BTreeMap;
@@ -9,7 +9,8 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use assert_cmd::cargo::CommandCargoExt;
@@ -22,7 +23,7 @@ pub fn bin() -> PathBuf {
 }
 
 pub fn stand_in_agent() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/stand-in-agent.sh")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/stand-in-agent.sh")
 }
 
 /// One message as the stand-in agent logged it.
@@ -314,12 +315,18 @@ impl World {
         self.session_state(session) == "idle" && !self.agent_runs(session)
     }
 
-    /// Every pool session is idle at its shell.
+    /// The agents run no Stop hook: a session keeps its task until the
+    /// test ends it.
+    pub fn no_stop_hook(&mut self) -> &mut World {
+        self.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+        self
+    }
+
     /// A pool of one whose agent holds a task (`projects/p`'s `t.md`,
     /// dispatched and received) and keeps it: no Stop hook.
     pub fn holding_a_task() -> World {
         let mut w = World::new(1);
-        w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+        w.no_stop_hook();
         let p = w.project("p");
         let task = w.task(&p, "t.md", "high", "x");
         w.start_pool();
@@ -328,8 +335,42 @@ impl World {
         w
     }
 
+    /// Every pool session is idle at its shell.
     pub fn all_idle_at_shell(&self) -> bool {
         (1..=self.pool_size).all(|i| self.idle_at_shell(&self.pool_session(i)))
+    }
+
+    /// Runs `loops` threads, each running `agent-queue <args>` again and
+    /// again (the next as the last ends, as overlapping timers would) while
+    /// `wait` waits for what the test expects; then stops them and returns
+    /// every run's output. A `wait` that fails fails the test once the
+    /// loops have stopped.
+    pub fn while_looping(&self, loops: usize, args: &[&str], wait: impl FnOnce()) -> Vec<Output> {
+        let done = Arc::new(AtomicBool::new(false));
+        let threads: Vec<_> = (0..loops)
+            .map(|_| {
+                let done = done.clone();
+                let mut cmd = self.std_cmd();
+                cmd.args(args);
+                std::thread::spawn(move || {
+                    let mut outputs = Vec::new();
+                    while !done.load(Ordering::SeqCst) {
+                        outputs.push(cmd.output().unwrap());
+                    }
+                    outputs
+                })
+            })
+            .collect();
+        let waited = std::panic::catch_unwind(std::panic::AssertUnwindSafe(wait));
+        done.store(true, Ordering::SeqCst);
+        let outputs = threads
+            .into_iter()
+            .flat_map(|t| t.join().unwrap())
+            .collect();
+        if let Err(panic) = waited {
+            std::panic::resume_unwind(panic);
+        }
+        outputs
     }
 
     /// Waits until every pool session is idle at its shell.

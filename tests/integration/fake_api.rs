@@ -22,7 +22,7 @@
 //! `anthropic-ratelimit-unified-*` headers Claude Code reads) until a reset
 //! time; from then on they are answered again.
 //!
-//! See REAL_AGENT_NOTES.md beside this file.
+//! See docs/real-agent-notes.md.
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};

@@ -4,8 +4,6 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::env::{events_named, expect_exit, json_lines, stderr, World};
@@ -31,39 +29,21 @@ fn sixty_tasks_six_sessions_six_scan_loops_every_task_exactly_once() {
     }
     w.start_pool();
 
-    let done = Arc::new(AtomicBool::new(false));
-    let loops: Vec<_> = (0..6)
-        .map(|_| {
-            let done = done.clone();
-            let mut scan = w.std_cmd();
-            scan.args(["-q", "scan"]);
-            std::thread::spawn(move || {
-                let mut failures = Vec::new();
-                while !done.load(Ordering::SeqCst) {
-                    let out = scan.output().unwrap();
-                    if !out.status.success() {
-                        failures.push(String::from_utf8_lossy(&out.stderr).into_owned());
-                    }
-                }
-                failures
-            })
-        })
-        .collect();
-    let waited =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wait_received(60, WAIT)));
-    // Let the last recycles settle while the loops still run, then stop them.
-    let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+    let scans = w.while_looping(6, &["-q", "scan"], || {
+        w.wait_received(60, WAIT);
+        // Let the last recycles settle while the loops still run.
         w.wait_until(WAIT, "every session is idle at its shell", || {
             (1..=6).all(|i| {
                 let s = w.pool_session(i);
                 w.idle_at_shell(&s)
             })
         })
-    }));
-    done.store(true, Ordering::SeqCst);
-    let failures: Vec<String> = loops.into_iter().flat_map(|h| h.join().unwrap()).collect();
-    waited.unwrap();
-    settled.unwrap();
+    });
+    let failures: Vec<String> = scans
+        .iter()
+        .filter(|out| !out.status.success())
+        .map(stderr)
+        .collect();
     assert!(failures.is_empty(), "scans failed: {failures:?}");
 
     let received = w.received();
@@ -180,7 +160,7 @@ fn a_dispatch_killed_after_pasting_leaves_the_task_with_its_agent_once() {
     let mut w = World::new(1);
     // The paste does not show, so the launch waits in its "pasted" stage.
     w.agent_env.insert("AQ_AGENT_NOECHO".into(), "1".into());
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let task = w.task(&p, "t.md", "high", "the task");
     w.start_pool();
@@ -291,7 +271,7 @@ fn a_full_disk_leaves_the_old_state_whole() {
 #[test]
 fn a_task_name_used_again_never_overwrites_the_old_record() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     w.start_pool();
     for round in ["first", "second"] {

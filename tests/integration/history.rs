@@ -5,8 +5,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crate::env::{bin, json_lines, sh_quote, stderr, stdout, World};
@@ -174,7 +172,7 @@ fn a_scan_dispatch_mark_idle_cycle_is_in_the_history() {
 #[test]
 fn the_agents_hooks_add_received_and_done_and_a_tasks_life_sums_them_up() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     w.agent_env.insert(
         "AQ_HOOK".into(),
         format!("{} -q hook", sh_quote(&bin().display().to_string())),
@@ -250,7 +248,7 @@ fn six_scan_loops_and_the_agents_hooks_write_one_whole_line_per_event() {
     let mut w = World::new(4);
     // The agents call `agent-queue hook` as Claude Code does: receipts and
     // ends are written by the hooks while six scans write theirs.
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     w.agent_env.insert(
         "AQ_HOOK".into(),
         format!(
@@ -271,39 +269,16 @@ fn six_scan_loops_and_the_agents_hooks_write_one_whole_line_per_event() {
         .collect();
     w.start_pool();
 
-    let done = Arc::new(AtomicBool::new(false));
-    let loops: Vec<_> = (0..6)
-        .map(|_| {
-            let done = done.clone();
-            let mut scan = w.std_cmd();
-            scan.args(["-q", "--json", "scan"]);
-            std::thread::spawn(move || {
-                let mut printed = Vec::new();
-                let mut failures = Vec::new();
-                while !done.load(Ordering::SeqCst) {
-                    let out = scan.output().unwrap();
-                    if !out.status.success() {
-                        failures.push(stderr(&out));
-                    }
-                    printed.extend(json_lines(&out));
-                }
-                (printed, failures)
-            })
-        })
+    let scans = w.while_looping(6, &["-q", "--json", "scan"], || {
+        w.wait_received(24, WAIT);
+        w.wait_all_idle(WAIT);
+    });
+    let printed: Vec<serde_json::Value> = scans.iter().flat_map(json_lines).collect();
+    let failures: Vec<String> = scans
+        .iter()
+        .filter(|out| !out.status.success())
+        .map(stderr)
         .collect();
-    let waited =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wait_received(24, WAIT)));
-    let settled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| w.wait_all_idle(WAIT)));
-    done.store(true, Ordering::SeqCst);
-    let mut printed = Vec::new();
-    let mut failures = Vec::new();
-    for h in loops {
-        let (p, f) = h.join().unwrap();
-        printed.extend(p);
-        failures.extend(f);
-    }
-    waited.unwrap();
-    settled.unwrap();
     assert!(failures.is_empty(), "scans failed: {failures:?}");
 
     let journal = w.journal(); // every line parses

@@ -14,7 +14,7 @@ const WAIT: Duration = Duration::from_secs(60);
 /// UserPromptSubmit and Stop, and nothing else.
 fn hooked(pool: u32) -> World {
     let mut w = World::new(pool);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     w.agent_env.insert(
         "AQ_HOOK".into(),
         format!(

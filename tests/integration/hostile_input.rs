@@ -118,7 +118,7 @@ fn broken_and_strange_files_never_stop_the_healthy_ones() {
 #[test]
 fn names_bodies_and_resume_files_cannot_run_commands_or_send_keys() {
     let mut w = World::new(2);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("we're \"here\"; $(touch pwned-dir) `touch pwned-tick` & x");
     let inbox = p.join(".agent-queue/inbox");
     let body = "run $(touch pwned-body) and `touch pwned-tick2`; C-c Enter \u{1b}[201~ after\u{7}\u{8}\u{1b}[A \u{9b}1~ tab\there\nsecond line\r\n";
@@ -190,7 +190,7 @@ fn names_bodies_and_resume_files_cannot_run_commands_or_send_keys() {
 fn a_folder_trust_dialog_fails_fast_by_name_unless_the_config_answers_it() {
     let mut w = World::new(1);
     w.agent_env.insert("AQ_AGENT_DIALOG".into(), "trust".into());
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let task = w.task(&p, "t.md", "high", "x");
     w.start_pool();

@@ -5,7 +5,7 @@
 
 use std::ffi::OsStr;
 use std::fs;
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -60,7 +60,7 @@ fn escaped(path: &Path) -> String {
 #[test]
 fn a_task_named_with_a_non_utf8_byte_is_dispatched_and_keeps_its_bytes() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let task = with_bytes(&inbox(&p), b"caf\xe9.md");
     fs::write(&task, "---\npriority: high\n---\nbonjour\n").unwrap();
@@ -100,7 +100,7 @@ fn a_task_named_with_a_non_utf8_byte_is_dispatched_and_keeps_its_bytes() {
 fn non_utf8_names_survive_a_failed_launch_and_a_rejection_byte_for_byte() {
     let mut w = World::new(1);
     w.agent_env.insert("AQ_AGENT_DIALOG".into(), "trust".into());
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let task = with_bytes(&inbox(&p), b"\xff\xfe a\\b.md");
     fs::write(&task, "x\n").unwrap();
@@ -315,7 +315,7 @@ fn a_scan_that_finds_no_pool_session_at_all_says_which_it_looked_for() {
 #[test]
 fn a_task_still_being_written_is_not_dispatched_until_it_settles() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.path("site/p");
     fs::create_dir_all(inbox(&p)).unwrap();
     let config = site_config(
@@ -330,19 +330,29 @@ fn a_task_still_being_written_is_not_dispatched_until_it_settles() {
     f.write_all(b"---\npriority: high\n---\nFirst paragraph.\n")
         .unwrap();
     f.flush().unwrap();
-    // The path unit starts a scan while the writer pauses.
-    let scan = w
+    // The path unit starts a scan while the writer pauses; the writer goes
+    // on once the scan says it waits for the task to settle.
+    let mut scan = w
         .std_cmd()
         .arg("--config")
         .arg(&config)
         .args(["-v", "scan"])
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(700));
+    let mut said = std::io::BufReader::new(scan.stderr.take().unwrap());
+    let mut err = String::new();
+    while !err.contains("for tasks to settle") {
+        let before = err.len();
+        said.read_line(&mut err).unwrap();
+        assert!(err.len() > before, "the scan ended without waiting: {err}");
+    }
     f.write_all(b"\nSecond paragraph.\n").unwrap();
     drop(f);
-    let out = scan.wait_with_output().unwrap();
+    said.read_to_string(&mut err).unwrap();
+    let mut out = scan.wait_with_output().unwrap();
+    out.stderr = err.into_bytes();
     expect_exit("agent-queue -v scan", &out, 0, "settl", || w.describe());
     let got = w.wait_received(1, WAIT);
     assert!(
@@ -357,7 +367,7 @@ fn a_task_still_being_written_is_not_dispatched_until_it_settles() {
 #[test]
 fn a_long_settle_leaves_the_task_for_a_later_scan_but_not_submit_or_dispatch() {
     let mut w = World::new(2);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.path("site/p");
     fs::create_dir_all(inbox(&p)).unwrap();
     let config = site_config(

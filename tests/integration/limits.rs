@@ -24,7 +24,7 @@ fn two_accounts(until: u64, work: &str, hook: bool) -> World {
     let mut w = World::new(1);
     let mut env = format!("AQ_AGENT_LIMIT_UNTIL = \"{until}\", AQ_AGENT_WORK = \"{work}\"");
     if hook {
-        w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+        w.no_stop_hook();
         let hook = format!(
             "{} -q hook",
             sh_quote(&crate::env::bin().display().to_string())

@@ -1,5 +1,5 @@
 //! agent-queue's integration tests: the real binary, a real tmux server on a
-//! private socket, and the stand-in agent from `tests/stand-in-agent.sh`;
+//! private socket, and the stand-in agent from `contrib/stand-in-agent.sh`;
 //! `real_agent` drives the real Claude Code CLI against `fake_api`.
 
 mod env;

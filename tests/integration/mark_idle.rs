@@ -101,7 +101,7 @@ fn a_dedicated_session_is_only_marked_idle() {
 #[test]
 fn no_next_recycles_without_a_new_task() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let first = w.task(&p, "first.md", "high", "first");
     w.start_pool();

@@ -170,7 +170,7 @@ fn quiet_keeps_only_errors_and_verbose_tells_every_step() {
 #[test]
 fn every_reporting_subcommand_speaks_json() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     w.start_pool();
     let free = w.run(&["--json", "free-session"]);

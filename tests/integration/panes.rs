@@ -129,7 +129,7 @@ fn a_session_whose_agent_runs_under_a_wrapper_is_never_free() {
 #[test]
 fn after_a_tmux_restart_held_tasks_come_back_and_the_new_sessions_take_them() {
     let mut w = World::new(2);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     w.task(&p, "a.md", "high", "task a");
     w.task(&p, "b.md", "high", "task b");
@@ -321,7 +321,7 @@ fn recovery_never_types_into_a_dedicated_session() {
     let mut w = World::new(1);
     // The paste does not show, so the launch waits in its "pasted" stage.
     w.agent_env.insert("AQ_AGENT_NOECHO".into(), "1".into());
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     w.dedicated("ccl-1-mine", &p);
     let task = w.task(&p, "t.md", "high", "the task");
@@ -381,7 +381,7 @@ fn mark_idle_and_recycle_never_type_exit_into_a_program_agent_queue_did_not_star
 #[test]
 fn an_agent_that_exits_without_its_stop_hook_frees_its_session_and_keeps_its_task() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let first = w.task(&p, "first.md", "high", "first");
     w.start_pool();
@@ -514,9 +514,18 @@ fn a_killed_start_script_gets_no_exit_typed_into_its_shell() {
         "{}",
         w.describe()
     );
-    std::thread::sleep(Duration::from_millis(300));
+    // Keys reach the shell in the order they are sent: once a mark typed
+    // now shows, an `/exit` that mark-idle typed before it shows too.
+    let mark = "#typed-after-mark-idle";
+    w.tmux_ok(&["send-keys", "-t", "=ccl-auto-1:", "-l", mark]);
+    w.wait_until(
+        WAIT,
+        "the shell shows what was typed after mark-idle",
+        || w.screen("ccl-auto-1").contains(mark),
+    );
     let screen = w.screen("ccl-auto-1");
     assert!(!screen.contains("/exit"), "{screen}");
+    w.tmux_ok(&["send-keys", "-t", "=ccl-auto-1:", "C-u"]);
     let now = w.tmux_output(&["display-message", "-p", "-t", "=ccl-auto-1:", "#{pane_pid}"]);
     assert_eq!(now.stdout, shell.stdout, "{}", w.describe());
 }

@@ -31,7 +31,7 @@ fn task_with(p: &std::path::Path, name: &str, header: &str, body: &str) {
 #[test]
 fn tasks_go_to_the_pool_they_name_and_to_agents_they_may_use() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     w.config(&format!(
         "[pools.b]\nprefix = \"b-\"\nstart = 1\nsize = 1\naccount = \"max-b\"\n\
          [pools.codex]\nprefix = \"c-\"\nstart = 1\nsize = 1\nagent = \"codex\"\n\

@@ -1,7 +1,7 @@
 //! The real Claude Code CLI, offline: the launch, its dialogs and the Stop
 //! hook's recycle, against the agent our operators run rather than the
 //! stand-in. Claude Code talks to `fake_api.rs` (`ANTHROPIC_BASE_URL`), in a
-//! HOME prepared as REAL_AGENT_NOTES.md describes, under the default `[agent]`
+//! HOME prepared as docs/real-agent-notes.md describes, under the default `[agent]`
 //! config (its command and ready marker; only `resume_dir` is moved into the
 //! test's folder).
 //!

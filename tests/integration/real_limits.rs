@@ -8,7 +8,7 @@
 //!
 //! Each account runs Claude Code as a subscription (`CLAUDE_CODE_OAUTH_TOKEN`,
 //! `CLAUDE_CODE_SUBSCRIPTION_TYPE=max`, no `ANTHROPIC_API_KEY`) with its own
-//! `CLAUDE_CONFIG_DIR`; see REAL_AGENT_NOTES.md, "Usage limits".
+//! `CLAUDE_CONFIG_DIR`; see docs/real-agent-notes.md, "Usage limits".
 
 use std::path::Path;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -61,7 +61,7 @@ fn tidy(screen: &str) -> String {
 }
 
 /// Shows a recorded screen or payload past the test harness's capture
-/// (`--nocapture`), for REAL_AGENT_NOTES.md.
+/// (`--nocapture`), for docs/real-agent-notes.md.
 fn record(what: &str, text: &str) {
     eprintln!("----- {what} -----\n{text}\n----- end of {what} -----");
 }

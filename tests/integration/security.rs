@@ -182,7 +182,7 @@ fn a_state_file_another_user_owns_is_refused() {
 #[ignore = "needs root (chown to nobody)"]
 fn a_resume_id_from_an_untrusted_file_or_folder_is_ignored() {
     let mut w = World::new(2);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     w.task(&p, "a.md", "high", "a");
     w.task(&p, "b.md", "low", "b");

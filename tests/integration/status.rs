@@ -7,7 +7,7 @@ use crate::env::{stdout, World};
 #[test]
 fn status_lists_every_session_and_each_projects_pending_count() {
     let mut w = World::new(2);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let mine = w.project("mine");
     w.dedicated("ccl-1-mine", &mine);
     let other = w.project("other");

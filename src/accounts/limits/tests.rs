@@ -20,7 +20,7 @@ fn reset(text: &str, now: &Zoned) -> Option<String> {
 }
 
 /// Claude Code 2.1.197's screen at a subscription's session limit, as
-/// captured offline (tests/integration/REAL_AGENT_NOTES.md): the limit
+/// captured offline (docs/real-agent-notes.md): the limit
 /// line, a spinner's last frame, the `/rate-limit-options` it types
 /// itself, then its menu.
 const REAL_SESSION_LIMIT: &str =

@@ -1,7 +1,8 @@
 #!/bin/sh
-# A stand-in for an AI coding agent's screen under tmux, for agent-queue's
-# tests and demo. It needs nothing but a POSIX shell (and tmux, whose pane it
-# runs in). Like Claude Code it prints a prompt marker when ready, turns on
+# A stand-in for an AI coding agent's screen under tmux: the agent of
+# `agent-queue demo` (which carries this script), and the one agent-queue's
+# tests and benchmark drive. It needs nothing but a POSIX shell (and tmux,
+# whose pane it runs in). Like Claude Code it prints a prompt marker when ready, turns on
 # bracketed paste, takes one pasted message per Enter, runs a Stop hook when
 # its turn ends and exits on /exit.
 #
