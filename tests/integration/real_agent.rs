@@ -9,7 +9,8 @@
 //! it) into `${XDG_CACHE_HOME:-~/.cache}/agent-queue/claude-code-<VERSION>/`;
 //! `AGENT_QUEUE_CLAUDE=/path/to/claude` names another binary (a newer
 //! version, to check the defaults against it). Without it every test here
-//! says loudly that it was skipped, and passes.
+//! says loudly that it was skipped, and passes; with
+//! `AGENT_QUEUE_REQUIRE_REAL=1` (as `.ci/run` sets) it fails instead.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -72,8 +73,13 @@ fn claude() -> Result<PathBuf, String> {
     })
 }
 
-/// Says loudly, past the test harness's capture, that `test` did not run.
+/// Says loudly, past the test harness's capture, that `test` did not run;
+/// fails it instead where `AGENT_QUEUE_REQUIRE_REAL=1` says the real agent
+/// must be there (CI, which installs it).
 pub(crate) fn skipped(test: &str, why: &str) {
+    if std::env::var_os("AGENT_QUEUE_REQUIRE_REAL").is_some_and(|v| v == "1") {
+        panic!("real-agent test {test} cannot run, and AGENT_QUEUE_REQUIRE_REAL=1: {why}");
+    }
     let line = "!".repeat(78);
     let _ = writeln!(
         std::io::stderr(),
