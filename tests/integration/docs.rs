@@ -1,6 +1,7 @@
 //! The man pages and completions committed under man/ and completions/ are
 //! what `agent-queue generate-docs` renders from the clap definitions today,
-//! and the man pages render with groff without a single warning.
+//! and the man pages render with groff without a single warning; the
+//! README's config snippets load.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -101,4 +102,58 @@ fn man_pages_render_with_groff_without_a_warning() {
         "groff -man -ww -z:\n{}",
         problems.join("\n")
     );
+}
+
+/// The ```toml blocks of `text`, with the line each starts on.
+fn toml_blocks(text: &str) -> Vec<(usize, String)> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(usize, String)> = None;
+    for (i, line) in text.lines().enumerate() {
+        match (&mut open, line.trim_start()) {
+            (None, "```toml") => open = Some((i + 1, String::new())),
+            (Some(_), "```") => blocks.extend(open.take()),
+            (Some((_, block)), _) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            (None, _) => {}
+        }
+    }
+    assert!(open.is_none(), "a ```toml block is never closed");
+    blocks
+}
+
+/// `snippet` over `base`: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Table, snippet: toml::Table) {
+    for (key, value) in snippet {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(s)) => merge(b, s),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// Every config snippet of the README loads with the real loader. Most show
+/// a few keys ("`[pool]` as above, plus:"), so each is read over the least
+/// config that loads: one project root and one pool.
+#[test]
+fn every_toml_block_of_the_readme_loads_as_a_config() {
+    const BASE: &str = "[projects]\nroots = [\"/srv/p\"]\n\
+        [pool]\nprefix = \"ccl-auto-\"\nstart = 1\nsize = 2\n";
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    let blocks = toml_blocks(&readme);
+    assert!(blocks.len() >= 3, "only {} ```toml blocks", blocks.len());
+    agent_queue::config::parse(BASE, Path::new("base.toml")).expect("the base loads");
+    for (line, block) in blocks {
+        let snippet: toml::Table = toml::from_str(&block)
+            .unwrap_or_else(|e| panic!("README.md line {line}: not TOML: {e}\n{block}"));
+        let mut config: toml::Table = toml::from_str(BASE).unwrap();
+        merge(&mut config, snippet);
+        let text = toml::to_string(&config).unwrap();
+        if let Err(e) = agent_queue::config::parse(&text, &repo().join("README.md")) {
+            panic!("README.md line {line}: the config does not load: {e:#}\n{block}");
+        }
+    }
 }
