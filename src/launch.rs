@@ -306,9 +306,9 @@ impl Launch<'_> {
         match failure {
             Failure::NotStarted => self.fail(
                 format!(
-                    "the typed command did not start within {}s (is the pane at a shell \
+                    "the typed command did not start within {} (is the pane at a shell \
                      prompt, with `tmux` on its PATH?)",
-                    ready::START_GRACE.as_secs()
+                    crate::clock::format_duration(ready::START_GRACE)
                 ),
                 s,
             ),
@@ -339,9 +339,9 @@ impl Launch<'_> {
             Failure::Limit(line) => self.limit_error(line),
             Failure::Timeout => self.fail(
                 format!(
-                    "no ready marker `{}` within {}s",
+                    "no ready marker `{}` within {}",
                     self.agent.ready_marker,
-                    self.agent.ready_timeout.as_secs_f32()
+                    crate::clock::format_duration(self.agent.ready_timeout)
                 ),
                 s,
             ),

@@ -192,10 +192,10 @@ impl Tmux {
                 let _ = child.kill();
                 let _ = child.wait();
                 return Err(anyhow!(
-                    "tmux (`{} {}`) did not answer within {}s",
+                    "tmux (`{} {}`) did not answer within {}",
                     self.describe(),
                     args.first().copied().unwrap_or(""),
-                    ANSWER_WITHIN.as_secs()
+                    crate::clock::format_duration(ANSWER_WITHIN)
                 ));
             }
         };

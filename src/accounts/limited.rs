@@ -38,8 +38,8 @@ pub fn until(config: &Config, session: &str, line: &str, now: u64) -> (u64, bool
     let guessed = reset.is_none();
     let base = reset.unwrap_or_else(|| {
         report::warn(format!(
-            "{session}: no reset time in its limit line ({line}); waiting [agent] limit_wait ({}s)",
-            agent.limit_wait.as_secs()
+            "{session}: no reset time in its limit line ({line}); waiting [agent] limit_wait ({})",
+            crate::clock::format_duration(agent.limit_wait)
         ));
         now.saturating_add(agent.limit_wait.as_secs())
     });

@@ -242,8 +242,8 @@ fn watch(world: &World, started: Instant) -> anyhow::Result<()> {
     while done < TASKS.len() {
         if started.elapsed() > LIMIT {
             return Err(anyhow!(
-                "the demo did not finish within {}s ({done} of {} tasks done)",
-                LIMIT.as_secs(),
+                "the demo did not finish within {} ({done} of {} tasks done)",
+                crate::clock::format_duration(LIMIT),
                 TASKS.len()
             ));
         }

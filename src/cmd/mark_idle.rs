@@ -438,8 +438,8 @@ fn exit_agent(
     };
     if !pane.exit(limit)? {
         report::warn(format!(
-            "{session}: the agent did not exit within {}s of /exit; it gets no new task",
-            limit.as_secs()
+            "{session}: the agent did not exit within {} of /exit; it gets no new task",
+            crate::clock::format_duration(limit)
         ));
         return Ok(false);
     }
@@ -456,8 +456,8 @@ fn wait_for_launcher(d: &Dispatcher, session: &str, limit: Duration) -> anyhow::
     while d.store.try_launch_lock(session)?.is_none() {
         if start.elapsed() >= limit {
             report::warn(format!(
-                "{session}: a launch there is still in flight after {}s",
-                limit.as_secs()
+                "{session}: a launch there is still in flight after {}",
+                crate::clock::format_duration(limit)
             ));
             return Ok(());
         }
