@@ -227,7 +227,7 @@ fn parse_header(yaml: &str) -> Result<Header, TaskError> {
     if blank {
         return Ok(Header::default());
     }
-    serde_yaml::from_str::<Header>(yaml).map_err(|e| {
+    serde_norway::from_str::<Header>(yaml).map_err(|e| {
         // +1: the opening `---` is line 1 of the file.
         let line = e.location().map(|l| l.line() + 1);
         let mut message = e.to_string();
@@ -262,7 +262,7 @@ pub fn render(task: &Task) -> String {
         needs_claude_code: (!task.needs_claude_code).then_some(false),
         pool: task.pool.clone(),
     };
-    let yaml = serde_yaml::to_string(&header).expect("a header always serialises");
+    let yaml = serde_norway::to_string(&header).expect("a header always serialises");
     format!("---\n{yaml}---\n{}\n", task.body.trim())
 }
 
