@@ -1,4 +1,5 @@
 //! What agent-queue tells the operator: event lines on stderr, JSON lines on
-//! stdout, and times written the way operators read them.
+//! stdout, and tables.
 
 pub mod report;
+pub mod table;

@@ -6,12 +6,13 @@ use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
-use super::{table, Ctx, Run};
+use super::{Ctx, Run};
 use crate::cli::HistoryArgs;
 use crate::clock::{format_span, parse_date, parse_utc};
 use crate::config::parse_duration;
 use crate::error::{bad_input, Outcome};
 use crate::output::report::{self, Event};
+use crate::output::table::table;
 use crate::queue::inbox::original_bytes;
 use crate::store::journal::{Entry, Journal};
 

@@ -5,13 +5,14 @@
 
 use serde::Serialize;
 
-use super::{table, Ctx, Run};
+use super::{Ctx, Run};
 use crate::clock::now;
 use crate::clock::{format_span, format_utc};
 use crate::config::Config;
 use crate::dispatch::free;
 use crate::error::Outcome;
 use crate::output::report;
+use crate::output::table::table;
 use crate::queue::pending::{self, Mode};
 use crate::store::security::Trust;
 use crate::store::state::{Phase, State, Store};
