@@ -10,6 +10,15 @@ fn idle(session: &str) -> Event {
     }
 }
 
+/// The `session` of every entry the journal reads back, in order.
+fn sessions_read_back(j: &Journal) -> Vec<String> {
+    j.read()
+        .unwrap()
+        .iter()
+        .map(|e| e.str("session").to_string())
+        .collect()
+}
+
 #[test]
 fn a_line_is_the_events_json_with_its_time_in_front() {
     let e = Event::Dispatched {
@@ -68,13 +77,7 @@ fn appends_are_private_lines_read_back_in_order() {
         .permissions()
         .mode();
     assert_eq!(dir_mode & 0o777, 0o700);
-    let got: Vec<String> = j
-        .read()
-        .unwrap()
-        .iter()
-        .map(|e| e.str("session").to_string())
-        .collect();
-    assert_eq!(got, ["a", "b"]);
+    assert_eq!(sessions_read_back(&j), ["a", "b"]);
 }
 
 #[test]
@@ -88,13 +91,7 @@ fn a_torn_line_is_ended_by_the_next_writer_and_skipped_by_readers() {
     j.record(&idle("b"));
     let text = std::fs::read_to_string(j.path()).unwrap();
     assert_eq!(text.lines().count(), 3, "{text}");
-    let got: Vec<String> = j
-        .read()
-        .unwrap()
-        .iter()
-        .map(|e| e.str("session").to_string())
-        .collect();
-    assert_eq!(got, ["a", "b"]);
+    assert_eq!(sessions_read_back(&j), ["a", "b"]);
 }
 
 #[test]
