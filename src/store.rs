@@ -5,3 +5,4 @@
 pub mod journal;
 pub mod security;
 pub mod state;
+pub mod claims;

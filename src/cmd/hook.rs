@@ -20,12 +20,15 @@
 //!
 //! The JSON is only ever recorded: no path or id in it is opened or run.
 
+use std::borrow::Cow;
 use std::io::Read;
 
 use serde_json::Value;
 
-use super::{mark_idle, Ctx, Run};
-use crate::config::{Kind, OnLimit};
+use super::{Ctx, Run};
+use crate::config::OnLimit;
+use crate::dispatch::end::{self, Caller, Whose};
+use crate::dispatch::recycle::{self, How};
 use crate::dispatch::Dispatcher;
 use crate::error::Outcome;
 use crate::output::report::{self, Event};
@@ -49,10 +52,43 @@ impl Run for Hook {
     }
 }
 
+/// The hook events agent-queue acts on, by `hook_event_name`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HookEvent {
+    UserPromptSubmit,
+    Stop,
+    /// The turn ended on an API error (`error`).
+    StopFailure(ApiError),
+    /// Any other: nothing to do.
+    Other(String),
+}
+
+/// A `StopFailure`'s `error`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum ApiError {
+    /// `rate_limit`: the account hit its usage limit.
+    RateLimit,
+    Other,
+}
+
+impl HookEvent {
+    fn read(name: &str, error: Option<&str>) -> HookEvent {
+        match name {
+            "UserPromptSubmit" => HookEvent::UserPromptSubmit,
+            "Stop" => HookEvent::Stop,
+            "StopFailure" => HookEvent::StopFailure(match error {
+                Some("rate_limit") => ApiError::RateLimit,
+                _ => ApiError::Other,
+            }),
+            other => HookEvent::Other(clean_id(other, 100)),
+        }
+    }
+}
+
 /// The fields agent-queue reads; everything else in the JSON is ignored.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct Input {
-    event: String,
+    event: HookEvent,
     agent_session_id: Option<String>,
     transcript_path: Option<String>,
     prompt: Option<String>,
@@ -61,29 +97,80 @@ struct Input {
 }
 
 fn parse(bytes: &[u8]) -> anyhow::Result<Input> {
-    let value: Value = serde_json::from_slice(bytes)
+    let value: Value = serde_json::from_slice(&lone_surrogates_replaced(bytes))
         .map_err(|e| anyhow::anyhow!("its input is not JSON ({e})"))?;
-    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
-    let event = text("hook_event_name")
+    let text = |key: &str| value.get(key).and_then(Value::as_str);
+    let name = text("hook_event_name")
         .ok_or_else(|| anyhow::anyhow!("its input has no hook_event_name"))?;
+    let error = text("error").map(|s| clean_id(s, 200));
     Ok(Input {
-        event,
-        agent_session_id: text("session_id").map(|s| clean(&s, 200)),
-        transcript_path: text("transcript_path").map(|s| clean(&s, 4096)),
-        prompt: text("prompt"),
-        last_message: text("last_assistant_message").map(|s| clean(&s, MAX_MESSAGE)),
-        error: text("error").map(|s| clean(&s, 200)),
+        event: HookEvent::read(name, error.as_deref()),
+        agent_session_id: text("session_id").map(|s| clean_id(s, 200)),
+        transcript_path: text("transcript_path").map(|s| clean_id(s, 4096)),
+        prompt: text("prompt").map(str::to_string),
+        last_message: text("last_assistant_message").map(|s| clean(s, MAX_MESSAGE)),
+        error,
     })
+}
+
+/// JSON as a JavaScript string cut inside a surrogate pair serialises it
+/// (`"\ud83d"` alone): valid grammar that serde_json refuses. Each `\u`
+/// escape of a lone surrogate becomes `\ufffd`, U+FFFD, so the rest of the
+/// hook is read. Escapes are only read inside strings, where `\` always
+/// starts one, so a `\\u` (an escaped backslash, then `u`) is left alone.
+fn lone_surrogates_replaced(bytes: &[u8]) -> Cow<'_, [u8]> {
+    let hex = |at: usize| -> Option<u16> {
+        let digits = bytes.get(at + 2..at + 6)?;
+        (bytes.get(at..at + 2) == Some(b"\\u".as_slice()))
+            .then(|| u16::from_str_radix(std::str::from_utf8(digits).ok()?, 16).ok())
+            .flatten()
+    };
+    let mut out: Option<Vec<u8>> = None;
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] != b'\\' {
+            if let Some(o) = out.as_mut() {
+                o.push(bytes[i]);
+            }
+            i += 1;
+            continue;
+        }
+        let (len, lone) = match hex(i) {
+            Some(0xD800..=0xDBFF) => match hex(i + 6) {
+                Some(0xDC00..=0xDFFF) => (12, false),
+                _ => (6, true),
+            },
+            Some(0xDC00..=0xDFFF) => (6, true),
+            Some(_) => (6, false),
+            None => (2, false),
+        };
+        let end = (i + len).min(bytes.len());
+        if lone {
+            out.get_or_insert_with(|| bytes[..i].to_vec())
+                .extend_from_slice(b"\\ufffd");
+        } else if let Some(o) = out.as_mut() {
+            o.extend_from_slice(&bytes[i..end]);
+        }
+        i = end;
+    }
+    out.map_or(Cow::Borrowed(bytes), Cow::Owned)
 }
 
 /// At most `max` bytes (on a character boundary), control characters other
 /// than newline and tab removed: what is recorded is shown in terminals.
 fn clean(s: &str, max: usize) -> String {
+    bounded(s, max, |c| c.is_control() && c != '\n' && c != '\t')
+}
+
+/// An id or a path: every control character removed (a newline in one
+/// would forge a row wherever it is shown).
+fn clean_id(s: &str, max: usize) -> String {
+    bounded(s, max, char::is_control)
+}
+
+fn bounded(s: &str, max: usize, drop: impl Fn(char) -> bool) -> String {
     let mut out = String::new();
-    for c in s.chars() {
-        if c.is_control() && c != '\n' && c != '\t' {
-            continue;
-        }
+    for c in s.chars().filter(|&c| !drop(c)) {
         if out.len() + c.len_utf8() > max {
             out.push('…');
             break;
@@ -102,49 +189,48 @@ fn handle(ctx: &Ctx) -> anyhow::Result<()> {
         anyhow::bail!("its input is over 1 MiB");
     }
     let input = parse(&bytes)?;
-    match input.event.as_str() {
-        "UserPromptSubmit" => receipt(ctx, &input),
-        "StopFailure" if input.error.as_deref() == Some("rate_limit") => limited(ctx, &input),
-        "Stop" | "StopFailure" => end(ctx, &input),
-        other => {
-            report::debug(format!("hook: {other}: nothing to do"));
+    match &input.event {
+        HookEvent::UserPromptSubmit => receipt(ctx, &input),
+        HookEvent::StopFailure(ApiError::RateLimit) => limited(ctx, &input),
+        HookEvent::Stop | HookEvent::StopFailure(ApiError::Other) => end(ctx, &input),
+        HookEvent::Other(name) => {
+            report::debug(format!("hook: {name}: nothing to do"));
             Ok(())
         }
     }
 }
 
-/// The session this hook's agent runs in, when agent-queue manages it:
-/// the start named by `$AGENT_QUEUE_RUN`, or the pane's session.
-fn session(d: &Dispatcher) -> anyhow::Result<Option<String>> {
-    // A start it does not know is no session of its (an old agent's hook).
-    if let Ok(run) = std::env::var(mark_idle::RUN_VAR) {
-        return mark_idle::session_of_start(d, &run);
-    }
-    if std::env::var_os("TMUX_PANE").is_none() {
-        return Ok(None);
-    }
-    Ok(match mark_idle::own_session(d)? {
-        Ok(s) if !matches!(d.config.kind(&s), Kind::Unknown) => Some(s),
-        Ok(s) => {
-            report::debug(format!("hook: session {s} is not managed by agent-queue"));
-            None
+/// Says why a hook that is not the task's agent's is ignored.
+fn ignored(session: &str, whose: Whose, what: &str) {
+    let who = match whose {
+        Whose::Current => return,
+        Whose::Earlier => "an agent started there before",
+        Whose::Child => {
+            "another Claude Code than the one that took the task (one the agent started, \
+             a sub-agent)"
         }
-        Err(why) => {
-            report::debug(format!("hook: not managed by agent-queue: {why}"));
-            None
-        }
-    })
+    };
+    report::info(format!("hook: {session}: {what} of {who}; ignored"));
 }
 
 fn receipt(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let d = Dispatcher::new(&config);
-    let Some(session) = session(&d)? else {
+    let Some(session) = end::hook_session(&d)? else {
         return Ok(());
     };
-    let nonce = std::env::var(mark_idle::RUN_VAR).unwrap_or_default();
+    let run = end::run_var();
     let prompt = input.prompt.as_deref().unwrap_or_default();
     let mut locked = d.store.lock()?;
+    let whose = end::whose(
+        locked.state.sessions.get(&session),
+        run.as_deref(),
+        input.agent_session_id.as_deref(),
+    );
+    if whose != Whose::Current {
+        ignored(&session, whose, "a prompt");
+        return Ok(());
+    }
     let entry = locked.state.entry(&session);
     let Some(task) = entry.task.clone() else {
         report::debug(format!(
@@ -163,13 +249,15 @@ fn receipt(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
         ));
         return Ok(());
     }
+    // The receipt belongs to the first agent session that received the
+    // task: a later prompt of the same one (the task quoted again) keeps it.
+    if entry.receipt.as_ref().is_some_and(|r| r.task == task) {
+        report::debug(format!("hook: {session}: its task was received already"));
+        return Ok(());
+    }
     let started_nonce = entry.started.as_ref().map(|s| s.nonce.clone());
     entry.receipt = Some(Receipt {
-        nonce: if nonce.is_empty() {
-            started_nonce.unwrap_or_default()
-        } else {
-            nonce
-        },
+        nonce: run.or(started_nonce).unwrap_or_default(),
         task: task.clone(),
         agent_session_id: input.agent_session_id.clone(),
         transcript_path: input.transcript_path.clone(),
@@ -194,7 +282,7 @@ fn receipt(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
 fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let d = Dispatcher::new(&config);
-    let Some(session) = session(&d)? else {
+    let Some(session) = end::hook_session(&d)? else {
         return Ok(());
     };
     let Some(pool) = config.pool_of(&session) else {
@@ -208,25 +296,16 @@ fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
         .clone()
         .filter(|m| !m.trim().is_empty())
         .unwrap_or_else(|| "rate_limit (the hook's error; no message)".into());
-    let run = std::env::var(mark_idle::RUN_VAR).ok();
     let recycle_lock = d.store.try_recycle_lock(&session)?;
     {
         let mut locked = d.store.lock()?;
-        let started = locked
-            .state
-            .sessions
-            .get(&session)
-            .and_then(|s| s.started.clone());
-        if run.is_some() && started.as_ref().map(|s| &s.nonce) != run.as_ref() {
-            report::info(format!(
-                "hook: {session}: a limit of an agent started there before; ignored"
-            ));
-            return Ok(());
-        }
-        if other_claude(locked.state.sessions.get(&session), input) {
-            report::info(format!(
-                "hook: {session}: a limit of another Claude Code than the one that took the task; ignored"
-            ));
+        let whose = end::whose(
+            locked.state.sessions.get(&session),
+            end::run_var().as_deref(),
+            input.agent_session_id.as_deref(),
+        );
+        if whose != Whose::Current {
+            ignored(&session, whose, "a usage limit");
             return Ok(());
         }
         crate::accounts::limited::mark(&config, &mut locked, &session, &line, now());
@@ -234,44 +313,27 @@ fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     }
     if pool.on_limit == OnLimit::Stop {
         if let Some(lock) = recycle_lock {
-            mark_idle::detach_recycle(ctx, &config, &session, mark_idle::How::Stop, &lock)?;
+            recycle::detach(&config, &session, How::Stop, &lock, ctx.global.verbose)?;
         }
     }
     Ok(())
 }
 
-/// A hook of a Claude Code other than the one that took the session's task:
-/// one the agent started itself (`claude -p …`), which inherits its
-/// `AGENT_QUEUE_RUN`. The receipt says which Claude Code took the task.
-fn other_claude(entry: Option<&crate::store::state::SessionState>, input: &Input) -> bool {
-    let took = entry
-        .and_then(|s| s.receipt.as_ref())
-        .and_then(|r| r.agent_session_id.as_deref());
-    matches!((took, input.agent_session_id.as_deref()), (Some(a), Some(b)) if a != b)
-}
-
 fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     let config = ctx.config()?;
     let d = Dispatcher::new(&config);
-    let Some(session) = session(&d)? else {
+    let Some(session) = end::hook_session(&d)? else {
         return Ok(());
     };
     let state = d.store.read()?;
     let entry = state.sessions.get(&session);
-    // A hook of an agent that ran in this session before speaks for no task.
-    if let Ok(run) = std::env::var(mark_idle::RUN_VAR) {
-        if entry.and_then(|s| s.started.as_ref()).map(|s| &s.nonce) != Some(&run) {
-            report::info(format!(
-                "hook: {session}: the end of an agent started there before; ignored"
-            ));
-            return Ok(());
-        }
-    }
-    if other_claude(entry, input) {
-        report::info(format!(
-            "hook: {session}: the end of another Claude Code than the one that took the task \
-             (one the agent started?); ignored"
-        ));
+    let whose = end::whose(
+        entry,
+        end::run_var().as_deref(),
+        input.agent_session_id.as_deref(),
+    );
+    if whose != Whose::Current {
+        ignored(&session, whose, "the end");
         return Ok(());
     }
     if let Some(task) = entry.and_then(|s| s.task.clone()) {
@@ -288,14 +350,10 @@ fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
             message,
         });
     }
-    mark_idle::end_task(
-        ctx,
-        &d,
-        &session,
-        mark_idle::Caller::Agent,
-        mark_idle::How::ExitThenNext,
-    )
-    .map(|_| ())
+    let caller = Caller::Agent {
+        verbose: ctx.global.verbose,
+    };
+    end::end_task(&d, &session, caller, How::ExitThenNext).map(|_| ())
 }
 
 #[cfg(test)]
@@ -308,7 +366,7 @@ mod tests {
             br#"{"session_id":"b6960bbd-4532-4ba7-9db8-bd485b898ee3","transcript_path":"/h/.claude/projects/-tmp-aqr/b6960bbd-4532-4ba7-9db8-bd485b898ee3.jsonl","cwd":"/tmp/aqr","prompt_id":"2d72f502","permission_mode":"bypassPermissions","effort":{"level":"high"},"hook_event_name":"Stop","stop_hook_active":false,"last_assistant_message":"Done.","background_tasks":[],"session_crons":[]}"#,
         )
         .unwrap();
-        assert_eq!(input.event, "Stop");
+        assert_eq!(input.event, HookEvent::Stop);
         assert_eq!(
             input.agent_session_id.as_deref(),
             Some("b6960bbd-4532-4ba7-9db8-bd485b898ee3")
@@ -323,6 +381,48 @@ mod tests {
         assert!(parse(br#"{"session_id": 5}"#).is_err());
         let odd = parse(br#"{"hook_event_name":"Stop","session_id":5,"prompt":null}"#).unwrap();
         assert_eq!(odd.agent_session_id, None);
+    }
+
+    #[test]
+    fn a_lone_surrogate_reads_as_a_replacement_character() {
+        let input = parse(
+            br#"{"hook_event_name":"Stop","session_id":"s","last_assistant_message":"Fixed it \ud83d"}"#,
+        )
+        .unwrap();
+        assert_eq!(input.last_message.as_deref(), Some("Fixed it \u{fffd}"));
+        let table: [(&[u8], &str); 6] = [
+            (br#""\ud83d\ude00""#, "\u{1f600}"),
+            (br#""a\udc00b""#, "a\u{fffd}b"),
+            (br#""\ud83d\u0041""#, "\u{fffd}A"),
+            (br#""\\ud83d""#, "\\ud83d"),
+            (br#""\ud83d""#, "\u{fffd}"),
+            (br#""\""#, ""),
+        ];
+        for (json, want) in table {
+            let fixed = lone_surrogates_replaced(json);
+            let got: Result<String, _> = serde_json::from_slice(&fixed);
+            match got {
+                Ok(got) => assert_eq!(got, want, "{}", String::from_utf8_lossy(json)),
+                // Torn input stays torn: it is refused, not repaired.
+                Err(_) => assert_eq!(want, "", "{}", String::from_utf8_lossy(json)),
+            }
+        }
+    }
+
+    #[test]
+    fn ids_and_paths_lose_every_control_character() {
+        let input = parse(
+            b"{\"hook_event_name\":\"Stop\",\"session_id\":\"abc\\ndone fake\\t\\u001b[2J\",\
+              \"transcript_path\":\"/t\\n/x\",\"error\":\"rate_limit\\n\"}",
+        )
+        .unwrap();
+        assert_eq!(input.agent_session_id.as_deref(), Some("abcdone fake[2J"));
+        assert_eq!(input.transcript_path.as_deref(), Some("/t/x"));
+        assert_eq!(input.error.as_deref(), Some("rate_limit"));
+        assert_eq!(
+            HookEvent::read("StopFailure", Some("server_error")),
+            HookEvent::StopFailure(ApiError::Other)
+        );
     }
 
     #[test]

@@ -208,7 +208,12 @@ impl Store {
         suffixed(&self.path, ".lock")
     }
 
-    fn launch_lock_path(&self, session: &str) -> PathBuf {
+    /// Where every session's launch and recycle locks are.
+    pub(crate) fn launches_dir(&self) -> PathBuf {
+        suffixed(&self.path, ".launches")
+    }
+
+    pub(crate) fn launch_lock_path(&self, session: &str) -> PathBuf {
         self.session_lock_path(session, "lock")
     }
 
@@ -297,7 +302,7 @@ impl Store {
     }
 }
 
-fn try_lock(path: &Path) -> anyhow::Result<Option<File>> {
+pub(crate) fn try_lock(path: &Path) -> anyhow::Result<Option<File>> {
     if let Some(dir) = path.parent() {
         std::fs::DirBuilder::new()
             .recursive(true)
