@@ -128,17 +128,17 @@ impl<'a> Dispatcher<'a> {
         if tasks.is_empty() && !looks_back {
             return Ok(round);
         }
-        let limits = if looks_back {
-            self.limits_on_screens(&before.state)
-        } else {
-            Vec::new()
-        };
         // One tmux call decides both recovery and freeness.
         // A session's next task, or one named by hand: its server alone
         // (a recycle of a local session asks no remote host).
         let snapshot = match target {
             Target::One { session, .. } if !recover => servers::snapshot_of(self.config, session)?,
             _ => servers::snapshot(self.config)?,
+        };
+        let limits = if looks_back {
+            self.limits_on_screens(&before.state, &snapshot)
+        } else {
+            Vec::new()
         };
         let claims = {
             let mut locked = self.store.lock()?;

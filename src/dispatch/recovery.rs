@@ -104,12 +104,14 @@ impl Dispatcher<'_> {
     }
 
     /// The usage-limit lines on the screens of working pool sessions whose
-    /// started agent runs there, as `state` (read before the lock) has them.
-    pub(super) fn limits_on_screens(&self, state: &State) -> Vec<ScreenLimit> {
+    /// started agent runs there, as `state` (read before the lock) has them;
+    /// only sessions `snapshot` lists are read (a silent host is not asked
+    /// again for each).
+    pub(super) fn limits_on_screens(&self, state: &State, snapshot: &Snapshot) -> Vec<ScreenLimit> {
         state
             .sessions
             .iter()
-            .filter(|(_, s)| s.phase == Phase::Working)
+            .filter(|(name, s)| s.phase == Phase::Working && snapshot.pane(name).is_some())
             .filter_map(|(name, s)| {
                 let started = s.started.as_ref()?;
                 let pool = self.config.pool_of(name)?;

@@ -26,4 +26,5 @@ mod real_agent;
 mod real_limits;
 mod scan;
 mod security;
+mod silent_host;
 mod status;
