@@ -43,8 +43,8 @@ pub enum Target<'s> {
 
 pub mod end;
 pub mod free;
-pub mod recycle;
 mod recovery;
+pub mod recycle;
 mod settle;
 pub use settle::Settled;
 

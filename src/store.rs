@@ -2,7 +2,7 @@
 //! holds what now), the history journal (what happened), and the ownership
 //! and mode checks that decide which files are trusted at all.
 
+pub mod claims;
 pub mod journal;
 pub mod security;
 pub mod state;
-pub mod claims;

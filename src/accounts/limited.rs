@@ -181,7 +181,12 @@ mod tests {
         )
         .unwrap();
         let now = 1_800_000_000;
-        let (until, guessed) = until(&config, "a-1", "Claude AI usage limit reached|1700000000", now);
+        let (until, guessed) = until(
+            &config,
+            "a-1",
+            "Claude AI usage limit reached|1700000000",
+            now,
+        );
         assert_eq!((until, guessed), (now + 3600, true));
     }
 

@@ -35,15 +35,25 @@ pub enum Whose {
 
 /// The one rule: whose hook this is, from the session's entry, the start
 /// the hook names (`AGENT_QUEUE_RUN`, if set) and its agent session id.
-pub fn whose(entry: Option<&SessionState>, run: Option<&str>, agent_session: Option<&str>) -> Whose {
-    let current = entry.and_then(|s| s.started.as_ref()).map(|s| s.nonce.as_str());
+pub fn whose(
+    entry: Option<&SessionState>,
+    run: Option<&str>,
+    agent_session: Option<&str>,
+) -> Whose {
+    let current = entry
+        .and_then(|s| s.started.as_ref())
+        .map(|s| s.nonce.as_str());
     if run.is_some_and(|run| current != Some(run)) {
         return Whose::Earlier;
     }
     // The receipt of the task the session holds names the agent session
     // that took it.
     let took = entry
-        .and_then(|s| s.receipt.as_ref().filter(|r| s.task.as_ref() == Some(&r.task)))
+        .and_then(|s| {
+            s.receipt
+                .as_ref()
+                .filter(|r| s.task.as_ref() == Some(&r.task))
+        })
         .and_then(|r| r.agent_session_id.as_deref());
     match (took, agent_session) {
         (Some(a), Some(b)) if a != b => Whose::Child,
@@ -69,7 +79,12 @@ pub enum Caller {
 
 /// The end of `session`'s task: marked idle; a pool session recycled (one
 /// recycle at a time) and given its next task as `how` says.
-pub fn end_task(d: &Dispatcher, session: &str, caller: Caller, how: How) -> anyhow::Result<Outcome> {
+pub fn end_task(
+    d: &Dispatcher,
+    session: &str,
+    caller: Caller,
+    how: How,
+) -> anyhow::Result<Outcome> {
     let config = d.config;
     let session = session.to_string();
     let (dedicated, pool) = match config.kind(&session) {
@@ -278,9 +293,17 @@ mod tests {
 
     #[test]
     fn a_hook_speaks_for_the_task_only_from_the_agent_that_took_it() {
-        let held = entry("n2", Some("/p/t.md.dispatched"), Some(("/p/t.md.dispatched", "parent")));
+        let held = entry(
+            "n2",
+            Some("/p/t.md.dispatched"),
+            Some(("/p/t.md.dispatched", "parent")),
+        );
         let before = entry("n2", Some("/p/t.md.dispatched"), None);
-        let old_receipt = entry("n2", Some("/p/u.md.dispatched"), Some(("/p/t.md.dispatched", "parent")));
+        let old_receipt = entry(
+            "n2",
+            Some("/p/u.md.dispatched"),
+            Some(("/p/t.md.dispatched", "parent")),
+        );
         let table: [(&SessionState, Option<&str>, Option<&str>, Whose); 9] = [
             (&held, Some("n2"), Some("parent"), Whose::Current),
             (&held, Some("n2"), Some("child"), Whose::Child),

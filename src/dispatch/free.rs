@@ -55,7 +55,9 @@ impl std::fmt::Display for Busy {
             Busy::Unreachable => f.write_str("its tmux server does not answer"),
             Busy::Started => f.write_str("the agent agent-queue started there still runs"),
             Busy::Running(cmd) => write!(f, "its pane runs `{cmd}`, not a shell"),
-            Busy::Changed => f.write_str("its state changed while tmux was asked; looked at again next time"),
+            Busy::Changed => {
+                f.write_str("its state changed while tmux was asked; looked at again next time")
+            }
         }
     }
 }

@@ -40,7 +40,7 @@ pub(super) struct Before {
     /// those of `launching` sessions (their launcher died before the
     /// snapshot, so the snapshot shows what it left) and those that record
     /// a claim.
-    locks: BTreeMap<PathBuf, (File, Option<(u64, PathBuf)>)>,
+    locks: claims::FreeLocks,
 }
 
 impl Before {
@@ -79,8 +79,12 @@ impl Dispatcher<'_> {
 
     /// Whether recovery has anything to look at.
     pub(super) fn anything_to_recover(before: &Before) -> bool {
-        before.state.sessions.values().any(|s| s.phase != Phase::Idle)
-            || before.locks.values().any(|(_, c)| c.is_some())
+        before
+            .state
+            .sessions
+            .values()
+            .any(|s| s.phase != Phase::Idle)
+            || before.locks.values().any(|l| l.claim.is_some())
     }
 
     pub(super) fn finish(&self, after: &After) {
@@ -197,9 +201,9 @@ impl Dispatcher<'_> {
             let holding = match entry.phase {
                 Phase::Working => Holding::Working,
                 _ => match before.locks.remove(&self.store.launch_lock_path(&session)) {
-                    Some((file, _)) => {
-                        let stage = read_stage(&file);
-                        lock = Some(file);
+                    Some(free) => {
+                        let stage = read_stage(&free.file);
+                        lock = Some(free.file);
                         Holding::Launching(Launcher::Dead(stage))
                     }
                     None => Holding::Launching(Launcher::InFlight),

@@ -252,14 +252,24 @@ mod tests {
         use Launched as L;
         let took = |done, hooks_gone| Verdict::Took { done, hooks_gone };
         let table = [
-            (L::Took, Now::Launching, Receipt::NotAwaited, took(false, false)),
+            (
+                L::Took,
+                Now::Launching,
+                Receipt::NotAwaited,
+                took(false, false),
+            ),
             (L::Took, Now::Launching, Receipt::Came, took(false, false)),
             (L::Took, Now::Launching, Receipt::Missing, took(false, true)),
             // Its Stop hook came before the settle: done, and idle.
             (L::Took, Now::Moved, Receipt::Came, took(true, false)),
             (L::Limit, Now::Launching, Receipt::Missing, Verdict::Limited),
             (L::Failed, Now::Launching, Receipt::Missing, Verdict::Failed),
-            (L::Failed, Now::Launching, Receipt::NotAwaited, Verdict::Failed),
+            (
+                L::Failed,
+                Now::Launching,
+                Receipt::NotAwaited,
+                Verdict::Failed,
+            ),
         ];
         for (launched, now, receipt, want) in table {
             assert_eq!(

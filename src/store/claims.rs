@@ -63,12 +63,24 @@ impl Intent {
             .filter_map(Result::ok)
             .filter(|e| {
                 let n = e.file_name();
-                n.as_bytes().ends_with(b".dispatched") && inbox::original_bytes(n.as_bytes()) == name
+                n.as_bytes().ends_with(b".dispatched")
+                    && inbox::original_bytes(n.as_bytes()) == name
             })
             .find(|e| e.metadata().is_ok_and(|m| m.ino() == self.ino))
             .map(|e| e.path())
     }
 }
+
+/// A launch lock that no process held, held now, with the claim it
+/// records, if any (`(inode, pending path)`).
+#[derive(Debug)]
+pub struct FreeLock {
+    pub file: File,
+    pub claim: Option<(u64, PathBuf)>,
+}
+
+/// The free launch locks, by path.
+pub type FreeLocks = BTreeMap<PathBuf, FreeLock>;
 
 fn parse(bytes: &[u8]) -> Option<(u64, PathBuf)> {
     let rest = bytes.strip_prefix(TAG)?;
@@ -82,10 +94,7 @@ fn parse(bytes: &[u8]) -> Option<(u64, PathBuf)> {
 /// claim each records, if any: `sessions` (the lock paths of sessions the
 /// caller asks about) are taken whatever they hold, others only when they
 /// record a claim.
-pub fn free_locks(
-    store: &Store,
-    sessions: &[PathBuf],
-) -> anyhow::Result<BTreeMap<PathBuf, (File, Option<(u64, PathBuf)>)>> {
+pub fn free_locks(store: &Store, sessions: &[PathBuf]) -> anyhow::Result<FreeLocks> {
     let mut out = BTreeMap::new();
     let Ok(dir) = std::fs::read_dir(store.launches_dir()) else {
         return Ok(out);
@@ -109,22 +118,35 @@ pub fn free_locks(
         let mut bytes = Vec::new();
         let _ = lock.rewind();
         let _ = lock.read_to_end(&mut bytes);
-        out.insert(path, (lock, parse(&bytes)));
+        out.insert(
+            path,
+            FreeLock {
+                file: lock,
+                claim: parse(&bytes),
+            },
+        );
     }
     Ok(out)
 }
 
 /// The claims recorded in free launch locks, out of `locks`.
-pub fn intents(locks: &mut BTreeMap<PathBuf, (File, Option<(u64, PathBuf)>)>) -> Vec<Intent> {
+pub fn intents(locks: &mut FreeLocks) -> Vec<Intent> {
     let paths: Vec<PathBuf> = locks
         .iter()
-        .filter(|(_, (_, c))| c.is_some())
+        .filter(|(_, l)| l.claim.is_some())
         .map(|(p, _)| p.clone())
         .collect();
     paths
         .into_iter()
         .filter_map(|p| locks.remove(&p))
-        .filter_map(|(lock, c)| c.map(|(ino, task)| Intent { lock, task, ino }))
+        .filter_map(|l| {
+            let (ino, task) = l.claim?;
+            Some(Intent {
+                lock: l.file,
+                task,
+                ino,
+            })
+        })
         .collect()
 }
 

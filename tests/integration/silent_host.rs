@@ -107,7 +107,10 @@ fn a_silent_hosts_tasks_stay_with_its_agents_and_run_once() {
         .iter()
         .find(|s| s["session"] == "b-1")
         .unwrap();
-    assert_eq!((b1["reachable"].clone(), b1["state"].clone()), (false.into(), "working".into()));
+    assert_eq!(
+        (b1["reachable"].clone(), b1["state"].clone()),
+        (false.into(), "working".into())
+    );
 
     // Now it hangs: a scan waits out the tmux answer limit for it, and a
     // hook of another session meanwhile does not wait for that scan.
