@@ -25,6 +25,7 @@ mod panes;
 mod pools;
 mod properties;
 mod real_agent;
+mod real_auto_continue;
 mod real_limits;
 mod scan;
 mod security;
