@@ -156,6 +156,16 @@ mod tests {
     use super::*;
     use crate::store::state::Store;
 
+    /// One pool of account max-a; `limit_wait` one hour, no margin.
+    fn one_pool(dir: &std::path::Path) -> Config {
+        crate::config::parse(
+            "[projects]\npaths = []\n[pool]\nprefix = \"a-\"\nstart = 1\nsize = 1\n\
+             account = \"max-a\"\n[agent]\nlimit_wait = \"1h\"\nlimit_margin = \"0s\"\n",
+            &dir.join("c.toml"),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn a_reset_is_believed_only_ahead_and_within_eight_days() {
         let now = 1_700_000_100;
@@ -174,12 +184,7 @@ mod tests {
     #[test]
     fn a_past_reset_holds_the_account_for_the_fallback_wait() {
         let dir = tempfile::tempdir().unwrap();
-        let config = crate::config::parse(
-            "[projects]\npaths = []\n[pool]\nprefix = \"a-\"\nstart = 1\nsize = 1\n\
-             account = \"max-a\"\n[agent]\nlimit_wait = \"1h\"\nlimit_margin = \"0s\"\n",
-            &dir.path().join("c.toml"),
-        )
-        .unwrap();
+        let config = one_pool(dir.path());
         let now = 1_800_000_000;
         let (until, guessed) = until(
             &config,
@@ -193,12 +198,7 @@ mod tests {
     #[test]
     fn a_read_reset_replaces_a_guess_and_a_later_reset_stands() {
         let dir = tempfile::tempdir().unwrap();
-        let config = crate::config::parse(
-            "[projects]\npaths = []\n[pool]\nprefix = \"a-\"\nstart = 1\nsize = 1\n\
-             account = \"max-a\"\n[agent]\nlimit_wait = \"1h\"\nlimit_margin = \"0s\"\n",
-            &dir.path().join("c.toml"),
-        )
-        .unwrap();
+        let config = one_pool(dir.path());
         let store = Store::new(dir.path().join("state.json"));
         let mut locked = store.lock().unwrap();
         let now = 1_000_000;

@@ -12,15 +12,6 @@ use crate::env::{stderr, World};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-fn inbox(p: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(p.join(".agent-queue/inbox"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
-}
-
 #[test]
 fn a_claim_the_state_never_recorded_is_put_back_by_the_next_scan() {
     use std::os::unix::fs::MetadataExt;
@@ -56,7 +47,7 @@ fn a_claim_the_state_never_recorded_is_put_back_by_the_next_scan() {
         "{}",
         w.describe()
     );
-    assert_eq!(inbox(&p), ["old.md.dispatched", "t.md.dispatched"]);
+    assert_eq!(w.inbox(&p), ["old.md.dispatched", "t.md.dispatched"]);
     // Put back once: the note is gone with it.
     let again = w.ok(&["scan"]);
     assert!(
@@ -119,7 +110,7 @@ fn a_full_disk_strands_no_claimed_task() {
     // claimed.
     fill(&filler, 0);
     w.fails(&["scan"], 3, "No space left on device");
-    assert_eq!(inbox(&p), all_pending);
+    assert_eq!(w.inbox(&p), all_pending);
 
     // Room for the claims' notes but not for the state: the claims are
     // undone before scan exits.
@@ -130,7 +121,7 @@ fn a_full_disk_strands_no_claimed_task() {
         3,
         "claiming 4 task(s): undone, every one is back in its inbox",
     );
-    assert_eq!(inbox(&p), all_pending);
+    assert_eq!(w.inbox(&p), all_pending);
     assert!(w.received().is_empty());
 
     // Space again: every task runs, once.
@@ -147,7 +138,7 @@ fn a_full_disk_strands_no_claimed_task() {
         ]
     );
     assert_eq!(
-        inbox(&p),
+        w.inbox(&p),
         [
             "t1.md.dispatched",
             "t2.md.dispatched",

@@ -77,7 +77,10 @@ fn claude() -> Result<PathBuf, String> {
 /// in `\n\n<pasted_content id="…">\n…\n</pasted_content id="…">\n`, in its
 /// hook and in its model turn alike.
 pub(crate) fn pasted(prompt: &str) -> String {
-    let Some(rest) = prompt.trim_start_matches('\n').strip_prefix("<pasted_content id=") else {
+    let Some(rest) = prompt
+        .trim_start_matches('\n')
+        .strip_prefix("<pasted_content id=")
+    else {
         return prompt.to_string();
     };
     let Some((_, body)) = rest.split_once(">\n") else {

@@ -399,9 +399,12 @@ fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works
     let reason = a["reason"].as_str().unwrap();
     // 2.1.197 calls the five-hour limit the session limit.
     assert!(
-        ["You've hit your session limit · resets ", "You've hit your 5-hour limit · resets "]
-            .iter()
-            .any(|w| reason.starts_with(w)),
+        [
+            "You've hit your session limit · resets ",
+            "You've hit your 5-hour limit · resets "
+        ]
+        .iter()
+        .any(|w| reason.starts_with(w)),
         "the reason quotes the limit line: {a}"
     );
     assert!(r.w.account("max-b")["limited_until"].is_null());

@@ -3,7 +3,6 @@
 //! tasks stay with them and no other pool runs them again; and no scan that
 //! waits on that host holds the state's lock meanwhile.
 
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::env::{json_lines, stdout, World};
@@ -33,15 +32,6 @@ fn ssh_that_can_go_silent(w: &World) -> std::path::PathBuf {
     .unwrap();
     World::make_executable(&ssh);
     ssh
-}
-
-fn inbox_names(p: &Path) -> Vec<String> {
-    let mut names: Vec<String> = std::fs::read_dir(p.join(".agent-queue/inbox"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    names.sort();
-    names
 }
 
 #[test]
@@ -90,7 +80,7 @@ fn a_silent_hosts_tasks_stay_with_its_agents_and_run_once() {
         "{}",
         w.describe()
     );
-    assert_eq!(inbox_names(&p), ["t1.md.dispatched", "t2.md.dispatched"]);
+    assert_eq!(w.inbox(&p), ["t1.md.dispatched", "t2.md.dispatched"]);
     for s in ["b-1", "b-2"] {
         assert_eq!(w.session_state(s), "working", "{}", w.describe());
     }
