@@ -95,3 +95,57 @@ fn a_limited_agent_never_takes_up_a_moved_task_after_its_reset() {
 fn r_prompt(json: &serde_json::Value) -> String {
     crate::real_agent::pasted(json["prompt"].as_str().unwrap_or_default())
 }
+
+/// With `on_limit = "leave"` the task stays with the limited agent, which
+/// continues it by itself once the limit resets: it is never moved, so it
+/// never runs twice. (This also shows that the watch above is long enough
+/// to see an agent continue.)
+#[test]
+fn with_on_limit_leave_the_task_stays_with_its_agent_which_continues_it() {
+    let Some(claude) = claude_or_skip("with_on_limit_leave_the_task_stays_with_its_agent") else {
+        return;
+    };
+    if version_of(&claude) < (2, 1, 200) {
+        eprintln!(
+            "with_on_limit_leave_the_task_stays_with_its_agent: {claude:?} predates \
+             autoContinueAtUsageLimit; not run"
+        );
+        return;
+    }
+    let mut r = two_accounts(&claude);
+    r.w.pool_config("on_limit = \"leave\"");
+    let p = r.project("app");
+    let body = "Say hello.";
+    let message = Real::message("t.md", body);
+    task_file(&p, "t.md", "high", body);
+    let reset = whole_minute_ahead(40);
+    r.api.limit(TOKEN_A, Claim::FiveHour, reset);
+    r.ok(&["scan"]);
+    r.wait_until(WAIT, "max-a is limited", || {
+        r.w.account("max-a")["limited_until"].is_string()
+    });
+    // Scans while the limit lasts leave the task where it is.
+    r.ok(&["scan"]);
+    assert_eq!(
+        r.w.session_state("ccl-auto-1"),
+        "working",
+        "{}",
+        r.describe()
+    );
+    let deadline = Duration::from_secs((reset + WATCH_PAST_RESET).saturating_sub(epoch()));
+    r.wait_until(deadline, "the limited agent continues its task", || {
+        r.hooks("UserPromptSubmit").iter().any(|h| {
+            h.session == "ccl-auto-1"
+                && r_prompt(&h.json).starts_with("Your claude.ai usage limit has reset")
+        })
+    });
+    r.wait_until(WAIT, "its task ends in its session", || {
+        r.w.session_state("ccl-auto-1") == "idle"
+    });
+    assert!(!turn_of(&r, TOKEN_B, &message, 200), "{}", r.describe());
+    let journal = r.w.journal();
+    let done = crate::env::events_named(&journal, "done");
+    assert_eq!(done.len(), 1, "{journal:?}");
+    assert_eq!(done[0]["session"], "ccl-auto-1");
+    assert_eq!(r.w.inbox(&p), ["t.md.dispatched"]);
+}
