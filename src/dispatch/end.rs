@@ -124,7 +124,10 @@ pub fn end_task(
         return Ok(Outcome::Done);
     }
     let Some(lock) = lock else {
-        if how == How::ExitThenNext {
+        // No recycle (`recycle = false`): the agent stays. Asked by that
+        // agent's own hook, the session cannot be free while the hook runs
+        // (its agent does), so no tmux server is asked from inside a hook.
+        if how == How::ExitThenNext && caller == Caller::Operator {
             recycle::next_task(d, &session)?;
         }
         return Ok(Outcome::Done);
