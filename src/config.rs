@@ -226,6 +226,12 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         within(&mut agent.resume_dir);
         agent.limits = crate::accounts::limits::Patterns::new(&agent.limit_patterns)
             .map_err(|e| bad_input(format!("{table} limit_patterns: {e}")))?;
+        if let Some(p) = agent.limit_patterns.iter().find(|p| matches_every_line(p)) {
+            return Err(bad_input(format!(
+                "{table} limit_patterns: {p:?} matches an empty line, so every screen would \
+                 read as a usage limit"
+            )));
+        }
         if let Some(key) = agent.env.keys().find(|k| !is_env_name(k)) {
             return Err(bad_input(format!(
                 "{table} env: `{key}` is not a variable name (letters, digits and _, not first a digit)"
@@ -243,7 +249,25 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         agents.insert(name, profile(&table, parsed)?);
     }
     let pools = pool::resolve(raw.pool, raw.pools, &agent, &agents, &raw.tmux.command)?;
-    for d in &raw.dedicated {
+    for (i, d) in raw.dedicated.iter().enumerate() {
+        if let Some(why) = pool::unusable_name(&d.session) {
+            return Err(bad_input(format!(
+                "[[dedicated]] session = {:?}: {why}",
+                d.session
+            )));
+        }
+        if let Some(twin) = raw.dedicated[..i].iter().find(|o| o.session == d.session) {
+            let shown = |p: &Option<PathBuf>| {
+                p.as_ref()
+                    .map_or("no project".to_string(), |p| p.display().to_string())
+            };
+            return Err(bad_input(format!(
+                "[[dedicated]] session `{}` is listed twice ({} and {}): list it once",
+                d.session,
+                shown(&twin.project),
+                shown(&d.project)
+            )));
+        }
         if let Some(p) = pools.iter().find(|p| p.contains(&d.session)) {
             return Err(bad_input(format!(
                 "[[dedicated]] session `{}` is also in the pool `{}` ({}): a session is one or the other",
@@ -273,6 +297,12 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         security: raw.security,
         history: raw.history,
     })
+}
+
+/// A limit pattern that matches an empty line matches every screen. One
+/// that does not compile was refused before this is asked.
+fn matches_every_line(pattern: &str) -> bool {
+    regex::Regex::new(pattern).is_ok_and(|r| r.is_match(""))
 }
 
 /// What a session is to agent-queue: the one answer every subcommand asks.

@@ -6,18 +6,20 @@
 //! back to its inbox and the session cools down. A scan also recovers what a
 //! dead launcher or a dead session left behind.
 
+use std::collections::HashSet;
 use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
 
 use crate::clock::now;
 use crate::config::Config;
-use crate::launch::{self, Launch};
+use crate::launch;
 use crate::output::report::{self, Event};
-use crate::pane::agent::AgentPane;
 use crate::pane::{self, Started};
 use crate::queue::inbox;
 use crate::queue::pending::Pending;
 use crate::queue::routing::{self, Free};
+use crate::store::claims;
 use crate::store::security::Trust;
 use crate::store::state::{Locked, Phase, Store};
 use crate::tmux::servers;
@@ -40,8 +42,12 @@ pub enum Target<'s> {
     One { session: &'s str, chooser: Chooser },
 }
 
+pub mod end;
 pub mod free;
 mod recovery;
+pub mod recycle;
+mod settle;
+pub use settle::Settled;
 
 /// What recovery leaves to do once the state's lock is let go: the
 /// dispatcher decides, the session's pane does it.
@@ -115,44 +121,45 @@ impl<'a> Dispatcher<'a> {
         let recover = recovery == Recovery::Run;
         let mut round = Round::default();
         let mut to_stop = Vec::new();
-        // Read before the lock (one tmux call per working session): the
-        // lock is never held over anything slow.
-        let limits = if recover {
-            self.limits_on_screens()
+        // Everything that waits on a tmux server is read before the lock
+        // (a host that hangs holds up no hook); under the lock, a session
+        // whose entry changed meanwhile is left for the next round.
+        let mut before = self.before(recover)?;
+        let looks_back = recover && Self::anything_to_recover(&before);
+        if tasks.is_empty() && !looks_back {
+            return Ok(round);
+        }
+        // One tmux call decides both recovery and freeness.
+        // A session's next task, or one named by hand: its server alone
+        // (a recycle of a local session asks no remote host).
+        let snapshot = match target {
+            Target::One { session, .. } if !recover => servers::snapshot_of(self.config, session)?,
+            _ => servers::snapshot(self.config)?,
+        };
+        let limits = if looks_back {
+            self.limits_on_screens(&before.state, &snapshot)
         } else {
             Vec::new()
         };
         let claims = {
             let mut locked = self.store.lock()?;
-            let holds_any = locked
-                .state
-                .sessions
-                .values()
-                .any(|s| s.phase != Phase::Idle);
-            if tasks.is_empty() && !(recover && holds_any) {
-                return Ok(round);
-            }
-            // One tmux call decides both recovery and freeness.
-            // A session's next task, or one named by hand: its server alone
-            // (a recycle of a local session asks no remote host).
-            let snapshot = match target {
-                Target::One { session, .. } if !recover => {
-                    servers::snapshot_of(self.config, session)?
-                }
-                _ => servers::snapshot(self.config)?,
-            };
-            if recover && holds_any {
-                (round.recovered, to_stop) = self.recover(&mut locked, &snapshot)?;
+            let changed = before.changed(&locked.state);
+            if looks_back {
+                (round.recovered, to_stop) =
+                    self.recover(&mut locked, &snapshot, &changed, &mut before);
                 let (n, stop) = self.limit_holders(&mut locked, &limits);
                 round.recovered += n;
                 to_stop.extend(stop);
             }
+            before.release_locks();
             if recover {
-                to_stop.extend(self.strays(&locked, &snapshot)?);
+                to_stop.extend(self.strays(&locked, &snapshot, &changed)?);
             }
-            let claims = self.claim(&mut locked, &snapshot, tasks, target, &mut round)?;
+            let claims = self.claim(&mut locked, &snapshot, &changed, tasks, target, &mut round)?;
             if round.recovered > 0 || !claims.is_empty() {
-                locked.save()?;
+                if let Err(e) = locked.save() {
+                    return Err(undo(claims, e));
+                }
             }
             claims
         };
@@ -163,20 +170,20 @@ impl<'a> Dispatcher<'a> {
             self.finish(after);
         }
         round.claimed = claims.len();
-        let results: Vec<Result<(), Option<PathBuf>>> = std::thread::scope(|scope| {
+        let results: Vec<Settled> = std::thread::scope(|scope| {
             let handles: Vec<_> = claims
                 .into_iter()
                 .map(|claim| scope.spawn(move || self.launch_and_settle(claim)))
                 .collect();
             handles
                 .into_iter()
-                .map(|h| h.join().unwrap_or(Err(None)))
+                .map(|h| h.join().unwrap_or(Settled::Failed(None)))
                 .collect()
         });
         for result in results {
             match result {
-                Ok(()) => round.dispatched += 1,
-                Err(back) => {
+                Settled::Dispatched => round.dispatched += 1,
+                Settled::Failed(back) => {
                     round.failed += 1;
                     round.returned.extend(back);
                 }
@@ -189,6 +196,7 @@ impl<'a> Dispatcher<'a> {
         &self,
         locked: &mut Locked,
         snapshot: &Snapshot,
+        changed: &HashSet<String>,
         tasks: &[Pending],
         target: Target<'_>,
         round: &mut Round,
@@ -203,10 +211,17 @@ impl<'a> Dispatcher<'a> {
         let one = match target {
             Target::Pool => {
                 free = free::free_sessions(config, snapshot, &locked.state, now);
+                for sessions in &mut free.pools {
+                    sessions.retain(|s| !changed.contains(s));
+                }
                 None
             }
             Target::One { session, chooser } => {
-                match free::check(config, snapshot, &locked.state, session, now, chooser) {
+                let checked = match changed.contains(session) {
+                    true => Err(Busy::Changed),
+                    false => free::check(config, snapshot, &locked.state, session, now, chooser),
+                };
+                match checked {
                     Ok(()) => {
                         let i = config
                             .pools
@@ -255,9 +270,29 @@ impl<'a> Dispatcher<'a> {
                 // A launch is in flight there (from another invocation).
                 continue;
             };
+            let Ok(meta) = std::fs::symlink_metadata(&pending.path) else {
+                report::debug(format!(
+                    "{} was taken by another invocation",
+                    pending.path.display()
+                ));
+                free.put_back(pool, session);
+                continue;
+            };
+            // Recorded before the rename: a claim the state never learns of
+            // is still found (see store::claims). A disk too full for this
+            // is too full for the state: nothing more is claimed.
+            if let Err(e) = claims::record(&lock, &pending.path, meta.ino()) {
+                let e = anyhow::Error::new(e).context(format!(
+                    "recording the claim of {} in {}'s launch lock",
+                    pending.path.display(),
+                    session
+                ));
+                return Err(undo(claims, e));
+            }
             let dispatched = match inbox::claim(&pending.path) {
                 Ok(Some(d)) => d,
                 Ok(None) => {
+                    claims::clear(&lock);
                     report::debug(format!(
                         "{} was taken by another invocation",
                         pending.path.display()
@@ -266,6 +301,7 @@ impl<'a> Dispatcher<'a> {
                     continue;
                 }
                 Err(e) => {
+                    claims::clear(&lock);
                     report::event(&Event::Skipped {
                         task: pending.path.clone(),
                         reason: format!("could not claim it (rename to .dispatched): {e}"),
@@ -274,7 +310,6 @@ impl<'a> Dispatcher<'a> {
                     continue;
                 }
             };
-            let _ = lock.set_len(0);
             // Free sessions exist in the snapshot.
             let pane = snapshot.pane(&session).expect("a free session has a pane");
             let started = Started {
@@ -331,157 +366,33 @@ impl<'a> Dispatcher<'a> {
             }
         }
     }
+}
 
-    /// Launches, then settles; on failure, where the task is back.
-    fn launch_and_settle(&self, claim: Claim) -> Result<(), Option<PathBuf>> {
-        let resume = self.resume(&claim.session);
-        let agent = self.config.agent_for(&claim.session);
-        let tmux = self.tmux(&claim.session);
-        let launch = Launch {
-            pane: AgentPane {
-                tmux: &tmux,
-                session: &claim.session,
-                started: &claim.started,
-            },
-            agent,
-            command_line: launch::command_line(
-                agent,
-                &claim.pending.project,
-                &claim.model,
-                resume.as_ref().map(|r| r.1.as_str()),
-                &claim.started.nonce,
-            ),
-            message: launch::message(agent, &claim.pending.name, &claim.pending.task),
-            progress: Some(&claim.lock),
-            receipts: Some(&self.store),
-            limits: &agent.limits,
-            expect_receipt: claim.expect_receipt,
-        };
-        report::debug(format!(
-            "launching {} in {}",
-            claim.dispatched.display(),
-            claim.session
-        ));
-        let outcome = launch.run();
-        if outcome.is_err() && self.config.pool_of(&claim.session).is_some() {
-            launch.pane.stop();
-        }
-        match self.settle(&claim, &outcome, resume.as_ref().map(|r| r.0.as_path())) {
-            Ok(settled) => settled,
-            Err(e) => {
-                report::error(format!(
-                    "settling {} in {}: {e:#}",
-                    claim.dispatched.display(),
-                    claim.session
-                ));
-                Err(None)
-            }
-        }
-        // `claim.lock` drops here, after the state says how it ended.
+/// Undoes claims whose state write failed, before the command exits: every
+/// task goes back to its inbox, and the error says so. A task whose rename
+/// back fails keeps its record in the launch lock, and the next scan puts
+/// it back.
+fn undo(claims: Vec<Claim>, e: anyhow::Error) -> anyhow::Error {
+    if claims.is_empty() {
+        return e.context("nothing was claimed");
     }
-
-    fn settle(
-        &self,
-        claim: &Claim,
-        outcome: &Result<(), launch::LaunchError>,
-        resume: Option<&Path>,
-    ) -> anyhow::Result<Result<(), Option<PathBuf>>> {
-        let mut locked = self.store.lock()?;
-        let now = now();
-        let ok = match outcome {
-            Ok(()) => {
-                let entry = locked.state.entry(&claim.session);
-                // A fast agent may finish its turn, and its Stop hook mark
-                // the session idle, before this launch has settled: then
-                // the task is done, and the session stays idle.
-                let still_ours = entry.phase == Phase::Launching
-                    && entry.task.as_ref() == Some(&claim.dispatched);
-                if still_ours {
-                    locked.state.set(&claim.session, Phase::Working, now);
-                }
-                let entry = locked.state.entry(&claim.session);
-                entry.last_error = None;
-                let received = entry
-                    .receipt
-                    .as_ref()
-                    .is_some_and(|r| r.nonce == claim.started.nonce);
-                if claim.expect_receipt && !received {
-                    // Taken, as the screen shows, but not heard: the hooks
-                    // are gone; later launches go by the screen again.
-                    entry.hooks = false;
-                    report::warn(format!(
-                        "{}: the agent took the task but its UserPromptSubmit hook sent no \
-                         receipt; are agent-queue's hooks still installed?",
-                        claim.session
-                    ));
-                }
-                if let Some(path) = resume {
-                    // Only now: a failed launch keeps the id for the next try.
-                    if let Err(e) = std::fs::remove_file(path) {
-                        report::warn(format!("removing used resume file {}: {e}", path.display()));
-                    }
-                }
-                report::event(&Event::Dispatched {
-                    session: claim.session.clone(),
-                    task: claim.dispatched.clone(),
-                    project: claim.pending.project.clone(),
-                    priority: claim.pending.task.priority,
-                    model: claim.model.clone(),
-                });
-                Ok(())
-            }
-            Err(e) if e.limit.is_some() => {
-                // No cooldown: the account's limit keeps the session out,
-                // and ends by itself.
-                let line = e.limit.as_deref().unwrap_or_default();
-                let mut back = crate::accounts::limited::mark(
-                    self.config,
-                    &mut locked,
-                    &claim.session,
-                    line,
-                    now,
-                );
-                // A launch that failed gives its task back in any case
-                // (`on_limit = "leave"` keeps only a task already under way).
-                if back.is_none() && locked.state.phase(&claim.session) != Phase::Idle {
-                    back = inbox::unclaim(&claim.dispatched).ok();
-                    locked.state.set(&claim.session, Phase::Idle, now);
-                }
-                locked.state.entry(&claim.session).last_error = Some(e.message.clone());
-                report::event(&Event::Failed {
-                    task: back.clone().unwrap_or_else(|| claim.dispatched.clone()),
-                    reason: format!("{e}; the task is back in its inbox"),
-                    session: Some(claim.session.clone()),
-                });
-                Err(back)
-            }
-            Err(e) => {
-                let back = inbox::unclaim(&claim.dispatched);
-                locked.state.set(&claim.session, Phase::Idle, now);
-                let entry = locked.state.entry(&claim.session);
-                entry.last_fail = Some(now);
-                entry.last_error = Some(e.message.clone());
-                let cooldown = self
-                    .config
-                    .pool_of(&claim.session)
-                    .map_or(0, |p| p.cooldown.as_secs());
-                let reason = match &back {
-                    Ok(_) => format!(
-                        "{e}; the task is back in its inbox and {s} cools down for {cooldown}s \
-                         (`agent-queue clear-cooldown {s}` once its cause is fixed)",
-                        s = claim.session
-                    ),
-                    Err(be) => format!("{e}; and putting it back failed: {be}"),
-                };
-                report::event(&Event::Failed {
-                    task: back.as_ref().unwrap_or(&claim.dispatched).clone(),
-                    reason,
-                    session: Some(claim.session.clone()),
-                });
-                Err(back.ok())
-            }
-        };
-        locked.save()?;
-        Ok(ok)
+    let mut stuck = Vec::new();
+    let n = claims.len();
+    for claim in claims {
+        match inbox::unclaim(&claim.dispatched) {
+            Ok(_) => claims::clear(&claim.lock),
+            Err(err) => stuck.push(format!("{} ({err})", claim.dispatched.display())),
+        }
+    }
+    if stuck.is_empty() {
+        e.context(format!(
+            "claiming {n} task(s): undone, every one is back in its inbox"
+        ))
+    } else {
+        e.context(format!(
+            "claiming {n} task(s): undone, but {} could not be put back now; the next scan \
+             puts them back",
+            stuck.join(", ")
+        ))
     }
 }

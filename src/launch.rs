@@ -77,25 +77,29 @@ impl Stage {
 }
 
 /// Why a launch failed, in words that name the session and what it showed.
-#[derive(Debug, Clone)]
-pub struct LaunchError {
-    pub message: String,
-    /// The agent's usage-limit line, when that is what stopped it.
-    pub limit: Option<String>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LaunchError {
+    /// Anything but a usage limit: the session cools down.
+    Failed(String),
+    /// The agent's account hit its usage limit: `line` is the agent's own.
+    Limit { message: String, line: String },
 }
 
 impl LaunchError {
     pub fn new(message: String) -> LaunchError {
-        LaunchError {
-            message,
-            limit: None,
+        LaunchError::Failed(message)
+    }
+
+    pub fn message(&self) -> &str {
+        match self {
+            LaunchError::Failed(message) | LaunchError::Limit { message, .. } => message,
         }
     }
 }
 
 impl std::fmt::Display for LaunchError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(self.message())
     }
 }
 
@@ -190,12 +194,12 @@ impl Launch<'_> {
     }
 
     fn limit_error(&self, line: String) -> LaunchError {
-        LaunchError {
+        LaunchError::Limit {
             message: format!(
                 "{}: the agent's account hit its usage limit: {line}",
                 self.session()
             ),
-            limit: Some(line),
+            line,
         }
     }
 

@@ -36,6 +36,10 @@ use crate::shell::quote;
 /// The pane option the started script reports through.
 pub const OPTION: &str = "@agent-queue";
 
+/// The variable the started script exports to the agent and its hooks: the
+/// start's nonce, by which a hook names its session and its start.
+pub const RUN_VAR: &str = "AGENT_QUEUE_RUN";
+
 /// The program agent-queue last started in a session: where, and the nonce
 /// by which the pane and the agent's hooks name it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,7 +103,7 @@ fn script_gone(pid: u32, pane_pid: u32) -> bool {
 }
 
 /// Whether the program agent-queue started in a pane still runs there.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Activity {
     /// The pane is the one it was started in, and it runs.
     Running,
@@ -160,7 +164,7 @@ fn script(agent: &str) -> String {
     [
         "trap : INT TERM QUIT HUP",
         &format!("tmux set-option -p -t \"$TMUX_PANE\" {OPTION} \"$1 run $$\" || exit"),
-        "export AGENT_QUEUE_RUN=\"$1\"",
+        &format!("export {RUN_VAR}=\"$1\""),
         "t=$(stty -g 2>/dev/null)",
         &format!("cd \"$2\" && {agent}"),
         "s=$?",

@@ -3,6 +3,7 @@
 //! and mode checks that decide which files are trusted at all, and the one way
 //! agent-queue opens a file of its own (0600, never through a symlink).
 
+pub mod claims;
 pub mod journal;
 pub mod private;
 pub mod security;

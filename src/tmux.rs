@@ -60,6 +60,27 @@ impl Snapshot {
     pub fn is_unknown(&self, session: &str) -> bool {
         self.unknown.contains(session)
     }
+
+    /// What the session's server said of it: only a server that answered
+    /// can say that a session is gone.
+    pub fn seen(&self, session: &str) -> Seen<'_> {
+        match self.sessions.get(session) {
+            Some(pane) => Seen::Listed(pane),
+            None if self.is_unknown(session) => Seen::Unknown,
+            None => Seen::Absent,
+        }
+    }
+}
+
+/// What one snapshot says of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seen<'a> {
+    /// Its server answered and lists it, with this active pane.
+    Listed(&'a Pane),
+    /// Its server answered without it: it does not exist.
+    Absent,
+    /// Its server did not answer: alive or not, nobody knows.
+    Unknown,
 }
 
 /// The visible screen of a pane and whose it is, read in one call.

@@ -22,28 +22,64 @@ pub fn until(config: &Config, session: &str, line: &str, now: u64) -> (u64, bool
     let agent = config.agent_for(session);
     // A line without a zone means the local time of the agent's host: this
     // one's, as far as agent-queue can tell.
-    let reset = crate::accounts::limits::reset_time(line, &jiff::Zoned::now())
-        .and_then(|t| u64::try_from(t.as_second()).ok())
-        .filter(|&r| {
+    let read = crate::accounts::limits::reset_time(line, &jiff::Zoned::now())
+        .and_then(|t| u64::try_from(t.as_second()).ok());
+    let reset = match judge(read, now) {
+        Reset::Believed(r) => Some(r),
+        Reset::Unread => {
+            report::warn(format!(
+                "{session}: no reset time in its limit line ({line}); waiting [agent] limit_wait \
+                 ({})",
+                crate::clock::format_duration(agent.limit_wait)
+            ));
+            None
+        }
+        Reset::Past(r) => {
+            report::warn(format!(
+                "{session}: the reset read from `{line}` ({}) is already past; waiting [agent] \
+                 limit_wait ({})",
+                format_utc(r),
+                crate::clock::format_duration(agent.limit_wait)
+            ));
+            None
+        }
+        Reset::TooFar(_) => {
             // No limit of Claude Code's lasts over a week: a later time was
             // read from something else (a file the agent printed).
-            let sane = r <= now.saturating_add(MAX_RESET_AHEAD);
-            if !sane {
-                report::warn(format!(
-                    "{session}: the reset read from `{line}` is more than 8 days ahead; not believed"
-                ));
-            }
-            sane
-        });
+            report::warn(format!(
+                "{session}: the reset read from `{line}` is more than 8 days ahead; not \
+                 believed; waiting [agent] limit_wait ({})",
+                crate::clock::format_duration(agent.limit_wait)
+            ));
+            None
+        }
+    };
     let guessed = reset.is_none();
-    let base = reset.unwrap_or_else(|| {
-        report::warn(format!(
-            "{session}: no reset time in its limit line ({line}); waiting [agent] limit_wait ({})",
-            crate::clock::format_duration(agent.limit_wait)
-        ));
-        now.saturating_add(agent.limit_wait.as_secs())
-    });
+    let base = reset.unwrap_or_else(|| now.saturating_add(agent.limit_wait.as_secs()));
     (base.saturating_add(agent.limit_margin.as_secs()), guessed)
+}
+
+/// What a reset read from a limit line is worth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reset {
+    Believed(u64),
+    /// None could be read.
+    Unread,
+    /// Already past (a stale line, a clock apart): the account is held for
+    /// the fallback wait instead, or it would take the task straight back.
+    Past(u64),
+    /// Further ahead than any limit lasts.
+    TooFar(u64),
+}
+
+/// Judges a reset (epoch seconds) read at `now`.
+pub fn judge(read: Option<u64>, now: u64) -> Reset {
+    match read {
+        None => Reset::Unread,
+        Some(r) if r <= now => Reset::Past(r),
+        Some(r) if r > now.saturating_add(MAX_RESET_AHEAD) => Reset::TooFar(r),
+        Some(r) => Reset::Believed(r),
+    }
 }
 
 /// Marks the account of `session` limited (a later reset already known
@@ -121,15 +157,49 @@ mod tests {
     use super::*;
     use crate::store::state::Store;
 
+    /// One pool of account max-a; `limit_wait` one hour, no margin.
+    fn one_pool(dir: &std::path::Path) -> Config {
+        crate::config::parse(
+            "[projects]\npaths = []\n[pool]\nprefix = \"a-\"\nstart = 1\nsize = 1\n\
+             account = \"max-a\"\n[agent]\nlimit_wait = \"1h\"\nlimit_margin = \"0s\"\n",
+            &dir.join("c.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_reset_is_believed_only_ahead_and_within_eight_days() {
+        let now = 1_700_000_100;
+        let table = [
+            (None, Reset::Unread),
+            (Some(1_700_000_000), Reset::Past(1_700_000_000)),
+            (Some(now), Reset::Past(now)),
+            (Some(now + 60), Reset::Believed(now + 60)),
+            (Some(now + 9 * 86_400), Reset::TooFar(now + 9 * 86_400)),
+        ];
+        for (read, want) in table {
+            assert_eq!(judge(read, now), want, "{read:?}");
+        }
+    }
+
+    #[test]
+    fn a_past_reset_holds_the_account_for_the_fallback_wait() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = one_pool(dir.path());
+        let now = 1_800_000_000;
+        let (until, guessed) = until(
+            &config,
+            "a-1",
+            "Claude AI usage limit reached|1700000000",
+            now,
+        );
+        assert_eq!((until, guessed), (now + 3600, true));
+    }
+
     #[test]
     fn a_read_reset_replaces_a_guess_and_a_later_reset_stands() {
         let dir = tempfile::tempdir().unwrap();
-        let config = crate::config::parse(
-            "[projects]\npaths = []\n[pool]\nprefix = \"a-\"\nstart = 1\nsize = 1\n\
-             account = \"max-a\"\n[agent]\nlimit_wait = \"1h\"\nlimit_margin = \"0s\"\n",
-            &dir.path().join("c.toml"),
-        )
-        .unwrap();
+        let config = one_pool(dir.path());
         let store = Store::new(dir.path().join("state.json"));
         let mut locked = store.lock().unwrap();
         let now = 1_000_000;

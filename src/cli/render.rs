@@ -28,7 +28,7 @@ const ENVIRONMENT: Items = &[
     ("AGENT_QUEUE_CONFIG", "The config file, when --config is not given."),
     ("XDG_CONFIG_HOME, XDG_STATE_HOME, HOME", "Where the default config and state live."),
     ("TMUX_PANE, TMUX", "Set by tmux inside a pane: mark-idle and hook without a session name act on the session holding this pane, when TMUX names a configured tmux server."),
-    ("AGENT_QUEUE_RUN", "Set by the script agent-queue starts an agent with, for the agent and its hooks: which start they belong to. hook and mark-idle find their session by it first (it also works through ssh)."),
+    (crate::pane::RUN_VAR, "Set by the script agent-queue starts an agent with, for the agent and its hooks: which start they belong to. hook and mark-idle find their session by it first (it also works through ssh)."),
     ("JOURNAL_STREAM", "Set by systemd: when it names stderr, log lines carry <N> priority prefixes for journald."),
 ];
 

@@ -22,23 +22,24 @@
 
 use std::io::Read;
 
-use serde_json::Value;
+mod input;
 
-use super::{mark_idle, Ctx, Run};
+use super::{Ctx, Run};
 use crate::clock::now;
-use crate::config::{Kind, OnLimit};
+use crate::config::OnLimit;
+use crate::dispatch::end::{self, Caller, Whose};
+use crate::dispatch::recycle::{self, How};
 use crate::dispatch::Dispatcher;
 use crate::error::Outcome;
 use crate::output::report::{self, Event};
 use crate::queue::inbox;
 use crate::store::state::{Phase, Receipt};
+use input::{parse, ApiError, HookEvent, Input};
 
 pub struct Hook;
 
 /// Larger input is not a hook's.
 const MAX_INPUT: u64 = 1 << 20;
-/// How much of the agent's last message is kept.
-const MAX_MESSAGE: usize = 4096;
 
 impl Run for Hook {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -50,50 +51,6 @@ impl Run for Hook {
     }
 }
 
-/// The fields agent-queue reads; everything else in the JSON is ignored.
-#[derive(Debug, Default)]
-struct Input {
-    event: String,
-    agent_session_id: Option<String>,
-    transcript_path: Option<String>,
-    prompt: Option<String>,
-    last_message: Option<String>,
-    error: Option<String>,
-}
-
-fn parse(bytes: &[u8]) -> anyhow::Result<Input> {
-    let value: Value = serde_json::from_slice(bytes)
-        .map_err(|e| anyhow::anyhow!("its input is not JSON ({e})"))?;
-    let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
-    let event = text("hook_event_name")
-        .ok_or_else(|| anyhow::anyhow!("its input has no hook_event_name"))?;
-    Ok(Input {
-        event,
-        agent_session_id: text("session_id").map(|s| clean(&s, 200)),
-        transcript_path: text("transcript_path").map(|s| clean(&s, 4096)),
-        prompt: text("prompt"),
-        last_message: text("last_assistant_message").map(|s| clean(&s, MAX_MESSAGE)),
-        error: text("error").map(|s| clean(&s, 200)),
-    })
-}
-
-/// At most `max` bytes (on a character boundary), control characters other
-/// than newline and tab removed: what is recorded is shown in terminals.
-fn clean(s: &str, max: usize) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_control() && c != '\n' && c != '\t' {
-            continue;
-        }
-        if out.len() + c.len_utf8() > max {
-            out.push('…');
-            break;
-        }
-        out.push(c);
-    }
-    out
-}
-
 fn handle(ctx: &Ctx) -> anyhow::Result<()> {
     let mut bytes = Vec::new();
     std::io::stdin()
@@ -103,50 +60,49 @@ fn handle(ctx: &Ctx) -> anyhow::Result<()> {
         anyhow::bail!("its input is over 1 MiB");
     }
     let input = parse(&bytes)?;
-    match input.event.as_str() {
-        "UserPromptSubmit" => receipt(ctx, &input),
-        "StopFailure" if input.error.as_deref() == Some("rate_limit") => limited(ctx, &input),
-        "Stop" | "StopFailure" => end(ctx, &input),
-        other => {
-            report::debug(format!("hook: {other}: nothing to do"));
+    match &input.event {
+        HookEvent::UserPromptSubmit => receipt(ctx, &input),
+        HookEvent::StopFailure(ApiError::RateLimit) => limited(ctx, &input),
+        HookEvent::Stop | HookEvent::StopFailure(ApiError::Other) => end(ctx, &input),
+        HookEvent::Other(name) => {
+            report::debug(format!("hook: {name}: nothing to do"));
             Ok(())
         }
     }
 }
 
-/// The session this hook's agent runs in, when agent-queue manages it:
-/// the start named by `$AGENT_QUEUE_RUN`, or the pane's session.
-fn session(d: &Dispatcher) -> anyhow::Result<Option<String>> {
-    // A start it does not know is no session of its (an old agent's hook).
-    if let Ok(run) = std::env::var(mark_idle::RUN_VAR) {
-        return mark_idle::session_of_start(d, &run);
-    }
-    if std::env::var_os("TMUX_PANE").is_none() {
-        return Ok(None);
-    }
-    Ok(match mark_idle::own_session(d)? {
-        Ok(s) if !matches!(d.config.kind(&s), Kind::Unknown) => Some(s),
-        Ok(s) => {
-            report::debug(format!("hook: session {s} is not managed by agent-queue"));
-            None
+/// Says why a hook that is not the task's agent's is ignored.
+fn ignored(session: &str, whose: Whose, what: &str) {
+    let who = match whose {
+        Whose::Current => return,
+        Whose::Earlier => "an agent started there before",
+        Whose::Child => {
+            "another Claude Code than the one that took the task (one the agent started, \
+             a sub-agent)"
         }
-        Err(why) => {
-            report::debug(format!("hook: not managed by agent-queue: {why}"));
-            None
-        }
-    })
+    };
+    report::info(format!("hook: {session}: {what} of {who}; ignored"));
 }
 
 fn receipt(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     let config = ctx.config()?;
     crate::store::journal::open(&config);
     let d = Dispatcher::new(&config);
-    let Some(session) = session(&d)? else {
+    let Some(session) = end::hook_session(&d)? else {
         return Ok(());
     };
-    let nonce = std::env::var(mark_idle::RUN_VAR).unwrap_or_default();
+    let run = end::run_var();
     let prompt = input.prompt.as_deref().unwrap_or_default();
     let mut locked = d.store.lock()?;
+    let whose = end::whose(
+        locked.state.sessions.get(&session),
+        run.as_deref(),
+        input.agent_session_id.as_deref(),
+    );
+    if whose != Whose::Current {
+        ignored(&session, whose, "a prompt");
+        return Ok(());
+    }
     let entry = locked.state.entry(&session);
     let Some(task) = entry.task.clone() else {
         report::debug(format!(
@@ -165,13 +121,15 @@ fn receipt(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
         ));
         return Ok(());
     }
+    // The receipt belongs to the first agent session that received the
+    // task: a later prompt of the same one (the task quoted again) keeps it.
+    if entry.receipt.as_ref().is_some_and(|r| r.task == task) {
+        report::debug(format!("hook: {session}: its task was received already"));
+        return Ok(());
+    }
     let started_nonce = entry.started.as_ref().map(|s| s.nonce.clone());
     entry.receipt = Some(Receipt {
-        nonce: if nonce.is_empty() {
-            started_nonce.unwrap_or_default()
-        } else {
-            nonce
-        },
+        nonce: run.or(started_nonce).unwrap_or_default(),
         task: task.clone(),
         agent_session_id: input.agent_session_id.clone(),
         transcript_path: input.transcript_path.clone(),
@@ -197,7 +155,7 @@ fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     let config = ctx.config()?;
     crate::store::journal::open(&config);
     let d = Dispatcher::new(&config);
-    let Some(session) = session(&d)? else {
+    let Some(session) = end::hook_session(&d)? else {
         return Ok(());
     };
     let Some(pool) = config.pool_of(&session) else {
@@ -211,25 +169,16 @@ fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
         .clone()
         .filter(|m| !m.trim().is_empty())
         .unwrap_or_else(|| "rate_limit (the hook's error; no message)".into());
-    let run = std::env::var(mark_idle::RUN_VAR).ok();
     let recycle_lock = d.store.try_recycle_lock(&session)?;
     {
         let mut locked = d.store.lock()?;
-        let started = locked
-            .state
-            .sessions
-            .get(&session)
-            .and_then(|s| s.started.clone());
-        if run.is_some() && started.as_ref().map(|s| &s.nonce) != run.as_ref() {
-            report::info(format!(
-                "hook: {session}: a limit of an agent started there before; ignored"
-            ));
-            return Ok(());
-        }
-        if other_claude(locked.state.sessions.get(&session), input) {
-            report::info(format!(
-                "hook: {session}: a limit of another Claude Code than the one that took the task; ignored"
-            ));
+        let whose = end::whose(
+            locked.state.sessions.get(&session),
+            end::run_var().as_deref(),
+            input.agent_session_id.as_deref(),
+        );
+        if whose != Whose::Current {
+            ignored(&session, whose, "a usage limit");
             return Ok(());
         }
         crate::accounts::limited::mark(&config, &mut locked, &session, &line, now());
@@ -237,45 +186,28 @@ fn limited(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     }
     if pool.on_limit == OnLimit::Stop {
         if let Some(lock) = recycle_lock {
-            mark_idle::detach_recycle(ctx, &config, &session, mark_idle::How::Stop, &lock)?;
+            recycle::detach(&config, &session, How::Stop, &lock, ctx.global.verbose)?;
         }
     }
     Ok(())
-}
-
-/// A hook of a Claude Code other than the one that took the session's task:
-/// one the agent started itself (`claude -p …`), which inherits its
-/// `AGENT_QUEUE_RUN`. The receipt says which Claude Code took the task.
-fn other_claude(entry: Option<&crate::store::state::SessionState>, input: &Input) -> bool {
-    let took = entry
-        .and_then(|s| s.receipt.as_ref())
-        .and_then(|r| r.agent_session_id.as_deref());
-    matches!((took, input.agent_session_id.as_deref()), (Some(a), Some(b)) if a != b)
 }
 
 fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     let config = ctx.config()?;
     crate::store::journal::open(&config);
     let d = Dispatcher::new(&config);
-    let Some(session) = session(&d)? else {
+    let Some(session) = end::hook_session(&d)? else {
         return Ok(());
     };
     let state = d.store.read()?;
     let entry = state.sessions.get(&session);
-    // A hook of an agent that ran in this session before speaks for no task.
-    if let Ok(run) = std::env::var(mark_idle::RUN_VAR) {
-        if entry.and_then(|s| s.started.as_ref()).map(|s| &s.nonce) != Some(&run) {
-            report::info(format!(
-                "hook: {session}: the end of an agent started there before; ignored"
-            ));
-            return Ok(());
-        }
-    }
-    if other_claude(entry, input) {
-        report::info(format!(
-            "hook: {session}: the end of another Claude Code than the one that took the task \
-             (one the agent started?); ignored"
-        ));
+    let whose = end::whose(
+        entry,
+        end::run_var().as_deref(),
+        input.agent_session_id.as_deref(),
+    );
+    if whose != Whose::Current {
+        ignored(&session, whose, "the end");
         return Ok(());
     }
     if let Some(task) = entry.and_then(|s| s.task.clone()) {
@@ -292,49 +224,8 @@ fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
             message,
         });
     }
-    mark_idle::end_task(
-        ctx,
-        &d,
-        &session,
-        mark_idle::Caller::Agent,
-        mark_idle::How::ExitThenNext,
-    )
-    .map(|_| ())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_real_stop_payload_reads() {
-        let input = parse(
-            br#"{"session_id":"b6960bbd-4532-4ba7-9db8-bd485b898ee3","transcript_path":"/h/.claude/projects/-tmp-aqr/b6960bbd-4532-4ba7-9db8-bd485b898ee3.jsonl","cwd":"/tmp/aqr","prompt_id":"2d72f502","permission_mode":"bypassPermissions","effort":{"level":"high"},"hook_event_name":"Stop","stop_hook_active":false,"last_assistant_message":"Done.","background_tasks":[],"session_crons":[]}"#,
-        )
-        .unwrap();
-        assert_eq!(input.event, "Stop");
-        assert_eq!(
-            input.agent_session_id.as_deref(),
-            Some("b6960bbd-4532-4ba7-9db8-bd485b898ee3")
-        );
-        assert_eq!(input.last_message.as_deref(), Some("Done."));
-    }
-
-    #[test]
-    fn bad_input_is_an_error_not_a_panic() {
-        assert!(parse(b"{ torn").is_err());
-        assert!(parse(b"[1, 2]").is_err());
-        assert!(parse(br#"{"session_id": 5}"#).is_err());
-        let odd = parse(br#"{"hook_event_name":"Stop","session_id":5,"prompt":null}"#).unwrap();
-        assert_eq!(odd.agent_session_id, None);
-    }
-
-    #[test]
-    fn messages_are_bounded_and_lose_control_characters() {
-        assert_eq!(clean("a\u{1b}[31mb\nc\td\u{7}", 100), "a[31mb\nc\td");
-        let long = "é".repeat(5000);
-        let kept = clean(&long, MAX_MESSAGE);
-        assert!(kept.len() <= MAX_MESSAGE + '…'.len_utf8());
-        assert!(kept.ends_with('…'));
-    }
+    let caller = Caller::Agent {
+        verbose: ctx.global.verbose,
+    };
+    end::end_task(&d, &session, caller, How::ExitThenNext).map(|_| ())
 }

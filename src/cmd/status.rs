@@ -30,6 +30,9 @@ struct PoolRow {
     host: String,
     sessions: String,
     free: usize,
+    /// Its tmux server answered (a silent host's sessions are unknown,
+    /// never dead: they keep their tasks until it answers).
+    reachable: bool,
 }
 
 #[derive(Serialize)]
@@ -47,6 +50,8 @@ struct SessionRow {
     /// Its pool's name; null for a dedicated session.
     pool: Option<String>,
     alive: bool,
+    /// Its tmux server answered; when not, `alive` is unknown (false).
+    reachable: bool,
     state: &'static str,
     task: Option<String>,
     since: Option<String>,
@@ -85,8 +90,18 @@ impl Run for Status {
         let snapshot = match servers::snapshot(&config) {
             Ok(s) => s,
             Err(e) => {
-                report::warn(format!("{e:#}; every session is shown as not alive"));
-                Snapshot::default()
+                report::warn(format!(
+                    "{e:#}; no tmux server answered: every session is shown as unreachable"
+                ));
+                Snapshot {
+                    unknown: config
+                        .pools
+                        .iter()
+                        .flat_map(|p| p.sessions())
+                        .chain(config.dedicated.iter().map(|d| d.session.clone()))
+                        .collect(),
+                    ..Snapshot::default()
+                }
             }
         };
         let sessions = session_rows(&config, &state, &snapshot);
@@ -115,6 +130,11 @@ impl Run for Status {
 }
 
 fn pool_rows(config: &Config, sessions: &[SessionRow]) -> Vec<PoolRow> {
+    let of = |name: String| {
+        sessions
+            .iter()
+            .filter(move |s| s.pool.as_deref() == Some(name.as_str()))
+    };
     config
         .pools
         .iter()
@@ -124,10 +144,8 @@ fn pool_rows(config: &Config, sessions: &[SessionRow]) -> Vec<PoolRow> {
             agent: p.agent_name.clone(),
             host: p.tmux.join(" "),
             sessions: p.range(),
-            free: sessions
-                .iter()
-                .filter(|s| s.free && s.pool.as_deref() == Some(p.name.as_str()))
-                .count(),
+            free: of(p.name.clone()).filter(|s| s.free).count(),
+            reachable: of(p.name.clone()).all(|s| s.reachable),
         })
         .collect()
 }
@@ -194,6 +212,7 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 .map(|b| b.to_string());
             SessionRow {
                 alive: pane.is_some(),
+                reachable: !snapshot.is_unknown(&session),
                 state: entry.map(|e| e.phase).unwrap_or(Phase::Idle).as_str(),
                 task: entry
                     .and_then(|e| e.task.as_deref())
@@ -223,7 +242,10 @@ fn render(r: &Report) -> String {
             p.agent.clone(),
             p.sessions.clone(),
             p.free.to_string(),
-            p.host.clone(),
+            match p.reachable {
+                true => p.host.clone(),
+                false => format!("{} (unreachable: it does not answer)", p.host),
+            },
         ]);
     }
     let mut out = table(&rows);
@@ -252,8 +274,9 @@ fn render(r: &Report) -> String {
             (Some(why), false, "idle") => format!("idle, not free: {why}"),
             _ => s.state.to_string(),
         };
-        let alive = match (&s.command, s.alive) {
-            (Some(cmd), true) => format!("yes ({cmd})"),
+        let alive = match (&s.command, s.alive, s.reachable) {
+            (Some(cmd), true, _) => format!("yes ({cmd})"),
+            (_, _, false) => "unknown (host unreachable)".to_string(),
             _ => "no".to_string(),
         };
         rows.push([
@@ -297,6 +320,7 @@ mod tests {
             kind: "pool",
             pool: Some("default".into()),
             alive: true,
+            reachable: true,
             state,
             task: held_secs.map(|_| "/p/.agent-queue/inbox/x.md.dispatched".into()),
             since: Some("2026-11-24T03:14:00Z".into()),

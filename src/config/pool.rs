@@ -100,6 +100,15 @@ impl Pool {
     }
 }
 
+/// Why tmux would never have a session of this name (or name prefix):
+/// it replaces `:` and `.` in session names with `_`, so a configured name
+/// holding one matches no session it shows.
+pub(super) fn unusable_name(name: &str) -> Option<&'static str> {
+    name.contains([':', '.']).then_some(
+        "tmux replaces `:` and `.` in session names (with `_`), so no session would ever match",
+    )
+}
+
 /// The pools in config order (`[pool]` first), with their profiles and
 /// tmux commands resolved; an error names the table at fault.
 pub(super) fn resolve(
@@ -134,6 +143,28 @@ pub(super) fn resolve(
     for (name, table, p) in raw {
         if p.prefix.is_empty() {
             return Err(bad_input(format!("{table} prefix is empty")));
+        }
+        if let Some(why) = unusable_name(&p.prefix) {
+            return Err(bad_input(format!("{table} prefix = {:?}: {why}", p.prefix)));
+        }
+        if p.size == 0 {
+            return Err(bad_input(format!(
+                "{table} size = 0: a pool needs at least one session"
+            )));
+        }
+        if p.start.checked_add(p.size - 1).is_none() {
+            return Err(bad_input(format!(
+                "{table} start = {}, size = {}: the last session's number is past {}",
+                p.start,
+                p.size,
+                u32::MAX
+            )));
+        }
+        if p.account.as_deref().is_some_and(|a| a.trim().is_empty()) {
+            return Err(bad_input(format!(
+                "{table} account is empty: name the account (or leave the key out: the pool's \
+                 own name)"
+            )));
         }
         if p.size > MAX_SIZE {
             return Err(bad_input(format!(

@@ -238,3 +238,57 @@ fn pool_mistakes_are_errors_that_name_the_table() {
         assert!(format!("{e:#}").contains(needle), "{extra}: {e:#}");
     }
 }
+
+#[test]
+fn values_that_load_but_cannot_work_are_errors_that_name_them() {
+    let base = "[projects]\npaths = []\n[pool]\nprefix = \"a-\"\nstart = 1\nsize = 3\n";
+    for (extra, needle) in [
+        (
+            "[agents.b]\nlimit_patterns = [\"\"]\n",
+            "[agents.b] limit_patterns: \"\" matches an empty line",
+        ),
+        (
+            "[agent]\nlimit_patterns = [\"limit\", \"x*\"]\n",
+            "[agent] limit_patterns: \"x*\" matches an empty line",
+        ),
+        (
+            "[pools.x]\nprefix = \"x:\"\n",
+            "[pools.x] prefix = \"x:\": tmux replaces",
+        ),
+        (
+            "[pools.x]\nprefix = \"x.y-\"\n",
+            "[pools.x] prefix = \"x.y-\": tmux replaces",
+        ),
+        (
+            "[pools.x]\nprefix = \"x-\"\nsize = 0\n",
+            "[pools.x] size = 0",
+        ),
+        (
+            "[pools.x]\nprefix = \"x-\"\nstart = 4294967295\nsize = 2\n",
+            "[pools.x] start = 4294967295, size = 2",
+        ),
+        (
+            "[pools.x]\nprefix = \"x-\"\naccount = \"\"\n",
+            "[pools.x] account is empty",
+        ),
+        (
+            "[[dedicated]]\nsession = \"mine\"\nproject = \"/p/a\"\n\
+             [[dedicated]]\nsession = \"mine\"\nproject = \"/p/b\"\n",
+            "[[dedicated]] session `mine` is listed twice (/p/a and /p/b)",
+        ),
+        (
+            "[[dedicated]]\nsession = \"my.work\"\n",
+            "[[dedicated]] session = \"my.work\": tmux replaces",
+        ),
+    ] {
+        let e = cfg(&format!("{base}{extra}")).unwrap_err();
+        assert!(crate::error::is_bad_input(&e), "{extra}");
+        assert!(format!("{e:#}").contains(needle), "{extra}: {e:#}");
+    }
+    // The last session's number may be u32::MAX itself.
+    let c = cfg(&format!(
+        "{base}[pools.x]\nprefix = \"x-\"\nstart = 4294967295\nsize = 1\n"
+    ))
+    .unwrap();
+    assert!(c.pools[1].contains("x-4294967295"));
+}

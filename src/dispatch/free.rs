@@ -30,6 +30,9 @@ pub enum Busy {
     /// The program agent-queue started there has not returned.
     Started,
     Running(String),
+    /// Its state changed while its server was asked: the answer may be
+    /// older than the change, so it waits for the next look.
+    Changed,
 }
 
 impl std::fmt::Display for Busy {
@@ -53,6 +56,9 @@ impl std::fmt::Display for Busy {
             Busy::Unreachable => f.write_str("its tmux server does not answer"),
             Busy::Started => f.write_str("the agent agent-queue started there still runs"),
             Busy::Running(cmd) => write!(f, "its pane runs `{cmd}`, not a shell"),
+            Busy::Changed => {
+                f.write_str("its state changed while tmux was asked; looked at again next time")
+            }
         }
     }
 }

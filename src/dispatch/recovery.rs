@@ -1,11 +1,20 @@
 //! Recovery, the part of a scan's first round that looks back: tasks of
 //! launches whose process died and of sessions that died or were made again
 //! go back to their inboxes; sessions whose agent exited without its Stop
-//! hook are freed; accounts whose agents show a usage limit are marked. It
-//! decides under the state's lock; what needs keys (`After`) is done by the
-//! round once the lock is let go.
+//! hook are freed; accounts whose agents show a usage limit are marked;
+//! claims the state never recorded are undone. `verdict.rs` decides, from
+//! typed facts, what becomes of each session; this file gathers the facts
+//! and does what the verdict says, under the state's lock. What needs keys
+//! (`After`) is done by the round once the lock is let go.
+//!
+//! The facts that need a tmux server are gathered before the lock (see
+//! `Before`): a host that does not answer holds up no other invocation.
 
-use std::io::Read;
+mod verdict;
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs::File;
+use std::io::{Read, Seek};
 use std::path::{Path, PathBuf};
 
 use super::{After, Dispatcher};
@@ -14,21 +23,70 @@ use crate::dispatch::free;
 use crate::launch::Stage;
 use crate::output::report::{self, Event};
 use crate::pane::agent::AgentPane;
-use crate::pane::{Activity, Started};
+use crate::pane::Activity;
 use crate::queue::inbox;
-use crate::store::state::{Locked, Phase};
-use crate::tmux::Snapshot;
+use crate::store::claims::{self, Intent};
+use crate::store::state::{Locked, Phase, State};
+use crate::tmux::{Seen, Snapshot};
+pub use verdict::{decide, Finish, Heard, Holding, Launcher, Owner, Verdict, Why};
 
-/// A usage-limit line on the screen of a working session, read before the
-/// state's lock: it counts only if that session still runs the same start.
-pub(super) struct LimitSeen {
-    pub session: String,
-    /// The start whose screen showed it (`AGENT_QUEUE_RUN`).
-    pub nonce: String,
-    pub line: String,
+/// What a round learns before it takes the state's lock.
+pub(super) struct Before {
+    /// The state as read before the snapshot: a session whose entry is
+    /// different under the lock changed since, and the snapshot does not
+    /// speak for it.
+    pub state: State,
+    /// Launch locks that no process held before the snapshot, held since:
+    /// those of `launching` sessions (their launcher died before the
+    /// snapshot, so the snapshot shows what it left) and those that record
+    /// a claim.
+    locks: claims::FreeLocks,
+}
+
+impl Before {
+    /// The sessions whose entry changed between `self.state` and `now`.
+    pub fn changed(&self, now: &State) -> HashSet<String> {
+        let keys = self.state.sessions.keys().chain(now.sessions.keys());
+        keys.filter(|k| self.state.sessions.get(*k) != now.sessions.get(*k))
+            .cloned()
+            .collect()
+    }
+
+    /// Lets go of the launch locks recovery did not use, before claims.
+    pub fn release_locks(&mut self) {
+        self.locks.clear();
+    }
 }
 
 impl Dispatcher<'_> {
+    /// Reads the state and takes the launch locks recovery needs, before the
+    /// snapshot; `recover`: a scan's first round (others need the state only).
+    pub(super) fn before(&self, recover: bool) -> anyhow::Result<Before> {
+        let state = self.store.read()?;
+        let locks = if recover {
+            let launching: Vec<PathBuf> = state
+                .sessions
+                .iter()
+                .filter(|(_, s)| s.phase == Phase::Launching)
+                .map(|(name, _)| self.store.launch_lock_path(name))
+                .collect();
+            claims::free_locks(&self.store, &launching)?
+        } else {
+            BTreeMap::new()
+        };
+        Ok(Before { state, locks })
+    }
+
+    /// Whether recovery has anything to look at.
+    pub(super) fn anything_to_recover(before: &Before) -> bool {
+        before
+            .state
+            .sessions
+            .values()
+            .any(|s| s.phase != Phase::Idle)
+            || before.locks.values().any(|l| l.claim.is_some())
+    }
+
     pub(super) fn finish(&self, after: &After) {
         let (After::Submit(session, started) | After::Stop(session, started)) = after;
         let tmux = self.tmux(session);
@@ -50,15 +108,14 @@ impl Dispatcher<'_> {
     }
 
     /// The usage-limit lines on the screens of working pool sessions whose
-    /// started agent runs there.
-    pub(super) fn limits_on_screens(&self) -> Vec<LimitSeen> {
-        let Ok(state) = self.store.read() else {
-            return Vec::new();
-        };
+    /// started agent runs there, as `state` (read before the lock) has them;
+    /// only sessions `snapshot` lists are read (a silent host is not asked
+    /// again for each).
+    pub(super) fn limits_on_screens(&self, state: &State, snapshot: &Snapshot) -> Vec<ScreenLimit> {
         state
             .sessions
             .iter()
-            .filter(|(_, s)| s.phase == Phase::Working)
+            .filter(|(name, s)| s.phase == Phase::Working && snapshot.pane(name).is_some())
             .filter_map(|(name, s)| {
                 let started = s.started.as_ref()?;
                 let pool = self.config.pool_of(name)?;
@@ -68,7 +125,7 @@ impl Dispatcher<'_> {
                     return None;
                 }
                 let line = patterns.find(&screen.text)?;
-                Some(LimitSeen {
+                Some(ScreenLimit {
                     session: name.clone(),
                     nonce: started.nonce.clone(),
                     line: line.to_string(),
@@ -83,12 +140,12 @@ impl Dispatcher<'_> {
     pub(super) fn limit_holders(
         &self,
         locked: &mut Locked,
-        limits: &[LimitSeen],
+        limits: &[ScreenLimit],
     ) -> (usize, Vec<After>) {
         let now = now();
         let mut to_stop = Vec::new();
         let mut changed = 0;
-        for LimitSeen {
+        for ScreenLimit {
             session,
             nonce,
             line,
@@ -117,84 +174,77 @@ impl Dispatcher<'_> {
         (changed, to_stop)
     }
 
-    /// Puts back the tasks of launches whose process died and of sessions
-    /// that died, or were made again, while holding a task; and frees the
-    /// sessions whose agent exited without its Stop hook. Returns how many
-    /// changed, and the agents of dead launches that are still to be
-    /// stopped (slow, so the caller does it once the lock is released).
+    /// Decides, for every session that holds a task, what its verdict says
+    /// and does it: returns how many changed, and the agents to press Enter
+    /// into or to stop once the lock is let go.
     pub(super) fn recover(
         &self,
         locked: &mut Locked,
         snapshot: &Snapshot,
-    ) -> anyhow::Result<(usize, Vec<After>)> {
-        let holders: Vec<(String, Phase, Option<PathBuf>, Option<Started>)> = locked
+        changed_since: &HashSet<String>,
+        before: &mut Before,
+    ) -> (usize, Vec<After>) {
+        let holders: Vec<String> = locked
             .state
             .sessions
             .iter()
             .filter(|(_, s)| s.phase != Phase::Idle)
-            .map(|(n, s)| (n.clone(), s.phase, s.task.clone(), s.started.clone()))
+            .map(|(n, _)| n.clone())
             .collect();
         let mut changed = 0;
-        let mut to_stop = Vec::new();
+        let mut after = Vec::new();
         let now = now();
-        for (session, phase, task, started) in holders {
-            let pane = snapshot.pane(&session);
-            let activity = pane.and_then(|p| free::activity(started.as_ref(), p));
+        for session in holders {
+            let entry = &locked.state.sessions[&session];
+            let (task, started) = (entry.task.clone(), entry.started.clone());
+            let mut lock = None;
+            let holding = match entry.phase {
+                Phase::Working => Holding::Working,
+                _ => match before.locks.remove(&self.store.launch_lock_path(&session)) {
+                    Some(free) => {
+                        let stage = read_stage(&free.file);
+                        lock = Some(free.file);
+                        Holding::Launching(Launcher::Dead(stage))
+                    }
+                    None => Holding::Launching(Launcher::InFlight),
+                },
+            };
+            let heard = match snapshot.seen(&session) {
+                _ if changed_since.contains(&session) => Heard::NoAnswer,
+                Seen::Unknown => Heard::NoAnswer,
+                Seen::Absent => Heard::NotListed,
+                Seen::Listed(pane) => Heard::Listed(free::activity(started.as_ref(), pane)),
+            };
+            let owner = match self.config.dedicated(&session) {
+                Some(_) => Owner::Operator,
+                None => Owner::Pool,
+            };
+            let verdict = decide(holding, heard, owner);
             let shown = task
                 .as_deref()
                 .unwrap_or(Path::new("?"))
                 .display()
                 .to_string();
-            let reason = match (phase, pane, &activity) {
-                (Phase::Launching, _, _) => {
-                    let Some(mut lock) = self.store.try_launch_lock(&session)? else {
-                        continue; // still in flight
+            match verdict {
+                Verdict::Leave => {}
+                Verdict::Keep(finish) => {
+                    let how = match finish {
+                        Finish::ByOperator => {
+                            "it waits in its agent's input, unsent: press Enter there, or clear it"
+                        }
+                        Finish::PressEnter | Finish::AsIs => "it stays with its agent",
                     };
-                    let mut stage = String::new();
-                    let _ = lock.read_to_string(&mut stage);
-                    let stage = Stage::parse(&stage);
-                    let dedicated = self.config.dedicated(&session).is_some();
-                    let started = started.as_ref().filter(|_| pane.is_some());
-                    match (&activity, started) {
-                        (Some(Activity::Running), Some(started)) if stage >= Some(Stage::Pasted) => {
-                            // The message is in the agent's input: finish the
-                            // delivery rather than run the task twice; but
-                            // nothing automatic types into a dedicated session.
-                            let how = if dedicated {
-                                "it waits in its agent's input, unsent: press Enter there, or clear it"
-                            } else {
-                                if stage == Some(Stage::Pasted) {
-                                    to_stop.push(After::Submit(session.clone(), started.clone()));
-                                }
-                                "it stays with its agent"
-                            };
-                            locked.state.set(&session, Phase::Working, now);
-                            locked.state.entry(&session).task = task.clone();
-                            report::warn(format!(
-                                "the launch into {session} was cut off after the paste; {shown}: {how}"
-                            ));
-                            changed += 1;
-                            continue;
-                        }
-                        (Some(Activity::Running | Activity::NotStarted), Some(started))
-                            if !dedicated =>
-                        {
-                            // The typed command may still be on its way, or its
-                            // agent starting, for a task it will never get.
-                            to_stop.push(After::Stop(session.clone(), started.clone()));
-                        }
-                        _ => {}
+                    if let (Finish::PressEnter, Some(started)) = (finish, &started) {
+                        after.push(After::Submit(session.clone(), started.clone()));
                     }
-                    format!(
-                        "the process launching it into {session} died ({})",
-                        stage.map(Stage::as_str).unwrap_or("before typing")
-                    )
+                    locked.state.set(&session, Phase::Working, now);
+                    locked.state.entry(&session).task = task.clone();
+                    report::warn(format!(
+                        "the launch into {session} was cut off after the paste; {shown}: {how}"
+                    ));
+                    changed += 1;
                 }
-                (Phase::Working, None, _) => format!("session {session} died while holding it"),
-                (Phase::Working, Some(_), Some(Activity::Replaced)) => format!(
-                    "session {session} was closed and made again (or tmux restarted) while holding it"
-                ),
-                (Phase::Working, Some(_), Some(Activity::Exited(status))) => {
+                Verdict::Ended(status) => {
                     // The task reached the agent, which then ended without
                     // saying it was done: whether it was is unknown, so the
                     // task is not run again.
@@ -210,26 +260,63 @@ impl Dispatcher<'_> {
                             ),
                         });
                     }
-                    continue;
                 }
-                _ => continue,
-            };
-            locked.state.set(&session, Phase::Idle, now);
-            changed += 1;
-            let Some(task) = task else { continue };
-            match inbox::unclaim(&task) {
-                Ok(back) => report::event(&Event::Recovered {
-                    task: back,
-                    reason,
-                    session: Some(session.clone()),
-                }),
-                Err(e) => report::warn(format!(
-                    "{reason}, but {} could not be put back: {e}",
-                    task.display()
-                )),
+                Verdict::Requeue { why, stop } => {
+                    if let (true, Some(started)) = (stop, &started) {
+                        after.push(After::Stop(session.clone(), started.clone()));
+                    }
+                    let reason = match why {
+                        Why::LauncherDied(stage) => format!(
+                            "the process launching it into {session} died ({})",
+                            stage.map(Stage::as_str).unwrap_or("before typing")
+                        ),
+                        Why::SessionDied => format!("session {session} died while holding it"),
+                        Why::Replaced => format!(
+                            "session {session} was closed and made again (or tmux restarted) \
+                             while holding it"
+                        ),
+                    };
+                    locked.state.set(&session, Phase::Idle, now);
+                    changed += 1;
+                    if let Some(task) = task {
+                        put_back(&task, &reason, Some(&session));
+                    }
+                }
+            }
+            // The state speaks for this claim now.
+            if let (Some(file), false) = (&lock, verdict == Verdict::Leave) {
+                claims::clear(file);
             }
         }
-        Ok((changed, to_stop))
+        changed += self.stranded(locked, before);
+        (changed, after)
+    }
+
+    /// Claims the state never learned of (its write failed, or the process
+    /// claiming died between the rename and the write): a `.dispatched`
+    /// file that a free launch lock records and no session holds goes back
+    /// to its inbox, named in a warning.
+    fn stranded(&self, locked: &Locked, before: &mut Before) -> usize {
+        let held: HashSet<&Path> = locked
+            .state
+            .sessions
+            .values()
+            .filter_map(|s| s.task.as_deref())
+            .collect();
+        let mut n = 0;
+        for intent in claims::intents(&mut before.locks) {
+            if let Some(claimed) = stranded_task(&intent, &held) {
+                report::warn(format!(
+                    "{}: claimed, but no session in the state holds it (the state could not be \
+                     written, or the process claiming it died); putting it back",
+                    claimed.display()
+                ));
+                put_back(&claimed, "a claim the state never recorded", None);
+                n += 1;
+            }
+            claims::clear(&intent.lock);
+        }
+        n
     }
 
     /// Agents agent-queue started in idle pool sessions, running with no
@@ -237,10 +324,12 @@ impl Dispatcher<'_> {
     /// on a shell that was slow to read its line, which then ran it anyway.
     /// Left alone, such an agent keeps its session for good. (A pool with
     /// `recycle = false` keeps its agents after their tasks on purpose.)
+    /// `changed`: sessions the snapshot does not speak for.
     pub(super) fn strays(
         &self,
         locked: &Locked,
         snapshot: &Snapshot,
+        changed: &HashSet<String>,
     ) -> anyhow::Result<Vec<After>> {
         let mut out = Vec::new();
         for pool in self.config.pools.iter().filter(|p| p.recycle) {
@@ -252,6 +341,7 @@ impl Dispatcher<'_> {
                     continue;
                 };
                 if entry.phase != Phase::Idle
+                    || changed.contains(&session)
                     || free::activity(Some(started), pane) != Some(Activity::Running)
                 {
                     continue;
@@ -269,5 +359,42 @@ impl Dispatcher<'_> {
             }
         }
         Ok(out)
+    }
+}
+
+/// A usage-limit line on the screen of a working session's started agent.
+#[derive(Debug, Clone)]
+pub(super) struct ScreenLimit {
+    pub session: String,
+    /// The start whose screen showed it.
+    pub nonce: String,
+    pub line: String,
+}
+
+/// The `.dispatched` file an intent made, when no session holds it.
+fn stranded_task(intent: &Intent, held: &HashSet<&Path>) -> Option<PathBuf> {
+    intent.claimed().filter(|c| !held.contains(c.as_path()))
+}
+
+/// The stage a dead launcher noted last in its lock file.
+fn read_stage(mut file: &File) -> Option<Stage> {
+    let mut text = String::new();
+    let _ = file.rewind();
+    let _ = file.read_to_string(&mut text);
+    Stage::parse(&text)
+}
+
+/// Puts a task back in its inbox, saying why (or why it could not be).
+fn put_back(task: &Path, reason: &str, session: Option<&str>) {
+    match inbox::unclaim(task) {
+        Ok(back) => report::event(&Event::Recovered {
+            task: back,
+            reason: reason.to_string(),
+            session: session.map(str::to_string),
+        }),
+        Err(e) => report::warn(format!(
+            "{reason}, but {} could not be put back: {e}",
+            task.display()
+        )),
     }
 }

@@ -200,7 +200,12 @@ impl Store {
         suffixed(&self.path, ".lock")
     }
 
-    fn launch_lock_path(&self, session: &str) -> PathBuf {
+    /// Where every session's launch and recycle locks are.
+    pub(crate) fn launches_dir(&self) -> PathBuf {
+        suffixed(&self.path, ".launches")
+    }
+
+    pub(crate) fn launch_lock_path(&self, session: &str) -> PathBuf {
         self.session_lock_path(session, "lock")
     }
 
@@ -284,7 +289,7 @@ impl Store {
     }
 }
 
-fn try_lock(path: &Path) -> anyhow::Result<Option<File>> {
+pub(crate) fn try_lock(path: &Path) -> anyhow::Result<Option<File>> {
     if let Some(dir) = path.parent() {
         private::create_dir(dir).with_context(|| format!("creating {}", dir.display()))?;
     }

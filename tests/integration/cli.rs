@@ -114,6 +114,36 @@ fn an_unknown_config_key_is_exit_2_naming_it() {
 }
 
 #[test]
+fn config_values_that_cannot_work_are_exit_2_naming_them() {
+    w_fails(
+        "[pools.b]\nprefix = \"b.\"\n",
+        "[pools.b] prefix = \"b.\": tmux replaces",
+    );
+    w_fails(
+        "[pools.b]\nprefix = \"b-\"\nsize = 0\n",
+        "[pools.b] size = 0",
+    );
+    w_fails(
+        "[agents.x]\nlimit_patterns = [\"\"]\n",
+        "[agents.x] limit_patterns: \"\" matches an empty line",
+    );
+    w_fails(
+        "[pools.b]\nprefix = \"b-\"\naccount = \"\"\n",
+        "[pools.b] account is empty",
+    );
+    w_fails(
+        "[[dedicated]]\nsession = \"me\"\nproject = \"/a\"\n[[dedicated]]\nsession = \"me\"\nproject = \"/b\"\n",
+        "session `me` is listed twice",
+    );
+}
+
+fn w_fails(toml: &str, needle: &str) {
+    let mut w = World::new(1);
+    w.config(toml);
+    w.fails(&["status"], 2, needle);
+}
+
+#[test]
 fn config_comes_from_the_flag_then_the_environment() {
     let w = World::new(1);
     let elsewhere = w.path("elsewhere.toml");

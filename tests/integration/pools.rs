@@ -10,7 +10,7 @@ use crate::env::{json_lines, stderr, World};
 const WAIT: Duration = Duration::from_secs(60);
 
 /// Kills a second tmux server when the test ends, pass or fail.
-struct Server(String);
+pub(crate) struct Server(pub(crate) String);
 
 impl Drop for Server {
     fn drop(&mut self) {

@@ -73,6 +73,44 @@ fn claude() -> Result<PathBuf, String> {
     })
 }
 
+/// The text that was pasted, from a prompt as Claude Code reports it:
+/// 2.1.197 gives the text itself; 2.1.332 wraps a paste of several lines
+/// in `\n\n<pasted_content id="…">\n…\n</pasted_content id="…">\n`, in its
+/// hook and in its model turn alike.
+pub(crate) fn pasted(prompt: &str) -> String {
+    let Some(rest) = prompt
+        .trim_start_matches('\n')
+        .strip_prefix("<pasted_content id=")
+    else {
+        return prompt.to_string();
+    };
+    let Some((_, body)) = rest.split_once(">\n") else {
+        return prompt.to_string();
+    };
+    match body.rfind("\n</pasted_content") {
+        Some(end) => body[..end].to_string(),
+        None => prompt.to_string(),
+    }
+}
+
+/// The version `claude --version` reports (`2.1.332 (Claude Code)`).
+pub(crate) fn version_of(claude: &Path) -> (u32, u32, u32) {
+    let out = std::process::Command::new(claude)
+        .arg("--version")
+        .env("DISABLE_AUTOUPDATER", "1")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut parts = text
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .split('.')
+        .map(|p| p.parse().unwrap_or(0));
+    let mut next = || parts.next().unwrap_or(0);
+    (next(), next(), next())
+}
+
 /// Says loudly, past the test harness's capture, that `test` did not run;
 /// fails it instead where `AGENT_QUEUE_REQUIRE_REAL=1` says the real agent
 /// must be there (CI, which installs it).
@@ -295,11 +333,12 @@ impl Real {
         out.into_iter().map(|(_, h)| h).collect()
     }
 
-    /// The prompts the agents took (`UserPromptSubmit`), oldest first.
+    /// The prompts the agents took (`UserPromptSubmit`), oldest first, as
+    /// pasted (see [`pasted`]).
     pub(crate) fn prompts(&self) -> Vec<String> {
         self.hooks("UserPromptSubmit")
             .iter()
-            .map(|h| h.json["prompt"].as_str().unwrap_or_default().to_string())
+            .map(|h| pasted(h.json["prompt"].as_str().unwrap_or_default()))
             .collect()
     }
 
@@ -546,7 +585,7 @@ fn tasks_of_every_priority_go_through_two_real_agents_each_once_with_its_model()
         );
         let sent: Vec<_> = turns
             .iter()
-            .filter(|t| t.last_user_text().as_deref() == Some(message.as_str()))
+            .filter(|t| t.last_user_text().map(|u| pasted(&u)).as_deref() == Some(message.as_str()))
             .collect();
         assert_eq!(
             sent.len(),

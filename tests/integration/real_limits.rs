@@ -18,17 +18,17 @@ use serde_json::Value;
 
 use crate::env::{json_lines, sh_quote, stderr, stdout};
 use crate::fake_api::Claim;
-use crate::real_agent::{claude_or_skip, task_file, Home, Real, API_KEY, WAIT};
+use crate::real_agent::{claude_or_skip, task_file, version_of, Home, Real, API_KEY, WAIT};
 
 /// Two subscriptions: the stand-in tells them apart by their bearer token.
-const TOKEN_A: &str = "sk-ant-oat01-fakefakefake-account-a-0123456789";
-const TOKEN_B: &str = "sk-ant-oat01-fakefakefake-account-b-0123456789";
+pub(crate) const TOKEN_A: &str = "sk-ant-oat01-fakefakefake-account-a-0123456789";
+pub(crate) const TOKEN_B: &str = "sk-ant-oat01-fakefakefake-account-b-0123456789";
 /// How far ahead account A's reset lies at least: long enough for its
 /// agent to start, take the task, hit the limit and for the test to look
 /// at everything that must hold while the limit lasts.
 const LIMIT_AHEAD: u64 = 12;
 
-fn epoch() -> u64 {
+pub(crate) fn epoch() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .unwrap()
@@ -39,7 +39,7 @@ fn epoch() -> u64 {
 /// reset to the minute (`resets 1:16am` for 01:16:40: the seconds are
 /// dropped, not rounded), so only a reset on a whole minute reads back
 /// exactly.
-fn whole_minute_ahead(secs: u64) -> u64 {
+pub(crate) fn whole_minute_ahead(secs: u64) -> u64 {
     (epoch() + secs).div_ceil(60) * 60
 }
 
@@ -119,7 +119,7 @@ fn raw_stop_failure(r: &Real, session: &str) -> String {
 }
 
 /// The StopFailure payloads of `session`'s agent.
-fn stop_failures(r: &Real, session: &str) -> Vec<Value> {
+pub(crate) fn stop_failures(r: &Real, session: &str) -> Vec<Value> {
     r.hooks("StopFailure")
         .into_iter()
         .filter(|h| h.session == session)
@@ -132,6 +132,13 @@ fn claude_code_at_a_usage_limit_shows_lines_that_agent_queue_reads() {
     let Some(claude) = claude_or_skip("claude_code_at_a_usage_limit_shows_lines") else {
         return;
     };
+    // The screens and payloads of 2.1.197 (its menu, its API-key retries),
+    // as recorded; a later version's are checked by
+    // `a_limited_agent_never_takes_up_a_moved_task_after_its_reset`.
+    if version_of(&claude) != (2, 1, 197) {
+        eprintln!("claude_code_at_a_usage_limit_shows_lines records Claude Code 2.1.197; not run on {claude:?}");
+        return;
+    }
     let mut r = Real::new(&claude, 1, Home::ready());
     // Subscriptions: no API key in their sessions.
     r.w.agent_env.remove("ANTHROPIC_API_KEY");
@@ -320,7 +327,7 @@ fn claude_code_at_a_usage_limit_shows_lines_that_agent_queue_reads() {
 
 /// Whether the stand-in answered a turn of `token`'s account that carried
 /// `message`, with `status`.
-fn turn_of(r: &Real, token: &str, message: &str, status: u16) -> bool {
+pub(crate) fn turn_of(r: &Real, token: &str, message: &str, status: u16) -> bool {
     r.api.turn_requests().iter().any(|t| {
         t.credential.as_deref() == Some(token)
             && t.status == status
@@ -330,16 +337,9 @@ fn turn_of(r: &Real, token: &str, message: &str, status: u16) -> bool {
 
 /// The pool `default` (`ccl-auto-1`) runs account max-a, whose agent profile
 /// gives Claude Code its own config folder and token; the pool `b` (`b-1`)
-/// runs account max-b, likewise. max-a is at its session limit until a
-/// reset some seconds ahead.
-#[test]
-fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works_after_the_reset() {
-    let Some(claude) = claude_or_skip("a_limited_subscriptions_task_goes_to_another_accounts_pool")
-    else {
-        return;
-    };
-    let start = Instant::now();
-    let mut r = Real::new(&claude, 1, Home::ready());
+/// runs account max-b, likewise; both sessions started.
+pub(crate) fn two_accounts(claude: &Path) -> Real {
+    let mut r = Real::new(claude, 1, Home::ready());
     r.w.agent_env.remove("ANTHROPIC_API_KEY");
     let profile = |name: &str, token: &str| {
         let env: Vec<String> = subscription(&r.config_dir(name), token)
@@ -361,6 +361,19 @@ fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works
     ));
     r.w.start_session("ccl-auto-1");
     r.w.start_session("b-1");
+    r
+}
+
+/// Two accounts as `two_accounts` has them; max-a is at its session limit
+/// until a reset some seconds ahead.
+#[test]
+fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works_after_the_reset() {
+    let Some(claude) = claude_or_skip("a_limited_subscriptions_task_goes_to_another_accounts_pool")
+    else {
+        return;
+    };
+    let start = Instant::now();
+    let r = two_accounts(&claude);
     let p = r.project("app");
     let body = "Say hello.";
     let message = Real::message("t.md", body);
@@ -384,8 +397,14 @@ fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works
     let until: jiff::Timestamp = a["limited_until"].as_str().unwrap().parse().unwrap();
     assert_eq!(until.as_second(), reset as i64, "{a}");
     let reason = a["reason"].as_str().unwrap();
+    // 2.1.197 calls the five-hour limit the session limit.
     assert!(
-        reason.starts_with("You've hit your session limit · resets "),
+        [
+            "You've hit your session limit · resets ",
+            "You've hit your 5-hour limit · resets "
+        ]
+        .iter()
+        .any(|w| reason.starts_with(w)),
         "the reason quotes the limit line: {a}"
     );
     assert!(r.w.account("max-b")["limited_until"].is_null());
