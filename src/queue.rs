@@ -1,7 +1,9 @@
 //! The queue: task files, the project inboxes that hold them, the pending
 //! tasks in dispatch order, and which pool each one may go to.
 
+pub mod finished;
 pub mod inbox;
+pub mod locate;
 pub mod pending;
 pub mod routing;
 pub mod task;

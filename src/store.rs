@@ -3,5 +3,7 @@
 //! and mode checks that decide which files are trusted at all.
 
 pub mod journal;
+pub mod notify;
+pub mod paused;
 pub mod security;
 pub mod state;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::{table, Ctx, Run};
 use crate::cli::HistoryArgs;
@@ -13,6 +13,7 @@ use crate::error::{bad_input, Outcome};
 use crate::output::clock::{format_span, parse_date, parse_utc};
 use crate::output::report;
 use crate::queue::inbox::original_bytes;
+use crate::queue::locate::{absolute, TaskMatch};
 use crate::store::journal::{Entry, Journal};
 
 /// How much of a reason or message a table row shows.
@@ -157,38 +158,6 @@ struct Filter {
 }
 
 /// A task under any of its names: `x.md`, `x.md.dispatched`,
-/// `x.md.2.dispatched` and `x.md.rejected` are all `x.md`.
-enum TaskMatch {
-    /// In this inbox.
-    Path { dir: PathBuf, name: Vec<u8> },
-    /// In any inbox.
-    Name(Vec<u8>),
-}
-
-impl TaskMatch {
-    fn new(task: &Path) -> TaskMatch {
-        let name = |p: &Path| original_bytes(p.file_name().unwrap_or_default().as_bytes()).to_vec();
-        match task.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => {
-                let task = absolute(task);
-                TaskMatch::Path {
-                    dir: task.parent().unwrap_or(Path::new("/")).to_path_buf(),
-                    name: name(&task),
-                }
-            }
-            _ => TaskMatch::Name(name(task)),
-        }
-    }
-
-    fn matches(&self, task: &Path) -> bool {
-        let name = original_bytes(task.file_name().unwrap_or_default().as_bytes());
-        match self {
-            TaskMatch::Path { dir, name: n } => task.parent() == Some(dir) && name == &n[..],
-            TaskMatch::Name(n) => name == &n[..],
-        }
-    }
-}
-
 impl Filter {
     fn matches(&self, e: &Entry) -> bool {
         let task = e.path("task");
@@ -210,10 +179,6 @@ impl Filter {
         }
         self.since.is_none_or(|since| e.time >= since)
     }
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// The task as it was submitted (its inbox and first name), for grouping.

@@ -274,6 +274,9 @@ fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
         ));
         return Ok(());
     }
+    if crate::dispatch::free::cancelling(&d.store, &state, &session) {
+        return Ok(());
+    }
     if let Some(task) = entry.and_then(|s| s.task.clone()) {
         let message = match (&input.error, &input.last_message) {
             (Some(e), Some(m)) => Some(format!("[{e}] {m}")),

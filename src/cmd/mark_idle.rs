@@ -142,6 +142,9 @@ pub(crate) fn end_task(
         };
         {
             let mut locked = d.store.lock()?;
+            if crate::dispatch::free::cancelling(&d.store, &locked.state, &session) {
+                return Ok(Outcome::Done);
+            }
             let task = locked
                 .state
                 .sessions

@@ -80,7 +80,7 @@ impl Dispatcher<'_> {
                 .state
                 .sessions
                 .get(session)
-                .filter(|s| s.phase == Phase::Working)
+                .filter(|s| s.phase == Phase::Working && !s.cancelling)
                 .and_then(|s| s.started.clone())
                 .filter(|s| &s.nonce == nonce)
             else {
@@ -114,6 +114,7 @@ impl Dispatcher<'_> {
             .sessions
             .iter()
             .filter(|(_, s)| s.phase != Phase::Idle)
+            .filter(|(n, _)| !self.store.cancel_in_flight(&locked.state, n))
             .map(|(n, s)| (n.clone(), s.phase, s.task.clone(), s.started.clone()))
             .collect();
         let mut changed = 0;

@@ -1,4 +1,5 @@
 use super::*;
+use std::path::Path;
 
 fn entries(lines: &[&str]) -> Vec<Entry> {
     lines
