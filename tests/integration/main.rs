@@ -28,3 +28,4 @@ mod scan;
 mod security;
 mod status;
 mod verbs;
+mod verbs_races;
