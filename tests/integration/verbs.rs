@@ -284,3 +284,48 @@ fn peek_shows_the_screen_and_the_task_and_types_nothing() {
     );
     w.fails(&["peek", "nope"], 2, "unknown session `nope`");
 }
+
+#[test]
+fn notify_gets_each_chosen_event_on_stdin_and_is_never_waited_for() {
+    let mut w = World::new(1);
+    let got = w.path("notified.jsonl");
+    w.config(&format!(
+        "[notify]\ncommand = \"cat >> {}; echo \\\"$AGENT_QUEUE_EVENT\\\" >> {}.names\"\n",
+        got.display(),
+        got.display()
+    ));
+    let p = w.project("p");
+    w.task(&p, "a.md", "high", "x");
+    w.ok(&["cancel", "a.md"]);
+    w.ok(&["requeue", "a.md"]);
+    w.wait_until(LIMIT, "the notifier wrote the cancelled line", || {
+        fs::read_to_string(&got).is_ok_and(|t| t.ends_with('\n'))
+    });
+    let line = fs::read_to_string(&got).unwrap();
+    let e: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
+    assert_eq!(e["event"], "cancelled");
+    assert!(e["time"].is_string() && e["task"].as_str().unwrap().ends_with("a.md.cancelled"));
+    let journal = w.journal();
+    assert_eq!(
+        journal.iter().find(|j| j["event"] == "cancelled").unwrap(),
+        &e,
+        "the notifier gets the history line itself"
+    );
+    // `requeued` is not among the default events.
+    assert_eq!(events_named(&journal, "requeued").len(), 1);
+    assert_eq!(line.lines().count(), 1, "{line}");
+    let names = fs::read_to_string(format!("{}.names", got.display())).unwrap();
+    assert_eq!(names, "cancelled\n");
+
+    // A slow notifier does not hold the command up; a failing or missing
+    // one changes nothing.
+    for command in ["sleep 30", "exit 3", "/no/such/notifier"] {
+        let mut w = World::new(1);
+        w.config(&format!("[notify]\ncommand = {command:?}\nevents = [\"cancelled\"]\n"));
+        let p = w.project("p");
+        w.task(&p, "a.md", "high", "x");
+        let start = std::time::Instant::now();
+        w.ok(&["cancel", "a.md"]);
+        assert!(start.elapsed() < Duration::from_secs(10), "{command}: {:?}", start.elapsed());
+    }
+}
