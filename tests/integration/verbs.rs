@@ -298,8 +298,9 @@ fn notify_gets_each_chosen_event_on_stdin_and_is_never_waited_for() {
     w.task(&p, "a.md", "high", "x");
     w.ok(&["cancel", "a.md"]);
     w.ok(&["requeue", "a.md"]);
+    let names_file = format!("{}.names", got.display());
     w.wait_until(LIMIT, "the notifier wrote the cancelled line", || {
-        fs::read_to_string(&got).is_ok_and(|t| t.ends_with('\n'))
+        fs::read_to_string(&names_file).is_ok_and(|t| t.ends_with('\n'))
     });
     let line = fs::read_to_string(&got).unwrap();
     let e: serde_json::Value = serde_json::from_str(line.trim()).unwrap();
@@ -314,7 +315,7 @@ fn notify_gets_each_chosen_event_on_stdin_and_is_never_waited_for() {
     // `requeued` is not among the default events.
     assert_eq!(events_named(&journal, "requeued").len(), 1);
     assert_eq!(line.lines().count(), 1, "{line}");
-    let names = fs::read_to_string(format!("{}.names", got.display())).unwrap();
+    let names = fs::read_to_string(&names_file).unwrap();
     assert_eq!(names, "cancelled\n");
 
     // A slow notifier does not hold the command up; a failing or missing
