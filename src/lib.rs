@@ -14,6 +14,7 @@ pub mod cli;
 pub mod cmd;
 pub mod config;
 pub mod dispatch;
+pub mod doctor;
 pub mod error;
 pub mod launch;
 pub mod output;

@@ -11,6 +11,7 @@ mod completions;
 mod contrib;
 mod dispatch;
 mod docs;
+mod doctor;
 mod guarantees;
 mod history;
 mod hooks;

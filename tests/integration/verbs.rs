@@ -322,11 +322,17 @@ fn notify_gets_each_chosen_event_on_stdin_and_is_never_waited_for() {
     // one changes nothing.
     for command in ["sleep 30", "exit 3", "/no/such/notifier"] {
         let mut w = World::new(1);
-        w.config(&format!("[notify]\ncommand = {command:?}\nevents = [\"cancelled\"]\n"));
+        w.config(&format!(
+            "[notify]\ncommand = {command:?}\nevents = [\"cancelled\"]\n"
+        ));
         let p = w.project("p");
         w.task(&p, "a.md", "high", "x");
         let start = std::time::Instant::now();
         w.ok(&["cancel", "a.md"]);
-        assert!(start.elapsed() < Duration::from_secs(10), "{command}: {:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{command}: {:?}",
+            start.elapsed()
+        );
     }
 }
