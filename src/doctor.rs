@@ -304,7 +304,7 @@ fn runs_hook(command: &str) -> bool {
     words.iter().enumerate().any(|(i, w)| {
         w.trim_matches(|c| c == '\'' || c == '"')
             .ends_with("agent-queue")
-            && words[i + 1..].iter().any(|w| *w == "hook")
+            && words[i + 1..].contains(&"hook")
     })
 }
 

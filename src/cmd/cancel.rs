@@ -184,7 +184,7 @@ fn cancel_held(d: &Dispatcher, session: &str, task: &Path) -> anyhow::Result<Opt
                 started,
             };
             if pane.stop() {
-                Stopped::Stopped
+                Stopped::Done
             } else {
                 Stopped::StillRuns
             }
@@ -201,7 +201,7 @@ fn cancel_held(d: &Dispatcher, session: &str, task: &Path) -> anyhow::Result<Opt
     drop(launch);
     let to = to.map_err(|e| anyhow::anyhow!("renaming {}: {e}", task.display()))?;
     let reason = match stopped {
-        Stopped::Stopped => format!("its agent in {session} was stopped; {session} is free again"),
+        Stopped::Done => format!("its agent in {session} was stopped; {session} is free again"),
         Stopped::NothingStarted => {
             format!("{session} had no agent started by agent-queue; {session} is free again")
         }
@@ -229,7 +229,7 @@ fn cancel_held(d: &Dispatcher, session: &str, task: &Path) -> anyhow::Result<Opt
 /// What became of the agent of a cancelled task.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stopped {
-    Stopped,
+    Done,
     NothingStarted,
     /// A dedicated session: nothing typed.
     Released,

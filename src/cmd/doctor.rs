@@ -188,11 +188,9 @@ fn agent_on_path(config: &Config, panes: &[PoolPane]) -> Vec<Check> {
                         Found::Missing(shell) => Check::fail(
                             what,
                             format!("the pane's login shell ({shell} -l -i) does not find it"),
-                            format!(
-                                "add its folder to PATH in that shell's profile (e.g. ~/.profile, \
-                                 ~/.bashrc), then restart the session; or give [agent] command a \
-                                 full path"
-                            ),
+                            "add its folder to PATH in that shell's profile (e.g. ~/.profile, \
+                             ~/.bashrc), then restart the session; or give [agent] command a \
+                             full path",
                         ),
                         Found::Unknown(why) => {
                             Check::warn(what, why, "check it in that pane by hand")

@@ -86,7 +86,7 @@ pub fn on_pane_path(pid: u32, program: &str) -> Found {
     };
     let out = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
     // A profile may print lines of its own: the answer is the last one.
-    let last = out.lines().map(str::trim).filter(|l| !l.is_empty()).last();
+    let last = out.lines().map(str::trim).rfind(|l| !l.is_empty());
     match (status.success(), last) {
         (true, Some(at)) => Found::At(at.to_string()),
         _ => Found::Missing(shell.display().to_string()),
