@@ -47,8 +47,8 @@ impl Run for HistoryArgs {
             matched.iter().map(|e| format!("{}\n", e.text)).collect()
         } else {
             in_order(&mut matched);
-            if filter.task.is_some() && single_task(&matched) {
-                render_life(&matched)
+            if let (Some(task), true) = (&self.task, single_task(&matched)) {
+                render_life(&matched) + &files_now(&config, task)
             } else {
                 render_table(&matched)
             }
@@ -57,6 +57,17 @@ impl Run for HistoryArgs {
         report::print(&text);
         Ok(Outcome::Done)
     }
+}
+
+/// Where the task's files stand now, as `status` counts them.
+fn files_now(config: &crate::config::Config, task: &std::path::Path) -> String {
+    let state = crate::store::state::Store::new(config.state_file.clone())
+        .read()
+        .unwrap_or_default();
+    crate::queue::locate::find(config, &state, task)
+        .iter()
+        .map(|(path, file)| format!("file: {} ({file})\n", report::escape_path(path)))
+        .collect()
 }
 
 /// How far before its `dispatched` line a task's later steps may have been

@@ -74,6 +74,17 @@ pub fn classify(path: &Path, state: &State) -> TaskFile {
     TaskFile::Finished(ending)
 }
 
+impl std::fmt::Display for TaskFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TaskFile::Pending => f.write_str("pending"),
+            TaskFile::Held(s) => write!(f, "held by {s}"),
+            TaskFile::Finished(e) => write!(f, "finished ({})", e.as_str()),
+            TaskFile::Other => f.write_str("not a task file"),
+        }
+    }
+}
+
 /// Whether `path` is a finished task's file, and how it ended.
 pub fn finished(path: &Path, state: &State) -> Option<Ending> {
     match classify(path, state) {

@@ -47,9 +47,19 @@ fn cancel_a_held_task_stops_its_agent_and_frees_the_session() {
     let s = status(&w);
     assert_eq!(s["projects"][0]["held"], 1);
     assert_eq!(s["projects"][0]["finished"], 0);
+    let life = stdout(&w.ok(&["history", "t.md"]));
+    assert!(
+        life.contains(&format!("t.md.dispatched (held by {s1})")),
+        "{life}"
+    );
     let out = w.ok(&["--json", "cancel", "t.md"]);
     let e = events_named(&json_lines(&out), "cancelled")[0].clone();
     assert_eq!(e["session"], s1.as_str());
+    let life = stdout(&w.ok(&["history", "t.md"]));
+    assert!(
+        life.contains("t.md.cancelled (finished (cancelled))"),
+        "{life}"
+    );
     assert!(e["reason"].as_str().unwrap().contains("stopped"), "{e}");
     assert_eq!(w.inbox(&p), ["t.md.cancelled"]);
     assert!(w.idle_at_shell(&s1), "{}", w.describe());
@@ -257,6 +267,11 @@ fn a_paused_session_or_project_waits_while_the_rest_goes_on() {
 fn peek_shows_the_screen_and_the_task_and_types_nothing() {
     let w = World::holding_a_task();
     let s1 = w.pool_session(1);
+    // The agent's turn is over once its prompt is back: the screen then
+    // stays as it is unless something types.
+    w.wait_until(LIMIT, "the agent's prompt is back", || {
+        w.screen(&s1).contains("done.\n❯")
+    });
     let before = w.screen(&s1);
     let out = w.ok(&["--json", "peek", &s1, "--lines", "3"]);
     let v: serde_json::Value = serde_json::from_str(stdout(&out).trim()).unwrap();
@@ -335,4 +350,25 @@ fn notify_gets_each_chosen_event_on_stdin_and_is_never_waited_for() {
             start.elapsed()
         );
     }
+}
+
+#[test]
+fn a_done_tasks_file_is_finished_for_status_and_history_alike() {
+    let w = World::new(1);
+    let p = w.project("p");
+    let task = w.task(&p, "t.md", "high", "x");
+    w.start_pool();
+    w.ok(&["dispatch", task.to_str().unwrap()]);
+    w.wait_received(1, LIMIT);
+    w.wait_all_idle(LIMIT);
+    let s = status(&w);
+    assert_eq!(s["projects"][0]["held"], 0, "{s}");
+    assert_eq!(s["projects"][0]["finished"], 1, "{s}");
+    let life = stdout(&w.ok(&["history", "t.md"]));
+    assert!(
+        life.contains("t.md.dispatched (finished (dispatched))"),
+        "{life}"
+    );
+    let text = stdout(&w.ok(&["status"]));
+    assert!(text.contains("FINISHED"), "{text}");
 }
