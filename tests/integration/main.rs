@@ -25,6 +25,7 @@ mod pools;
 mod properties;
 mod real_agent;
 mod real_limits;
+mod real_verbs;
 mod scan;
 mod security;
 mod status;
