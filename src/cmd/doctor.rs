@@ -217,7 +217,8 @@ fn claude(config: &Config, panes: &[PoolPane]) -> Vec<Check> {
         .into_iter()
         .map(|p| std::fs::canonicalize(&p).unwrap_or(p))
         .collect();
-    let mut accounts: BTreeMap<PathBuf, (String, &crate::config::Pool)> = BTreeMap::new();
+    // One account per config folder: pools that share it share its files.
+    let mut accounts: BTreeMap<PathBuf, (ClaudeFiles, &crate::config::Pool)> = BTreeMap::new();
     for pool in config.pools.iter().filter(|p| p.agent.claude_code) {
         let dir = pool
             .agent
@@ -225,18 +226,11 @@ fn claude(config: &Config, panes: &[PoolPane]) -> Vec<Check> {
             .get("CLAUDE_CONFIG_DIR")
             .map(|d| config::expand_tilde(std::path::Path::new(d)));
         let files = ClaudeFiles::of(dir.as_deref(), &home);
-        accounts
-            .entry(files.state.clone())
-            .or_insert((pool.account.clone(), pool));
+        accounts.entry(files.state.clone()).or_insert((files, pool));
     }
     let mut out = Vec::new();
-    for (name, pool) in accounts.values() {
-        let dir = pool
-            .agent
-            .env
-            .get("CLAUDE_CONFIG_DIR")
-            .map(|d| config::expand_tilde(std::path::Path::new(d)));
-        let files = ClaudeFiles::of(dir.as_deref(), &home);
+    for (files, pool) in accounts.values() {
+        let name = &pool.account;
         let read = |path: &std::path::Path| -> Value {
             std::fs::read_to_string(path)
                 .ok()
@@ -264,7 +258,7 @@ fn claude(config: &Config, panes: &[PoolPane]) -> Vec<Check> {
             .collect();
         out.extend(checks::first_run(&Account {
             name,
-            files: &files,
+            files,
             state: &state,
             settings: &settings,
             projects: &projects,
