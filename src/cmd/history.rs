@@ -48,7 +48,7 @@ impl Run for HistoryArgs {
         } else {
             in_order(&mut matched);
             if let (Some(task), true) = (&self.task, single_task(&matched)) {
-                render_life(&matched) + &files_now(&config, task)
+                render_life(&matched, &files_now(&config, task))
             } else {
                 render_table(&matched)
             }
@@ -59,14 +59,19 @@ impl Run for HistoryArgs {
     }
 }
 
-/// Where the task's files stand now, as `status` counts them.
-fn files_now(config: &crate::config::Config, task: &std::path::Path) -> String {
+/// Where the task's files stand now, as `status` counts them: summary rows.
+fn files_now(config: &crate::config::Config, task: &std::path::Path) -> Vec<[String; 2]> {
     let state = crate::store::state::Store::new(config.state_file.clone())
         .read()
         .unwrap_or_default();
     crate::queue::locate::find(config, &state, task)
         .iter()
-        .map(|(path, file)| format!("file: {} ({file})\n", report::escape_path(path)))
+        .map(|(path, file)| {
+            [
+                "file".to_string(),
+                format!("{} ({file})", report::escape_path(path)),
+            ]
+        })
         .collect()
 }
 
@@ -283,7 +288,7 @@ fn offset(at: u64, start: u64, after: bool) -> String {
 }
 
 /// One task's events, each with its time since the dispatch, and a summary.
-fn render_life(entries: &[&Entry]) -> String {
+fn render_life(entries: &[&Entry], files: &[[String; 2]]) -> String {
     let first_dispatch = entries.iter().find(|e| e.event() == "dispatched");
     let start = first_dispatch.map_or(entries[0].time, |e| e.time);
     let name = entries
@@ -363,6 +368,7 @@ fn render_life(entries: &[&Entry]) -> String {
     if first_dispatch.is_none() {
         summary.push(["dispatched".into(), "never".into()]);
     }
+    summary.extend(files.iter().cloned());
     out.push_str(&table(&summary));
     if let Some(message) = done.map(|e| e.str("message")).filter(|m| !m.is_empty()) {
         out.push_str("last message:\n");

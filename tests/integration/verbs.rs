@@ -49,7 +49,7 @@ fn cancel_a_held_task_stops_its_agent_and_frees_the_session() {
     assert_eq!(s["projects"][0]["finished"], 0);
     let life = stdout(&w.ok(&["history", "t.md"]));
     assert!(
-        life.contains(&format!("t.md.dispatched (held by {s1})")),
+        life.contains(&format!("t.md.dispatched (held by {s1})")) && life.contains("file "),
         "{life}"
     );
     let out = w.ok(&["--json", "cancel", "t.md"]);
@@ -147,6 +147,9 @@ fn cancel_in_a_dedicated_session_types_nothing_and_releases_the_task() {
     let task = w.task(&p, "t.md", "high", "by hand");
     w.ok(&["dispatch", task.to_str().unwrap(), "--session", "mine"]);
     w.wait_received(1, LIMIT);
+    w.wait_until(LIMIT, "the agent's prompt is back", || {
+        w.screen("mine").contains("done.\n❯")
+    });
     let before = w.screen("mine");
     let out = w.ok(&["cancel", "mine"]);
     assert!(
