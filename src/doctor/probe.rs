@@ -29,7 +29,7 @@ pub enum Found {
 }
 
 /// How long a login shell may take to read its profile and answer.
-const ANSWER_WITHIN: Duration = Duration::from_secs(3);
+const ANSWER_WITHIN: Duration = Duration::from_secs(5);
 
 pub fn on_pane_path(pid: u32, program: &str) -> Found {
     let proc = format!("/proc/{pid}");

@@ -375,3 +375,66 @@ fn a_done_tasks_file_is_finished_for_status_and_history_alike() {
     let text = stdout(&w.ok(&["status"]));
     assert!(text.contains("FINISHED"), "{text}");
 }
+
+#[test]
+fn a_pool_session_whose_agent_cannot_be_stopped_is_named_and_kept_out() {
+    let mut w = World::new(1);
+    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    // An agent deaf to C-c, on a server that refuses to respawn panes.
+    let deaf = w.path("bin/deaf-agent");
+    fs::write(
+        &deaf,
+        format!(
+            "#!/bin/sh\ntrap '' INT\nexec {} \"$@\"\n",
+            crate::env::sh_quote(&crate::env::stand_in_agent().display().to_string())
+        ),
+    )
+    .unwrap();
+    World::make_executable(&deaf);
+    let tmux = w.path("bin/tmux-no-respawn");
+    fs::write(
+        &tmux,
+        "#!/bin/sh\nfor a; do [ \"$a\" = respawn-pane ] && { echo 'respawn refused' >&2; exit 1; }; done\nexec tmux \"$@\"\n",
+    )
+    .unwrap();
+    World::make_executable(&tmux);
+    w.pool_config(&format!(
+        "tmux = [{:?}, \"-L\", {:?}, \"-f\", \"/dev/null\"]",
+        tmux.display().to_string(),
+        w.socket
+    ));
+    w.config(&format!(
+        "[agent]\ncommand = \"{} --model {{model}}\"\nready_timeout = \"10s\"\nresume_dir = {:?}\n",
+        deaf.display(),
+        w.path("resume").display().to_string()
+    ));
+    let p = w.project("p");
+    let s1 = w.pool_session(1);
+    let task = w.task(&p, "t.md", "high", "x");
+    w.start_pool();
+    w.ok(&["dispatch", task.to_str().unwrap()]);
+    w.wait_received(1, LIMIT);
+    let out = w.ok(&["--json", "cancel", &s1]);
+    let e = events_named(&json_lines(&out), "cancelled")[0].clone();
+    assert!(
+        e["reason"]
+            .as_str()
+            .unwrap()
+            .contains("could not be stopped"),
+        "{e}"
+    );
+    assert!(
+        stderr(&out).contains(&format!("{s1}: its agent still runs")),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.inbox(&p), ["t.md.cancelled"]);
+    assert!(w.agent_runs(&s1));
+    // Kept out: no task goes there while its agent runs.
+    let s = status(&w);
+    assert_eq!(s["sessions"][0]["free"], false, "{s}");
+    w.fails(&["free-session"], 1, "");
+    let next = w.task(&p, "u.md", "high", "y");
+    w.ok(&["scan"]);
+    assert!(next.exists() && w.received().len() == 1);
+}
