@@ -106,3 +106,30 @@ impl Notifier {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    fn config(extra: &str) -> anyhow::Result<crate::config::Config> {
+        crate::config::parse(
+            &format!("[projects]\npaths = []\n[pool]\nprefix = \"a-\"\n{extra}"),
+            Path::new("/c/config.toml"),
+        )
+    }
+
+    #[test]
+    fn notify_defaults_to_no_command_and_the_contracts_events() {
+        let c = config("").unwrap();
+        assert_eq!(c.notify.command, None);
+        assert_eq!(c.notify.events, super::DEFAULT_EVENTS);
+        let c = config("[notify]\ncommand = \"cat\"\nevents = [\"done\"]\n").unwrap();
+        let n = super::Notifier {
+            notify: c.notify,
+            log: "/dev/null".into(),
+        };
+        assert!(n.wants("done") && !n.wants("failed"));
+        let err = config("[notify]\ncomand = \"cat\"\n").err().unwrap();
+        assert!(format!("{err:#}").contains("comand"), "{err:#}");
+    }
+}
