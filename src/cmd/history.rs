@@ -252,7 +252,7 @@ fn detail(e: &Entry) -> String {
 }
 
 /// On one line, at most `width` characters (the last one `…` when cut).
-fn shorten(text: &str, width: usize) -> String {
+pub(crate) fn shorten(text: &str, width: usize) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= width {
         return flat;

@@ -42,6 +42,19 @@ pub(crate) fn last_lines(text: &str, n: usize) -> Vec<String> {
         .collect()
 }
 
+/// How much of an agent's last line `status` shows.
+const LAST_LINE_WIDTH: usize = 40;
+
+/// The last non-blank line on `session`'s screen, cut to `status`'s short
+/// column (`peek` shows the rest).
+pub(crate) fn last_line(config: &crate::config::Config, session: &str) -> Option<String> {
+    let screen = servers::tmux_for(config, session)
+        .screen(&tmux::target(session))
+        .ok()?;
+    let line = last_lines(&screen.text, 1).pop()?;
+    Some(super::history::shorten(&line, LAST_LINE_WIDTH))
+}
+
 impl Run for PeekArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;

@@ -235,34 +235,13 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 paused: state.paused.sessions.contains(&session),
                 last_line: entry
                     .filter(|e| e.phase != Phase::Idle && pane.is_some())
-                    .and_then(|_| last_line(config, &session)),
+                    .and_then(|_| super::peek::last_line(config, &session)),
                 session,
                 kind,
                 pool,
             }
         })
         .collect()
-}
-
-/// The last non-blank line on `session`'s screen, cut to a short column
-/// (`peek` shows the rest).
-fn last_line(config: &Config, session: &str) -> Option<String> {
-    let screen = servers::tmux_for(config, session)
-        .screen(&crate::tmux::target(session))
-        .ok()?;
-    let line = super::peek::last_lines(&screen.text, 1).pop()?;
-    Some(shorten(line.trim(), LAST_LINE_WIDTH))
-}
-
-/// How much of an agent's last line `status` shows.
-const LAST_LINE_WIDTH: usize = 40;
-
-fn shorten(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_string();
-    }
-    let cut: String = text.chars().take(width - 1).collect();
-    format!("{cut}…")
 }
 
 fn render(r: &Report) -> String {
