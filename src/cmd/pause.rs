@@ -99,11 +99,21 @@ fn selection(config: &Config, args: &PauseArgs) -> anyhow::Result<Selection> {
             )));
         }
     }
-    let projects = args
+    let projects: Vec<std::path::PathBuf> = args
         .projects
         .iter()
         .map(|p| std::path::absolute(p).unwrap_or_else(|_| p.clone()))
         .collect();
+    if !projects.is_empty() {
+        let known = crate::queue::inbox::projects(config);
+        for p in projects.iter().filter(|p| !known.contains(p)) {
+            report::warn(format!(
+                "{} is no project the config covers (no .agent-queue/inbox/ under [projects]); \
+                 kept as named",
+                p.display()
+            ));
+        }
+    }
     Ok(Selection {
         pools: args.pools.clone(),
         sessions: args.sessions.clone(),
