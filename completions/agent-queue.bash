@@ -16,6 +16,9 @@ _agent__queue() {
             ",$1")
                 cmd="agent__queue"
                 ;;
+            agent__queue,cancel)
+                cmd="agent__queue__subcmd__cancel"
+                ;;
             agent__queue,clear-cooldown)
                 cmd="agent__queue__subcmd__clear__subcmd__cooldown"
                 ;;
@@ -24,6 +27,9 @@ _agent__queue() {
                 ;;
             agent__queue,dispatch)
                 cmd="agent__queue__subcmd__dispatch"
+                ;;
+            agent__queue,doctor)
+                cmd="agent__queue__subcmd__doctor"
                 ;;
             agent__queue,free-session)
                 cmd="agent__queue__subcmd__free__subcmd__session"
@@ -43,6 +49,18 @@ _agent__queue() {
             agent__queue,parse)
                 cmd="agent__queue__subcmd__parse"
                 ;;
+            agent__queue,pause)
+                cmd="agent__queue__subcmd__pause"
+                ;;
+            agent__queue,peek)
+                cmd="agent__queue__subcmd__peek"
+                ;;
+            agent__queue,requeue)
+                cmd="agent__queue__subcmd__requeue"
+                ;;
+            agent__queue,resume)
+                cmd="agent__queue__subcmd__resume"
+                ;;
             agent__queue,scan)
                 cmd="agent__queue__subcmd__scan"
                 ;;
@@ -52,6 +70,9 @@ _agent__queue() {
             agent__queue,submit)
                 cmd="agent__queue__subcmd__submit"
                 ;;
+            agent__queue__subcmd__help,cancel)
+                cmd="agent__queue__subcmd__help__subcmd__cancel"
+                ;;
             agent__queue__subcmd__help,clear-cooldown)
                 cmd="agent__queue__subcmd__help__subcmd__clear__subcmd__cooldown"
                 ;;
@@ -60,6 +81,9 @@ _agent__queue() {
                 ;;
             agent__queue__subcmd__help,dispatch)
                 cmd="agent__queue__subcmd__help__subcmd__dispatch"
+                ;;
+            agent__queue__subcmd__help,doctor)
+                cmd="agent__queue__subcmd__help__subcmd__doctor"
                 ;;
             agent__queue__subcmd__help,free-session)
                 cmd="agent__queue__subcmd__help__subcmd__free__subcmd__session"
@@ -79,6 +103,18 @@ _agent__queue() {
             agent__queue__subcmd__help,parse)
                 cmd="agent__queue__subcmd__help__subcmd__parse"
                 ;;
+            agent__queue__subcmd__help,pause)
+                cmd="agent__queue__subcmd__help__subcmd__pause"
+                ;;
+            agent__queue__subcmd__help,peek)
+                cmd="agent__queue__subcmd__help__subcmd__peek"
+                ;;
+            agent__queue__subcmd__help,requeue)
+                cmd="agent__queue__subcmd__help__subcmd__requeue"
+                ;;
+            agent__queue__subcmd__help,resume)
+                cmd="agent__queue__subcmd__help__subcmd__resume"
+                ;;
             agent__queue__subcmd__help,scan)
                 cmd="agent__queue__subcmd__help__subcmd__scan"
                 ;;
@@ -95,8 +131,26 @@ _agent__queue() {
 
     case "${cmd}" in
         agent__queue)
-            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown help"
+            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown cancel requeue pause resume peek doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__cancel)
+            opts="-q -v -h --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -174,6 +228,24 @@ _agent__queue() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        agent__queue__subcmd__doctor)
+            opts="-q -v -h --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         agent__queue__subcmd__free__subcmd__session)
             opts="-q -v -h --pool --config --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -197,8 +269,22 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__help)
-            opts="parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown help"
+            opts="parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown cancel requeue pause resume peek doctor help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__help__subcmd__cancel)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -239,6 +325,20 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__help__subcmd__dispatch)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__help__subcmd__doctor)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -323,6 +423,62 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__help__subcmd__parse)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__help__subcmd__pause)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__help__subcmd__peek)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__help__subcmd__requeue)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__help__subcmd__resume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -451,6 +607,112 @@ _agent__queue() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__pause)
+            opts="-q -v -h --pool --session --project --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__peek)
+            opts="-q -v -h --lines --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__requeue)
+            opts="-q -v -h --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__resume)
+            opts="-q -v -h --pool --session --project --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --pool)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --session)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --project)
+                    COMPREPLY=()
+                    if [[ "${BASH_VERSINFO[0]}" -ge 4 ]]; then
+                        compopt -o plusdirs
+                    fi
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -5,7 +5,7 @@ pub mod render;
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueHint};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -73,6 +73,25 @@ pub enum Command {
     Hook,
     /// Let sessions take tasks again before their cooldown ends (after fixing its cause)
     ClearCooldown(ClearCooldownArgs),
+    /// Cancel tasks: pending ones stay unrun, held ones have their agent stopped
+    #[command(
+        long_about = "Cancels tasks. A pending task (in its inbox) is renamed <name>.md.cancelled. \
+    A task that a pool session holds: its agent is stopped (C-c, C-c, then its pane respawned, as \
+    a failed launch stops one), the task file becomes <name>.md.cancelled and the session is idle \
+    and free again. In a dedicated session nothing is typed: the task is released and the output \
+    says so. Exits 1 when a task or session is unknown, or holds nothing to cancel."
+    )]
+    Cancel(CancelArgs),
+    /// Put finished (.dispatched, .rejected, .cancelled) tasks back into their inbox
+    Requeue(RequeueArgs),
+    /// Hold pools, sessions or projects: they take no new task until resume
+    Pause(PauseArgs),
+    /// Undo pause
+    Resume(PauseArgs),
+    /// Show what a session's agent shows now, with its task; types nothing
+    Peek(PeekArgs),
+    /// Check what a first run trips on, one line per check; changes nothing
+    Doctor,
     /// Send /exit, wait for the shell, then dispatch the next task (run by mark-idle)
     #[command(hide = true)]
     Recycle(RecycleArgs),
@@ -178,6 +197,42 @@ pub struct RecycleArgs {
     /// Stop the agent (its account hit its usage limit) instead of /exit; no next task
     #[arg(long)]
     pub stop: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CancelArgs {
+    /// Task files (a path, or a file name as `history` takes it) or session names
+    #[arg(required = true, value_name = "TASK or SESSION", value_hint = ValueHint::FilePath)]
+    pub targets: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RequeueArgs {
+    /// Finished task files (x.md.dispatched, x.md.rejected, x.md.cancelled), or their file names
+    #[arg(required = true, value_name = "TASK", value_hint = ValueHint::FilePath)]
+    pub tasks: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PauseArgs {
+    /// A pool (repeatable) [default, with no selector: everything]
+    #[arg(long = "pool", value_name = "POOL")]
+    pub pools: Vec<String>,
+    /// A session (repeatable)
+    #[arg(long = "session", value_name = "SESSION")]
+    pub sessions: Vec<String>,
+    /// A project folder (repeatable)
+    #[arg(long = "project", value_name = "DIR", value_hint = ValueHint::DirPath)]
+    pub projects: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct PeekArgs {
+    /// The session
+    pub session: String,
+    /// How many of the last non-blank screen lines
+    #[arg(long, value_name = "N", default_value_t = 40)]
+    pub lines: usize,
 }
 
 #[derive(Debug, Args)]

@@ -42,6 +42,8 @@ pub struct Config {
     pub agent: Agent,
     pub security: Security,
     pub history: History,
+    /// `[notify]`: a command run for chosen history events.
+    pub notify: crate::store::notify::Notify,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,6 +124,8 @@ struct Raw {
     security: Security,
     #[serde(default)]
     history: History,
+    #[serde(default)]
+    notify: crate::store::notify::Notify,
 }
 
 #[derive(Deserialize, Default)]
@@ -296,6 +300,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         agent,
         security: raw.security,
         history: raw.history,
+        notify: raw.notify,
     })
 }
 

@@ -245,6 +245,14 @@ impl<'a> Dispatcher<'a> {
             if free.pools.iter().all(|p| p.is_empty()) {
                 break;
             }
+            let chooser = one.map_or(Chooser::Automatic, |(_, c)| c);
+            if !free::project_open(&locked.state, &pending.project, chooser) {
+                report::debug(format!(
+                    "{} waits: its project is paused",
+                    pending.path.display()
+                ));
+                continue;
+            }
             let picked = match one {
                 // The operator's choice of session stands.
                 Some((i, Chooser::Operator)) => free.pools[i].pop_front().map(|s| (i, s)),

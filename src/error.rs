@@ -44,7 +44,9 @@ impl Exit {
             Exit::NothingFound => {
                 "Nothing found where something was asked for: free-session with no free \
                  session; dispatch with no free session (the task stays untouched in its \
-                 inbox); history with no matching line."
+                 inbox); history with no matching line; cancel or requeue of an unknown task \
+                 or session, or of a task a session still holds (requeue); doctor with a \
+                 failed check."
             }
             Exit::BadInput => {
                 "Bad usage, bad config, bad task file or unreadable state file; the message \

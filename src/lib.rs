@@ -16,6 +16,7 @@ pub mod clock;
 pub(crate) mod cmd;
 pub mod config;
 pub(crate) mod dispatch;
+pub(crate) mod doctor;
 pub(crate) mod error;
 pub(crate) mod launch;
 pub(crate) mod output;

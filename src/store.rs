@@ -5,6 +5,8 @@
 
 pub mod claims;
 pub mod journal;
+pub mod notify;
+pub mod paused;
 pub mod private;
 pub mod security;
 pub mod state;

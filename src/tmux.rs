@@ -87,6 +87,7 @@ pub enum Seen<'a> {
 #[derive(Debug, Clone, Default)]
 pub struct Screen {
     pub text: String,
+    pub command: String,
     pub pid: u32,
     pub mark: Option<Mark>,
 }
@@ -139,6 +140,10 @@ impl Tmux {
             .iter()
             .any(|a| Path::new(a).file_name().is_some_and(|n| n == "ssh"));
         Tmux { argv, reparsed }
+    }
+
+    pub fn argv(&self) -> &[String] {
+        &self.argv
     }
 
     /// The server is on another host (its prefix goes through ssh).
@@ -284,6 +289,7 @@ impl Tmux {
             .ok_or_else(|| anyhow!("tmux printed no pane for {target}: {fields:?}"))?;
         Ok(Screen {
             text: text.to_string(),
+            command: pane.command,
             pid: pane.pid,
             mark: pane.mark,
         })

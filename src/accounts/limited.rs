@@ -124,6 +124,8 @@ pub fn mark(
     // it to go on after the reset), so it is not put back to run twice.
     let leave = pool.is_some_and(|p| p.on_limit == OnLimit::Leave);
     let entry = locked.state.entry(session);
+    // A `cancel` owns the task: it ends it, and frees the session.
+    let leave = leave || entry.cancelling;
     let held = (entry.phase != Phase::Idle && !leave)
         .then(|| entry.task.clone())
         .flatten();

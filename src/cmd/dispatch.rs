@@ -58,9 +58,10 @@ impl Run for DispatchArgs {
                 crate::output::report::info(format!("{s} cannot take a task: {busy}"))
             }
             (Some(s), None) => crate::output::report::info(format!("{s} cannot take a task now")),
-            (None, _) => {
-                crate::output::report::info("no free pool session; the task stays in its inbox")
-            }
+            (None, _) => crate::output::report::info(format!(
+                "no free pool session{}; the task stays in its inbox",
+                crate::dispatch::free::paused_note(&config, &d.store.read()?, &pending.project)
+            )),
         }
         if !pending.path.exists() {
             crate::output::report::info(format!(

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use super::{Ctx, Run};
 use crate::cli::HistoryArgs;
@@ -14,6 +14,7 @@ use crate::error::{bad_input, Outcome};
 use crate::output::report::{self, Event};
 use crate::output::table::table;
 use crate::queue::inbox::original_bytes;
+use crate::queue::locate::{absolute, TaskMatch};
 use crate::store::journal::{Entry, Journal};
 
 /// How much of a reason or message a table row shows.
@@ -47,8 +48,8 @@ impl Run for HistoryArgs {
             matched.iter().map(|e| format!("{}\n", e.text)).collect()
         } else {
             in_order(&mut matched);
-            if filter.task.is_some() && single_task(&matched) {
-                render_life(&matched)
+            if let (Some(task), true) = (&self.task, single_task(&matched)) {
+                render_life(&matched, &files_now(&config, task))
             } else {
                 render_table(&matched)
             }
@@ -57,6 +58,22 @@ impl Run for HistoryArgs {
         report::print(&text);
         Ok(Outcome::Done)
     }
+}
+
+/// Where the task's files stand now, as `status` counts them: summary rows.
+fn files_now(config: &crate::config::Config, task: &std::path::Path) -> Vec<[String; 2]> {
+    let state = crate::store::state::Store::new(config.state_file.clone())
+        .read()
+        .unwrap_or_default();
+    crate::queue::locate::find(config, &state, task)
+        .iter()
+        .map(|(path, file)| {
+            [
+                "file".to_string(),
+                format!("{} ({file})", crate::paths::escape_path(path)),
+            ]
+        })
+        .collect()
 }
 
 /// How far before its `dispatched` line a task's later steps may have been
@@ -171,38 +188,6 @@ struct Filter {
 }
 
 /// A task under any of its names: `x.md`, `x.md.dispatched`,
-/// `x.md.2.dispatched` and `x.md.rejected` are all `x.md`.
-enum TaskMatch {
-    /// In this inbox.
-    Path { dir: PathBuf, name: Vec<u8> },
-    /// In any inbox.
-    Name(Vec<u8>),
-}
-
-impl TaskMatch {
-    fn new(task: &Path) -> TaskMatch {
-        let name = |p: &Path| original_bytes(p.file_name().unwrap_or_default().as_bytes()).to_vec();
-        match task.parent() {
-            Some(dir) if !dir.as_os_str().is_empty() => {
-                let task = absolute(task);
-                TaskMatch::Path {
-                    dir: task.parent().unwrap_or(Path::new("/")).to_path_buf(),
-                    name: name(&task),
-                }
-            }
-            _ => TaskMatch::Name(name(task)),
-        }
-    }
-
-    fn matches(&self, task: &Path) -> bool {
-        let name = original_bytes(task.file_name().unwrap_or_default().as_bytes());
-        match self {
-            TaskMatch::Path { dir, name: n } => task.parent() == Some(dir) && name == &n[..],
-            TaskMatch::Name(n) => name == &n[..],
-        }
-    }
-}
-
 impl Filter {
     fn matches(&self, e: &Entry) -> bool {
         let task = e.path("task");
@@ -224,10 +209,6 @@ impl Filter {
         }
         self.since.is_none_or(|since| e.time >= since)
     }
-}
-
-fn absolute(p: &Path) -> PathBuf {
-    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// The task as it was submitted (its inbox and first name), for grouping.
@@ -294,7 +275,7 @@ fn detail(e: &Entry) -> String {
 }
 
 /// On one line, at most `width` characters (the last one `…` when cut).
-fn shorten(text: &str, width: usize) -> String {
+pub(crate) fn shorten(text: &str, width: usize) -> String {
     let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if flat.chars().count() <= width {
         return flat;
@@ -330,7 +311,7 @@ fn offset(at: u64, start: u64, after: bool) -> String {
 }
 
 /// One task's events, each with its time since the dispatch, and a summary.
-fn render_life(entries: &[&Entry]) -> String {
+fn render_life(entries: &[&Entry], files: &[[String; 2]]) -> String {
     let first_dispatch = entries.iter().find(|e| is_dispatched(e));
     let start = first_dispatch.map_or(entries[0].time, |e| e.time);
     let name = entries
@@ -419,6 +400,7 @@ fn render_life(entries: &[&Entry]) -> String {
     if first_dispatch.is_none() {
         summary.push(["dispatched".into(), "never".into()]);
     }
+    summary.extend(files.iter().cloned());
     out.push_str(&table(&summary));
     if let Some(message) = done.map(|e| e.str("message")).filter(|m| !m.is_empty()) {
         out.push_str("last message:\n");

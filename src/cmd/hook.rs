@@ -210,6 +210,9 @@ fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
         ignored(&session, whose, "the end");
         return Ok(());
     }
+    if crate::dispatch::free::cancelling(&d.store, &state, &session) {
+        return Ok(());
+    }
     if let Some(task) = entry.and_then(|s| s.task.clone()) {
         let message = match (&input.error, &input.last_message) {
             (Some(e), Some(m)) => Some(format!("[{e}] {m}")),

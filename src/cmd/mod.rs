@@ -7,15 +7,20 @@ use crate::cli::{Command, Global};
 use crate::config::{self, Config};
 use crate::error::Outcome;
 
+mod cancel;
 mod clear_cooldown;
 mod demo;
 mod dispatch;
+mod doctor;
 mod free_session;
 mod generate_docs;
 mod history;
 mod hook;
 mod mark_idle;
 mod parse;
+mod pause;
+mod peek;
+mod requeue;
 mod scan;
 mod status;
 mod submit;
@@ -59,6 +64,12 @@ impl Run for Command {
             Command::Hook => hook::Hook.run(ctx),
             Command::ClearCooldown(a) => a.run(ctx),
             Command::GenerateDocs(a) => a.run(ctx),
+            Command::Cancel(a) => a.run(ctx),
+            Command::Requeue(a) => a.run(ctx),
+            Command::Pause(a) => pause::Pause(a).run(ctx),
+            Command::Resume(a) => pause::Resume(a).run(ctx),
+            Command::Peek(a) => a.run(ctx),
+            Command::Doctor => doctor::Doctor.run(ctx),
         }
     }
 }

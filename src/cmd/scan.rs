@@ -138,7 +138,12 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
     let mut free = free::free_sessions(config, &snapshot, &state, now);
     warn_if_no_pool(config, &snapshot, tasks.len());
     for task in &tasks {
-        match routing::route(config, &task.task, &mut free, &state, now) {
+        let routed = if free::project_open(&state, &task.project, free::Chooser::Automatic) {
+            routing::route(config, &task.task, &mut free, &state, now).map_err(|w| w.to_string())
+        } else {
+            Err("its project is paused (`agent-queue resume --project`)".to_string())
+        };
+        match routed {
             Ok((pool, session)) => {
                 let pool = config.pools[pool].name.clone();
                 let model = config.model_for(&session, task.task.priority);

@@ -13,6 +13,8 @@ use crate::dispatch::free;
 use crate::error::Outcome;
 use crate::output::report;
 use crate::output::table::table;
+use crate::queue::finished::{self, TaskFile};
+use crate::queue::inbox;
 use crate::queue::pending::{self, Mode};
 use crate::store::security::Trust;
 use crate::store::state::{Phase, State, Store};
@@ -33,6 +35,8 @@ struct PoolRow {
     /// Its tmux server answered (a silent host's sessions are unknown,
     /// never dead: they keep their tasks until it answers).
     reachable: bool,
+    /// `pause --pool` (or a bare `pause`) holds it.
+    paused: bool,
 }
 
 #[derive(Serialize)]
@@ -63,6 +67,10 @@ struct SessionRow {
     /// Why a pool session is not free (null when it is, and for a
     /// dedicated session).
     busy: Option<String>,
+    /// `pause --session` holds it (its pool's pause is on the pool).
+    paused: bool,
+    /// The last non-blank line its screen shows while it holds a task.
+    last_line: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -73,6 +81,13 @@ struct ProjectRow {
     settling: usize,
     refused: usize,
     broken: usize,
+    /// Task files a session holds now.
+    held: usize,
+    /// Task files that are over: `.dispatched` that no session holds,
+    /// `.rejected`, `.cancelled`.
+    finished: usize,
+    /// `pause --project` holds its tasks in its inbox.
+    paused: bool,
 }
 
 #[derive(Serialize)]
@@ -106,17 +121,29 @@ impl Run for Status {
         };
         let sessions = session_rows(&config, &state, &snapshot);
         let report = Report {
-            pools: pool_rows(&config, &sessions),
+            pools: pool_rows(&config, &state, &sessions),
             accounts: account_rows(&config, &state),
             sessions,
             projects: pending::read_all(&config, &Trust::new(&config.security), Mode::Quiet)
                 .into_iter()
-                .map(|p| ProjectRow {
-                    project: crate::paths::escape_path(&p.project),
-                    pending: p.pending.len(),
-                    settling: p.settling,
-                    refused: p.refused,
-                    broken: p.broken,
+                .map(|p| {
+                    let files = finished::inbox_files(&inbox::inbox_of(&p.project));
+                    let count = |want: fn(&TaskFile) -> bool| {
+                        files
+                            .iter()
+                            .filter(|f| want(&finished::classify(f, &state)))
+                            .count()
+                    };
+                    ProjectRow {
+                        project: crate::paths::escape_path(&p.project),
+                        pending: p.pending.len(),
+                        settling: p.settling,
+                        refused: p.refused,
+                        broken: p.broken,
+                        held: count(|f| matches!(f, TaskFile::Held(_))),
+                        finished: count(|f| matches!(f, TaskFile::Finished(_))),
+                        paused: state.paused.project(&p.project),
+                    }
                 })
                 .collect(),
         };
@@ -129,7 +156,7 @@ impl Run for Status {
     }
 }
 
-fn pool_rows(config: &Config, sessions: &[SessionRow]) -> Vec<PoolRow> {
+fn pool_rows(config: &Config, state: &State, sessions: &[SessionRow]) -> Vec<PoolRow> {
     let of = |name: String| {
         sessions
             .iter()
@@ -146,6 +173,7 @@ fn pool_rows(config: &Config, sessions: &[SessionRow]) -> Vec<PoolRow> {
             sessions: p.range(),
             free: of(p.name.clone()).filter(|s| s.free).count(),
             reachable: of(p.name.clone()).all(|s| s.reachable),
+            paused: state.paused.pools.contains(&p.name),
         })
         .collect()
 }
@@ -225,6 +253,10 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 command: pane.map(|p| p.command.clone()),
                 free: kind == "pool" && busy.is_none(),
                 busy,
+                paused: state.paused.sessions.contains(&session),
+                last_line: entry
+                    .filter(|e| e.phase != Phase::Idle && pane.is_some())
+                    .and_then(|_| super::peek::last_line(config, &session)),
                 session,
                 kind,
                 pool,
@@ -237,7 +269,11 @@ fn render(r: &Report) -> String {
     let mut rows = vec![["POOL", "ACCOUNT", "AGENT", "SESSIONS", "FREE", "TMUX"].map(String::from)];
     for p in &r.pools {
         rows.push([
-            p.pool.clone(),
+            if p.paused {
+                format!("{} (paused)", p.pool)
+            } else {
+                p.pool.clone()
+            },
             p.account.clone(),
             p.agent.clone(),
             p.sessions.clone(),
@@ -263,7 +299,15 @@ fn render(r: &Report) -> String {
     out.push_str(&table(&rows));
     out.push('\n');
     let mut rows = vec![[
-        "SESSION", "KIND", "ALIVE", "STATE", "SINCE", "HELD", "COOLDOWN", "TASK",
+        "SESSION",
+        "KIND",
+        "ALIVE",
+        "STATE",
+        "SINCE",
+        "HELD",
+        "COOLDOWN",
+        "TASK",
+        "LAST LINE",
     ]
     .map(String::from)];
     for s in &r.sessions {
@@ -292,18 +336,32 @@ fn render(r: &Report) -> String {
                 "-".into()
             },
             s.task.clone().unwrap_or_else(|| "-".into()),
+            s.last_line.clone().unwrap_or_else(|| "-".into()),
         ]);
     }
     out.push_str(&table(&rows));
     out.push('\n');
-    let mut rows =
-        vec![["PROJECT", "PENDING", "SETTLING", "WAITING (REFUSED/BROKEN)"].map(String::from)];
+    let mut rows = vec![[
+        "PROJECT",
+        "PENDING",
+        "SETTLING",
+        "WAITING (REFUSED/BROKEN)",
+        "HELD",
+        "FINISHED",
+    ]
+    .map(String::from)];
     for p in &r.projects {
         rows.push([
-            p.project.clone(),
+            if p.paused {
+                format!("{} (paused)", p.project)
+            } else {
+                p.project.clone()
+            },
             p.pending.to_string(),
             p.settling.to_string(),
             format!("{}/{}", p.refused, p.broken),
+            p.held.to_string(),
+            p.finished.to_string(),
         ]);
     }
     out.push_str(&table(&rows));
@@ -329,6 +387,8 @@ mod tests {
             command: Some("sh".into()),
             free: false,
             busy: None,
+            paused: false,
+            last_line: None,
         }
     }
 

@@ -109,6 +109,10 @@ pub fn end_task(
     };
     {
         let mut locked = d.store.lock()?;
+        // A cancel in flight stops the agent and frees the session itself.
+        if crate::dispatch::free::cancelling(&d.store, &locked.state, &session) {
+            return Ok(Outcome::Done);
+        }
         let task = locked
             .state
             .sessions

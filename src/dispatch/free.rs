@@ -10,6 +10,7 @@ use std::time::Duration;
 use crate::config::{Config, Pool};
 use crate::pane::{self, Activity, Mark, Started};
 use crate::queue::routing::Free;
+use crate::store::paused::Hold;
 use crate::store::state::{Phase, State};
 use crate::tmux::{Pane, Snapshot};
 
@@ -33,6 +34,8 @@ pub enum Busy {
     /// Its state changed while its server was asked: the answer may be
     /// older than the change, so it waits for the next look.
     Changed,
+    /// The operator paused it, or its pool (`resume` lifts it).
+    Paused(Hold),
 }
 
 impl std::fmt::Display for Busy {
@@ -58,6 +61,13 @@ impl std::fmt::Display for Busy {
             Busy::Running(cmd) => write!(f, "its pane runs `{cmd}`, not a shell"),
             Busy::Changed => {
                 f.write_str("its state changed while tmux was asked; looked at again next time")
+            }
+            Busy::Paused(Hold::Session) => f.write_str("paused (`agent-queue resume --session`)"),
+            Busy::Paused(Hold::Pool(p)) => {
+                write!(
+                    f,
+                    "its pool `{p}` is paused (`agent-queue resume --pool {p}`)"
+                )
             }
         }
     }
@@ -128,6 +138,7 @@ pub fn check(
         held => return Err(Busy::Held(held)),
     }
     if chooser == Chooser::Automatic {
+        paused(config, state, session)?;
         let left = cooldown_left(config, state, session, now);
         if !left.is_zero() {
             return Err(Busy::Cooling(left));
@@ -149,6 +160,51 @@ pub fn check(
         return Err(Busy::Running(pane.command.clone()));
     }
     Ok(())
+}
+
+/// A paused session, or one of a paused pool, takes no task that
+/// agent-queue hands out by itself (an operator's `dispatch --session` is
+/// not held by it).
+pub fn paused(config: &Config, state: &State, session: &str) -> Result<(), Busy> {
+    let pool = config.pool_of(session).map(|p| p.name.as_str());
+    match state.paused.hold(session, pool) {
+        Some(hold) => Err(Busy::Paused(hold)),
+        None => Ok(()),
+    }
+}
+
+/// Whether a running `cancel` owns `session`'s task: then the end of the
+/// task (a Stop hook, `mark-idle`) is the cancel's to do, and it leaves it.
+pub fn cancelling(store: &crate::store::state::Store, state: &State, session: &str) -> bool {
+    let owned = store.cancel_in_flight(state, session);
+    if owned {
+        crate::output::report::info(format!(
+            "{session}: its task is being cancelled; the cancel ends it"
+        ));
+    }
+    owned
+}
+
+/// Why a task of `project` finds no session, when a pause is the reason:
+/// its project, or every pool, paused (`""` otherwise).
+pub fn paused_note(config: &Config, state: &State, project: &std::path::Path) -> String {
+    if state.paused.project(project) {
+        " (its project is paused: `agent-queue resume --project`)".into()
+    } else if config
+        .pools
+        .iter()
+        .all(|p| state.paused.pools.contains(&p.name))
+    {
+        " (every pool is paused: `agent-queue resume`)".into()
+    } else {
+        String::new()
+    }
+}
+
+/// Whether a task of `project` may be handed out by `chooser`: a paused
+/// project's tasks stay in its inbox, unless an operator names a session.
+pub fn project_open(state: &State, project: &std::path::Path, chooser: Chooser) -> bool {
+    chooser == Chooser::Operator || !state.paused.project(project)
 }
 
 /// The free sessions of `pool`, in pool order.

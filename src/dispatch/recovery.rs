@@ -155,7 +155,7 @@ impl Dispatcher<'_> {
                 .state
                 .sessions
                 .get(session)
-                .filter(|s| s.phase == Phase::Working)
+                .filter(|s| s.phase == Phase::Working && !s.cancelling)
                 .and_then(|s| s.started.clone())
                 .filter(|s| &s.nonce == nonce)
             else {
@@ -189,6 +189,7 @@ impl Dispatcher<'_> {
             .sessions
             .iter()
             .filter(|(_, s)| s.phase != Phase::Idle)
+            .filter(|(n, _)| !self.store.cancel_in_flight(&locked.state, n))
             .map(|(n, _)| n.clone())
             .collect();
         let mut changed = 0;

@@ -117,6 +117,35 @@ pub enum Event {
         #[serde(default, with = "json_path_opt")]
         task: Option<PathBuf>,
     },
+    /// `cancel`: the task will not run (any more); its file is `task`.
+    Cancelled {
+        #[serde(serialize_with = "json_path::serialize")]
+        task: PathBuf,
+        /// The session that held it, if one did.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        session: Option<String>,
+        /// What was done to its agent.
+        reason: String,
+    },
+    /// `requeue`: a finished task is pending again, at `task`.
+    Requeued {
+        #[serde(serialize_with = "json_path::serialize")]
+        task: PathBuf,
+        #[serde(serialize_with = "json_path::serialize")]
+        from: PathBuf,
+    },
+    /// `pause`: what takes no new task from now on.
+    Paused {
+        pools: Vec<String>,
+        sessions: Vec<String>,
+        projects: Vec<String>,
+    },
+    /// `resume`: what takes tasks again.
+    Resumed {
+        pools: Vec<String>,
+        sessions: Vec<String>,
+        projects: Vec<String>,
+    },
     /// `submit`: a task landed in an inbox.
     Submitted {
         #[serde(with = "json_path")]
@@ -137,7 +166,11 @@ impl Event {
             | Event::Idle { .. }
             | Event::Received { .. }
             | Event::Done { .. }
-            | Event::Submitted { .. } => Level::Info,
+            | Event::Submitted { .. }
+            | Event::Cancelled { .. }
+            | Event::Requeued { .. }
+            | Event::Paused { .. }
+            | Event::Resumed { .. } => Level::Info,
             Event::Rejected { .. }
             | Event::Skipped { .. }
             | Event::Ended { .. }
@@ -216,9 +249,48 @@ impl Event {
                 session,
                 task: None,
             } => format!("{session} is idle"),
+            Event::Cancelled { task, reason, .. } => {
+                format!("cancelled {}: {reason}", task.display())
+            }
+            Event::Requeued { task, from } => {
+                format!("requeued {} as {}", from.display(), task.display())
+            }
+            Event::Paused {
+                pools,
+                sessions,
+                projects,
+            } => format!("paused {}", selection(pools, sessions, projects)),
+            Event::Resumed {
+                pools,
+                sessions,
+                projects,
+            } => format!("resumed {}", selection(pools, sessions, projects)),
             Event::Submitted { task, priority, .. } => {
                 format!("submitted {} ({priority})", task.display())
             }
+        }
+    }
+
+    /// Its name in the history (`"event"`): `done`, `failed`, …
+    pub fn name(&self) -> &'static str {
+        match self {
+            Event::Dispatched { .. } => "dispatched",
+            Event::Planned { .. } => "planned",
+            Event::Waiting { .. } => "waiting",
+            Event::Rejected { .. } => "rejected",
+            Event::Recovered { .. } => "recovered",
+            Event::Failed { .. } => "failed",
+            Event::Skipped { .. } => "skipped",
+            Event::Limited { .. } => "limited",
+            Event::Ended { .. } => "ended",
+            Event::Received { .. } => "received",
+            Event::Done { .. } => "done",
+            Event::Idle { .. } => "idle",
+            Event::Submitted { .. } => "submitted",
+            Event::Cancelled { .. } => "cancelled",
+            Event::Requeued { .. } => "requeued",
+            Event::Paused { .. } => "paused",
+            Event::Resumed { .. } => "resumed",
         }
     }
 
@@ -226,6 +298,23 @@ impl Event {
     /// what `scan --dry-run` would do.
     fn journaled(&self) -> bool {
         !matches!(self, Event::Planned { .. } | Event::Waiting { .. })
+    }
+}
+
+/// `pool a, session s, project /p` for a pause's human line.
+fn selection(pools: &[String], sessions: &[String], projects: &[String]) -> String {
+    let parts: Vec<String> = [
+        ("pool", pools),
+        ("session", sessions),
+        ("project", projects),
+    ]
+    .iter()
+    .flat_map(|(kind, names)| names.iter().map(move |n| format!("{kind} {n}")))
+    .collect();
+    if parts.is_empty() {
+        "nothing (it was already so)".into()
+    } else {
+        parts.join(", ")
     }
 }
 

@@ -224,6 +224,7 @@ pub fn original_bytes(name: &[u8]) -> &[u8] {
     let base = name
         .strip_suffix(b".dispatched")
         .or_else(|| name.strip_suffix(b".rejected"))
+        .or_else(|| name.strip_suffix(b".cancelled"))
         .unwrap_or(name);
     let Some(dot) = base.iter().rposition(|&b| b == b'.') else {
         return base;
@@ -243,6 +244,18 @@ pub fn unclaim(dispatched: &Path) -> io::Result<PathBuf> {
     let original = original_bytes(name.as_bytes());
     let stem = original.strip_suffix(b".md").unwrap_or(original);
     rename_unique(dispatched, dir, OsStr::from_bytes(stem), ".md")
+}
+
+/// Renames a pending or claimed task to `<name>.md.cancelled` (numbered
+/// when that name is taken). `NotFound` when another invocation moved it.
+pub fn cancel(task: &Path) -> io::Result<PathBuf> {
+    let (dir, name) = split(task)?;
+    rename_unique(
+        task,
+        dir,
+        OsStr::from_bytes(original_bytes(name.as_bytes())),
+        ".cancelled",
+    )
 }
 
 /// Renames a task that cannot be parsed to `.rejected`.
@@ -271,6 +284,7 @@ mod tests {
         assert_eq!(original_name("x.md.12.dispatched"), "x.md");
         assert_eq!(original_name("v1.2.md.rejected"), "v1.2.md");
         assert_eq!(original_name("x.md"), "x.md");
+        assert_eq!(original_name("x.md.2.cancelled"), "x.md");
         assert_eq!(original_name("é.md.2.dispatched"), "é.md");
         assert_eq!(original_bytes(b"caf\xe9.md.3.dispatched"), b"caf\xe9.md");
     }
@@ -286,6 +300,10 @@ mod tests {
         fs::write(&task, "y").unwrap();
         assert_eq!(unclaim(&claimed).unwrap(), name(b"caf\xe9.2.md"));
         assert_eq!(reject(&task).unwrap(), name(b"caf\xe9.md.rejected"));
+        assert_eq!(
+            cancel(&claimed.with_file_name(OsStr::from_bytes(b"caf\xe9.2.md"))).unwrap(),
+            name(b"caf\xe9.2.md.cancelled")
+        );
     }
 
     #[test]

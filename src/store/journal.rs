@@ -46,6 +46,7 @@ pub struct Journal {
     path: PathBuf,
     max_size: u64,
     warned: AtomicBool,
+    notifier: Option<crate::store::notify::Notifier>,
 }
 
 impl report::History for Journal {
@@ -60,12 +61,18 @@ impl Journal {
             path,
             max_size,
             warned: AtomicBool::new(false),
+            notifier: None,
         }
     }
 
     /// `history.jsonl` beside the config's state file, `[history] max_size`.
     pub fn of(config: &Config) -> Journal {
-        Journal::new(config.history_file(), config.history.max_size)
+        let mut journal = Journal::new(config.history_file(), config.history.max_size);
+        journal.notifier = Some(crate::store::notify::Notifier {
+            notify: config.notify.clone(),
+            log: config.state_file.with_file_name("notify.log"),
+        });
+        journal
     }
 
     #[cfg(test)]
@@ -83,9 +90,11 @@ impl Journal {
     /// Appends `e`, stamped now; a failure is a warning (the first one of
     /// this invocation only), never an error.
     pub fn record(&self, e: &Event) {
-        let result = line(e, clock::now())
-            .context("writing the event as JSON")
-            .and_then(|l| self.append_line(&l).map_err(anyhow::Error::from));
+        let line = line(e, clock::now()).context("writing the event as JSON");
+        if let (Some(n), Ok(l)) = (&self.notifier, &line) {
+            n.send(e.name(), l);
+        }
+        let result = line.and_then(|l| self.append_line(&l).map_err(anyhow::Error::from));
         if let Err(err) = result {
             if !self.warned.swap(true, Ordering::SeqCst) {
                 report::warn(format!(

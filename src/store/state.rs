@@ -19,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::bad_input;
 use crate::pane::Started;
+use crate::store::paused::Paused;
 use crate::store::private::{self, Access};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -79,6 +80,11 @@ pub struct SessionState {
     /// installed, and a launch waits for one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hooks: bool,
+    /// A `cancel` owns this session's task: it stops the agent and ends
+    /// the task, and nothing else ends or hands it on meanwhile. Live only
+    /// while that `cancel` holds the session's launch lock.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub cancelling: bool,
 }
 
 /// A delivery receipt: the agent's `UserPromptSubmit` hook saw the task.
@@ -108,6 +114,9 @@ pub struct State {
     /// Accounts that hit their usage limit, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub accounts: BTreeMap<String, AccountState>,
+    /// What the operator paused (`pause`, `resume`).
+    #[serde(default, skip_serializing_if = "Paused::is_empty")]
+    pub paused: Paused,
 }
 
 /// An account's usage limit: no session of its pools gets a task before
@@ -138,6 +147,7 @@ impl Default for State {
             version: VERSION,
             sessions: BTreeMap::new(),
             accounts: BTreeMap::new(),
+            paused: Paused::default(),
         }
     }
 }
@@ -170,6 +180,7 @@ impl State {
         if phase == Phase::Idle {
             s.task = None;
             s.project = None;
+            s.cancelling = false;
         }
     }
 }
@@ -279,6 +290,30 @@ impl Store {
     /// live process holds it (a launch is in flight there).
     pub fn try_launch_lock(&self, session: &str) -> anyhow::Result<Option<File>> {
         try_lock(&self.launch_lock_path(session))
+    }
+
+    /// Takes `session`'s launch lock, waiting while a launch there is in
+    /// flight (launches end within their ready timeout). Never called with
+    /// the state's lock held: a launch takes that lock to settle.
+    pub fn wait_launch_lock(&self, session: &str) -> anyhow::Result<File> {
+        let path = self.launch_lock_path(session);
+        let file = try_lock(&path)?;
+        if let Some(file) = file {
+            return Ok(file);
+        }
+        let file = private::open(&path, Access::Update)
+            .with_context(|| format!("opening {}", path.display()))?;
+        file.lock()
+            .with_context(|| format!("locking {}", path.display()))?;
+        Ok(file)
+    }
+
+    /// Whether a `cancel` that is still running owns `session`'s task: its
+    /// mark is in the state and its launch lock is held. A mark left by a
+    /// `cancel` that died is no longer live.
+    pub fn cancel_in_flight(&self, state: &State, session: &str) -> bool {
+        state.sessions.get(session).is_some_and(|s| s.cancelling)
+            && matches!(self.try_launch_lock(session), Ok(None))
     }
 
     /// Tries to take `session`'s recycle lock: `None` while another process

@@ -131,6 +131,9 @@ struct Inner {
     stopped: AtomicBool,
     conns: Mutex<HashMap<u64, TcpStream>>,
     next_conn: AtomicU64,
+    /// Model turns whose messages hold one of these texts are not answered
+    /// until it is released: an agent that keeps working.
+    held: Mutex<Vec<String>>,
 }
 
 /// The running stand-in. Dropping it stops it.
@@ -156,6 +159,7 @@ impl FakeApi {
             stopped: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
+            held: Mutex::new(Vec::new()),
         });
         let acc_inner = Arc::clone(&inner);
         let acceptor = thread::Builder::new()
@@ -205,6 +209,17 @@ impl FakeApi {
             retry_after: Some(secs),
         };
         lock(&self.inner.limits).insert(credential.to_string(), limit);
+    }
+
+    /// From now on, a model turn whose messages contain `text` gets no
+    /// answer until [`FakeApi::release`]: its agent stays at work.
+    pub fn hold(&self, text: &str) {
+        lock(&self.inner.held).push(text.to_string());
+    }
+
+    /// Answers the turns held for `text`, and later ones at once.
+    pub fn release(&self, text: &str) {
+        lock(&self.inner.held).retain(|t| t != text);
     }
 
     /// Only the `POST /v1/messages` requests (model turns).
@@ -349,6 +364,18 @@ fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
             });
             requests.len()
         };
+        let messages = body_json["messages"].to_string();
+        let held = |inner: &Inner| {
+            lock(&inner.held)
+                .iter()
+                .any(|t| messages.contains(t.as_str()))
+        };
+        if req.method == "POST" && req.route() == "/v1/messages" {
+            // Polled: released, or the stand-in stopped.
+            while held(inner) && !inner.stopped.load(Ordering::SeqCst) {
+                thread::sleep(Duration::from_millis(20));
+            }
+        }
         match limit {
             Some(limit) if refused => refuse(&mut writer, limit, close)?,
             _ => respond(&mut writer, &req, &body_json, n, close)?,

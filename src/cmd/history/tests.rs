@@ -1,4 +1,5 @@
 use super::*;
+use std::path::Path;
 
 fn entries(lines: &[&str]) -> Vec<Entry> {
     lines
@@ -131,7 +132,7 @@ fn a_dispatch_reported_after_its_receipt_goes_before_it() {
         .into_iter()
         .filter(|e| e.str("task").contains("x.md"))
         .collect();
-    let life = render_life(&x[2..]);
+    let life = render_life(&x[2..], &[]);
     let offsets: Vec<&str> = life
         .lines()
         .skip(1)
@@ -160,7 +161,7 @@ fn one_tasks_life_has_offsets_from_its_dispatch_and_a_summary() {
         .collect();
     assert_eq!(mine.len(), 5);
     assert!(single_task(&mine));
-    let text = render_life(&mine);
+    let text = render_life(&mine, &[]);
     assert!(text.starts_with("/p/.agent-queue/inbox/fix.md\n"), "{text}");
     for (event, off) in [
         ("submitted", "-5s"),

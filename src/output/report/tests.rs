@@ -85,3 +85,39 @@ fn a_non_utf8_path_in_an_event_is_json() {
     .unwrap();
     assert_eq!(idle["task"], serde_json::Value::Null);
 }
+
+#[test]
+fn an_events_name_is_its_json_tag() {
+    let events = [
+        Event::Cancelled {
+            task: "/p/x.md.cancelled".into(),
+            session: None,
+            reason: "r".into(),
+        },
+        Event::Requeued {
+            task: "/p/x.md".into(),
+            from: "/p/x.md.cancelled".into(),
+        },
+        Event::Paused {
+            pools: vec!["default".into()],
+            sessions: Vec::new(),
+            projects: Vec::new(),
+        },
+        Event::Resumed {
+            pools: Vec::new(),
+            sessions: Vec::new(),
+            projects: Vec::new(),
+        },
+        Event::Idle {
+            session: "s".into(),
+            task: None,
+        },
+        Event::Skipped {
+            task: "/p/x.md".into(),
+            reason: "r".into(),
+        },
+    ];
+    for e in &events {
+        assert_eq!(serde_json::to_value(e).unwrap()["event"], e.name());
+    }
+}
