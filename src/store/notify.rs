@@ -6,9 +6,7 @@
 //! that Claude Code waits for above all). Only its start can fail here, and
 //! that is a warning.
 
-use std::fs::OpenOptions;
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -73,12 +71,7 @@ impl Notifier {
     }
 
     fn spawn(&self, command: &str, event: &str, line: &str) -> anyhow::Result<()> {
-        let log = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(&self.log)
+        let log = crate::store::private::open(&self.log, crate::store::private::Access::Append)
             .map_err(|e| anyhow::anyhow!("opening {}: {e}", self.log.display()))?;
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
