@@ -6,24 +6,18 @@
 //! back to its inbox and the session cools down. A scan also recovers what a
 //! dead launcher or a dead session left behind.
 
-use std::collections::HashSet;
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
 
-use crate::clock::now;
 use crate::config::Config;
 use crate::launch;
-use crate::output::report::{self, Event};
-use crate::pane::{self, Started};
-use crate::queue::inbox;
+use crate::output::report;
+use crate::pane::Started;
 use crate::queue::pending::Pending;
-use crate::queue::routing::{self, Free};
-use crate::store::claims;
 use crate::store::security::Trust;
-use crate::store::state::{Locked, Phase, Store};
+use crate::store::state::Store;
 use crate::tmux::servers;
-use crate::tmux::{Snapshot, Tmux};
+use crate::tmux::Tmux;
 use free::{Busy, Chooser};
 
 pub struct Dispatcher<'a> {
@@ -42,6 +36,7 @@ pub enum Target<'s> {
     One { session: &'s str, chooser: Chooser },
 }
 
+mod claim;
 pub mod end;
 pub mod free;
 mod recovery;
@@ -158,7 +153,7 @@ impl<'a> Dispatcher<'a> {
             let claims = self.claim(&mut locked, &snapshot, &changed, tasks, target, &mut round)?;
             if round.recovered > 0 || !claims.is_empty() {
                 if let Err(e) = locked.save() {
-                    return Err(undo(claims, e));
+                    return Err(claim::undo(claims, e));
                 }
             }
             claims
@@ -192,160 +187,6 @@ impl<'a> Dispatcher<'a> {
         Ok(round)
     }
 
-    fn claim(
-        &self,
-        locked: &mut Locked,
-        snapshot: &Snapshot,
-        changed: &HashSet<String>,
-        tasks: &[Pending],
-        target: Target<'_>,
-        round: &mut Round,
-    ) -> anyhow::Result<Vec<Claim>> {
-        let now = now();
-        let config = self.config;
-        let mut free = Free {
-            pools: vec![Default::default(); config.pools.len()],
-        };
-        // A named session stands in for its pool (or for the dedicated
-        // sessions, as a pool of its own at the end).
-        let one = match target {
-            Target::Pool => {
-                free = free::free_sessions(config, snapshot, &locked.state, now);
-                for sessions in &mut free.pools {
-                    sessions.retain(|s| !changed.contains(s));
-                }
-                None
-            }
-            Target::One { session, chooser } => {
-                let checked = match changed.contains(session) {
-                    true => Err(Busy::Changed),
-                    false => free::check(config, snapshot, &locked.state, session, now, chooser),
-                };
-                match checked {
-                    Ok(()) => {
-                        let i = config
-                            .pools
-                            .iter()
-                            .position(|p| p.contains(session))
-                            .unwrap_or(config.pools.len());
-                        free.pools
-                            .resize(config.pools.len() + 1, Default::default());
-                        free.pools[i].push_back(session.to_string());
-                        Some((i, chooser))
-                    }
-                    Err(busy) => {
-                        round.busy = Some(busy);
-                        return Ok(Vec::new());
-                    }
-                }
-            }
-        };
-        let mut claims = Vec::new();
-        for pending in tasks {
-            if free.pools.iter().all(|p| p.is_empty()) {
-                break;
-            }
-            let chooser = one.map_or(Chooser::Automatic, |(_, c)| c);
-            if !free::project_open(&locked.state, &pending.project, chooser) {
-                report::debug(format!(
-                    "{} waits: its project is paused",
-                    pending.path.display()
-                ));
-                continue;
-            }
-            let picked = match one {
-                // The operator's choice of session stands.
-                Some((i, Chooser::Operator)) => free.pools[i].pop_front().map(|s| (i, s)),
-                // A session's next task is the first one its pool may take.
-                Some((i, Chooser::Automatic)) => routing::eligible(config, &pending.task)
-                    .ok()
-                    .filter(|pools| pools.contains(&i))
-                    .and_then(|_| free.pools[i].pop_front().map(|s| (i, s))),
-                None => {
-                    match routing::route(config, &pending.task, &mut free, &locked.state, now) {
-                        Ok(picked) => Some(picked),
-                        Err(waits) => {
-                            report::debug(format!("{} waits: {waits}", pending.path.display()));
-                            None
-                        }
-                    }
-                }
-            };
-            let Some((pool, session)) = picked else {
-                continue;
-            };
-            let Some(lock) = self.store.try_launch_lock(&session)? else {
-                // A launch is in flight there (from another invocation).
-                continue;
-            };
-            let Ok(meta) = std::fs::symlink_metadata(&pending.path) else {
-                report::debug(format!(
-                    "{} was taken by another invocation",
-                    pending.path.display()
-                ));
-                free.put_back(pool, session);
-                continue;
-            };
-            // Recorded before the rename: a claim the state never learns of
-            // is still found (see store::claims). A disk too full for this
-            // is too full for the state: nothing more is claimed.
-            if let Err(e) = claims::record(&lock, &pending.path, meta.ino()) {
-                let e = anyhow::Error::new(e).context(format!(
-                    "recording the claim of {} in {}'s launch lock",
-                    pending.path.display(),
-                    session
-                ));
-                return Err(undo(claims, e));
-            }
-            let dispatched = match inbox::claim(&pending.path) {
-                Ok(Some(d)) => d,
-                Ok(None) => {
-                    claims::clear(&lock);
-                    report::debug(format!(
-                        "{} was taken by another invocation",
-                        pending.path.display()
-                    ));
-                    free.put_back(pool, session);
-                    continue;
-                }
-                Err(e) => {
-                    claims::clear(&lock);
-                    report::event(&Event::Skipped {
-                        task: pending.path.clone(),
-                        reason: format!("could not claim it (rename to .dispatched): {e}"),
-                    });
-                    free.put_back(pool, session);
-                    continue;
-                }
-            };
-            // Free sessions exist in the snapshot.
-            let pane = snapshot.pane(&session).expect("a free session has a pane");
-            let started = Started {
-                pane: pane.id.clone(),
-                pid: pane.pid,
-                nonce: pane::nonce(),
-            };
-            locked.state.set(&session, Phase::Launching, now);
-            let entry = locked.state.entry(&session);
-            entry.task = Some(dispatched.clone());
-            entry.project = Some(pending.project.clone());
-            entry.started = Some(started.clone());
-            entry.receipt = None;
-            let expect_receipt = entry.hooks;
-            let model = config.model_for(&session, pending.task.priority);
-            claims.push(Claim {
-                pending: pending.clone(),
-                dispatched,
-                session,
-                started,
-                expect_receipt,
-                model,
-                lock,
-            });
-        }
-        Ok(claims)
-    }
-
     /// The session's resume id, when its file is trusted and well formed.
     fn resume(&self, session: &str) -> Option<(PathBuf, String)> {
         let dir = &self.config.agent_for(session).resume_dir;
@@ -373,34 +214,5 @@ impl<'a> Dispatcher<'a> {
                 None
             }
         }
-    }
-}
-
-/// Undoes claims whose state write failed, before the command exits: every
-/// task goes back to its inbox, and the error says so. A task whose rename
-/// back fails keeps its record in the launch lock, and the next scan puts
-/// it back.
-fn undo(claims: Vec<Claim>, e: anyhow::Error) -> anyhow::Error {
-    if claims.is_empty() {
-        return e.context("nothing was claimed");
-    }
-    let mut stuck = Vec::new();
-    let n = claims.len();
-    for claim in claims {
-        match inbox::unclaim(&claim.dispatched) {
-            Ok(_) => claims::clear(&claim.lock),
-            Err(err) => stuck.push(format!("{} ({err})", claim.dispatched.display())),
-        }
-    }
-    if stuck.is_empty() {
-        e.context(format!(
-            "claiming {n} task(s): undone, every one is back in its inbox"
-        ))
-    } else {
-        e.context(format!(
-            "claiming {n} task(s): undone, but {} could not be put back now; the next scan \
-             puts them back",
-            stuck.join(", ")
-        ))
     }
 }

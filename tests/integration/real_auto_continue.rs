@@ -6,6 +6,7 @@
 //! limited agent: with the default `on_limit = "stop"` the agent is stopped
 //! when its limit is seen. Watched until well past the reset.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::fake_api::Claim;
@@ -18,25 +19,47 @@ use crate::real_limits::{
 /// continues 30 to 90 s after it.
 const WATCH_PAST_RESET: u64 = 150;
 
-#[test]
-fn a_limited_agent_never_takes_up_a_moved_task_after_its_reset() {
-    let Some(claude) = claude_or_skip("a_limited_agent_never_takes_up_a_moved_task") else {
-        return;
-    };
+/// Two accounts (`two_accounts`), a task `t.md`, and max-a at its limit
+/// until a reset some 40 s ahead (on a whole minute, as Claude Code shows
+/// it); `None` where Claude Code is missing or predates the setting.
+struct Limited {
+    r: Real,
+    p: PathBuf,
+    message: String,
+    reset: u64,
+}
+
+fn limited(test: &str) -> Option<Limited> {
+    let claude = claude_or_skip(test)?;
     if version_of(&claude) < (2, 1, 200) {
-        eprintln!(
-            "a_limited_agent_never_takes_up_a_moved_task: {claude:?} predates \
-             autoContinueAtUsageLimit; not run"
-        );
-        return;
+        eprintln!("{test}: {claude:?} predates autoContinueAtUsageLimit; not run");
+        return None;
     }
     let r = two_accounts(&claude);
     let p = r.project("app");
     let body = "Say hello.";
-    let message = Real::message("t.md", body);
     task_file(&p, "t.md", "high", body);
     let reset = whole_minute_ahead(40);
     r.api.limit(TOKEN_A, Claim::FiveHour, reset);
+    Some(Limited {
+        message: Real::message("t.md", body),
+        r,
+        p,
+        reset,
+    })
+}
+
+#[test]
+fn a_limited_agent_never_takes_up_a_moved_task_after_its_reset() {
+    let Some(Limited {
+        r,
+        p,
+        message,
+        reset,
+    }) = limited("a_limited_agent_never_takes_up_a_moved_task")
+    else {
+        return;
+    };
 
     // max-a's agent takes the task and hits the limit; the task moves on to
     // max-b's pool.
@@ -102,24 +125,16 @@ fn r_prompt(json: &serde_json::Value) -> String {
 /// to see an agent continue.)
 #[test]
 fn with_on_limit_leave_the_task_stays_with_its_agent_which_continues_it() {
-    let Some(claude) = claude_or_skip("with_on_limit_leave_the_task_stays_with_its_agent") else {
+    let Some(Limited {
+        mut r,
+        p,
+        message,
+        reset,
+    }) = limited("with_on_limit_leave_the_task_stays_with_its_agent")
+    else {
         return;
     };
-    if version_of(&claude) < (2, 1, 200) {
-        eprintln!(
-            "with_on_limit_leave_the_task_stays_with_its_agent: {claude:?} predates \
-             autoContinueAtUsageLimit; not run"
-        );
-        return;
-    }
-    let mut r = two_accounts(&claude);
     r.w.pool_config("on_limit = \"leave\"");
-    let p = r.project("app");
-    let body = "Say hello.";
-    let message = Real::message("t.md", body);
-    task_file(&p, "t.md", "high", body);
-    let reset = whole_minute_ahead(40);
-    r.api.limit(TOKEN_A, Claim::FiveHour, reset);
     r.ok(&["scan"]);
     r.wait_until(WAIT, "max-a is limited", || {
         r.w.account("max-a")["limited_until"].is_string()
