@@ -17,6 +17,7 @@ use crate::pane::agent::AgentPane;
 use crate::pane::{self, Started};
 use crate::queue::inbox;
 use crate::queue::pending::Pending;
+use crate::queue::worktree::{self, Worktree};
 use crate::queue::routing::{self, Free};
 use crate::store::security::Trust;
 use crate::store::state::{now, Locked, Phase, Store};
@@ -41,6 +42,7 @@ pub enum Target<'s> {
 }
 
 pub mod free;
+pub mod hands_off;
 mod recovery;
 
 /// What recovery leaves to do once the state's lock is let go: the
@@ -52,6 +54,8 @@ pub enum After {
     /// An agent that will not get its task, or whose account hit its
     /// usage limit: stop it.
     Stop(String, Started),
+    /// An agent whose recycle waited for an operator to leave: `/exit`.
+    Exit(String, Started),
 }
 
 /// Whether a round first recovers what crashed or died: a scan's first pass
@@ -72,6 +76,8 @@ struct Claim {
     /// The agent's hooks sent receipts before: wait for one.
     expect_receipt: bool,
     model: String,
+    /// The task's own worktree (`isolation = "worktree"`).
+    worktree: Option<Worktree>,
     /// Held for the whole launch: a scan that can take it knows we died.
     lock: File,
 }
@@ -150,6 +156,13 @@ impl<'a> Dispatcher<'a> {
             if recover {
                 to_stop.extend(self.strays(&locked, &snapshot)?);
             }
+            hands_off::say_held(self.config, &snapshot, now());
+            to_stop = hands_off::defer(self.config, &snapshot, now(), to_stop);
+            // A recycle that waited is done now: another pass may use it.
+            round.recovered += to_stop
+                .iter()
+                .filter(|a| matches!(a, After::Exit(..)))
+                .count();
             let claims = self.claim(&mut locked, &snapshot, tasks, target, &mut round)?;
             if round.recovered > 0 || !claims.is_empty() {
                 locked.save()?;
@@ -254,6 +267,12 @@ impl<'a> Dispatcher<'a> {
             let Some((pool, session)) = picked else {
                 continue;
             };
+            if let Err(full) = crate::queue::parallel::room(config, &locked.state, &pending.project)
+            {
+                report::debug(format!("{} waits: {full}", pending.path.display()));
+                free.put_back(pool, session);
+                continue;
+            }
             let Some(lock) = self.store.try_launch_lock(&session)? else {
                 // A launch is in flight there (from another invocation).
                 continue;
@@ -277,6 +296,13 @@ impl<'a> Dispatcher<'a> {
                     continue;
                 }
             };
+            let worktree = match worktree::for_claim(config, pending, &dispatched) {
+                Ok(w) => w,
+                Err(()) => {
+                    free.put_back(pool, session);
+                    continue;
+                }
+            };
             let _ = lock.set_len(0);
             // Free sessions exist in the snapshot.
             let pane = snapshot.pane(&session).expect("a free session has a pane");
@@ -291,6 +317,7 @@ impl<'a> Dispatcher<'a> {
             entry.project = Some(pending.project.clone());
             entry.started = Some(started.clone());
             entry.receipt = None;
+            entry.worktree = worktree.clone();
             let expect_receipt = entry.hooks;
             let model = config.model_for(&session, pending.task.priority);
             claims.push(Claim {
@@ -300,6 +327,7 @@ impl<'a> Dispatcher<'a> {
                 started,
                 expect_receipt,
                 model,
+                worktree,
                 lock,
             });
         }
@@ -351,7 +379,10 @@ impl<'a> Dispatcher<'a> {
             agent,
             command_line: launch::command_line(
                 agent,
-                &claim.pending.project,
+                claim
+                    .worktree
+                    .as_ref()
+                    .map_or(&claim.pending.project, |w| &w.workdir),
                 &claim.model,
                 resume.as_ref().map(|r| r.1.as_str()),
                 &claim.started.nonce,
@@ -369,7 +400,20 @@ impl<'a> Dispatcher<'a> {
         ));
         let outcome = launch.run();
         if outcome.is_err() && self.config.pool_of(&claim.session).is_some() {
-            launch.pane.stop();
+            match self.operator_at(&claim.session) {
+                None => {
+                    launch.pane.stop();
+                }
+                Some(hold) => report::warn(format!(
+                    "{}: {hold}; stopping the agent of the failed launch waits for a later scan",
+                    claim.session
+                )),
+            }
+        }
+        if outcome.is_err() {
+            if let Some(w) = &claim.worktree {
+                worktree::forget(w);
+            }
         }
         match self.settle(&claim, &outcome, resume.as_ref().map(|r| r.0.as_path())) {
             Ok(settled) => settled,
@@ -432,6 +476,8 @@ impl<'a> Dispatcher<'a> {
                     project: claim.pending.project.clone(),
                     priority: claim.pending.task.priority,
                     model: claim.model.clone(),
+                    worktree: claim.worktree.as_ref().map(|w| w.path.clone()),
+                    branch: claim.worktree.as_ref().map(|w| w.branch.clone()),
                 });
                 Ok(())
             }
@@ -459,6 +505,24 @@ impl<'a> Dispatcher<'a> {
                     session: Some(claim.session.clone()),
                 });
                 Err(back)
+            }
+            Err(e) if e.person.is_some() => {
+                // A person, not a fault: no cooldown.
+                let back = inbox::unclaim(&claim.dispatched);
+                locked.state.set(&claim.session, Phase::Idle, now);
+                locked.state.entry(&claim.session).last_error = Some(e.message.clone());
+                report::event(&Event::Failed {
+                    task: back.as_ref().unwrap_or(&claim.dispatched).clone(),
+                    reason: match &back {
+                        Ok(_) => format!(
+                            "{e}; the task is back in its inbox (no cooldown for {})",
+                            claim.session
+                        ),
+                        Err(be) => format!("{e}; and putting it back failed: {be}"),
+                    },
+                    session: Some(claim.session.clone()),
+                });
+                Err(back.ok())
             }
             Err(e) => {
                 let back = inbox::unclaim(&claim.dispatched);

@@ -82,6 +82,18 @@ pub struct LaunchError {
     pub message: String,
     /// The agent's usage-limit line, when that is what stopped it.
     pub limit: Option<String>,
+    /// A person was found at the agent: not the session's fault.
+    pub person: Option<Person>,
+}
+
+/// What showed that a person is at the agent a launch was about to paste
+/// into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Person {
+    /// Its input box holds text agent-queue did not type.
+    Draft(String),
+    /// Its pane was put in a mode (copy mode…).
+    Mode(String),
 }
 
 impl LaunchError {
@@ -89,6 +101,7 @@ impl LaunchError {
         LaunchError {
             message,
             limit: None,
+            person: None,
         }
     }
 }
@@ -196,7 +209,33 @@ impl Launch<'_> {
                 self.session()
             ),
             limit: Some(line),
+            person: None,
         }
+    }
+
+    /// Nothing is pasted over a person: a draft in the agent's input (text
+    /// typed into the pane while the agent started), or a pane in a mode.
+    fn person_at(&self, ready: &Screen) -> Result<(), LaunchError> {
+        let person = match (&ready.mode, screen::input(&ready.text, &self.agent.ready_marker)) {
+            (Some(mode), _) => Person::Mode(mode.clone()),
+            (None, Some(input)) if !input.is_empty() => Person::Draft(input.line),
+            _ => return Ok(()),
+        };
+        let what = match &person {
+            Person::Draft(text) => format!(
+                "the agent's input already holds text that agent-queue did not type ({:?}); \
+                 nothing was pasted over it",
+                screen::clip(text, 60)
+            ),
+            Person::Mode(mode) => format!(
+                "its pane was put in {mode} during the launch (an operator?); nothing was pasted"
+            ),
+        };
+        Err(LaunchError {
+            message: format!("{}: {what}", self.session()),
+            limit: None,
+            person: Some(person),
+        })
     }
 
     /// The agent says its account hit its usage limit: the launch fails
@@ -227,6 +266,7 @@ impl Launch<'_> {
         self.note(Stage::Typed);
         let ready = self.wait_ready()?;
         self.note(Stage::Ready);
+        self.person_at(&ready)?;
         let marker = &self.agent.ready_marker;
         let before = screen::input(&ready.text, marker);
 

@@ -5,3 +5,5 @@ pub mod inbox;
 pub mod pending;
 pub mod routing;
 pub mod task;
+pub mod parallel;
+pub mod worktree;

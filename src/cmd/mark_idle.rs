@@ -28,6 +28,7 @@ use super::{Ctx, Run};
 use crate::cli::{MarkIdleArgs, RecycleArgs};
 use crate::config::{Config, Kind};
 use crate::dispatch::free::{self, Chooser};
+use crate::dispatch::hands_off;
 use crate::dispatch::{Dispatcher, Recovery, Target};
 use crate::error::{bad_input, Outcome};
 use crate::output::report::{self, Event};
@@ -369,6 +370,13 @@ fn recycle(d: &Dispatcher, session: &str, how: How, lock: File) -> anyhow::Resul
         ));
         return Ok(Outcome::Done);
     };
+    if let (Some(Activity::Running), Some(started)) =
+        (free::activity(started.as_ref(), pane), &started)
+    {
+        if let Some(hold) = hands_off::hold(d.config, &snapshot, session, now()) {
+            return defer_recycle(d, session, started, how, &hold);
+        }
+    }
     match (free::activity(started.as_ref(), pane), &started) {
         (Some(Activity::Running), Some(started)) if how == How::Stop => {
             // Its limit menu waits for an answer that must never be given
@@ -401,6 +409,28 @@ fn recycle(d: &Dispatcher, session: &str, how: How, lock: File) -> anyhow::Resul
         wait_for_launcher(d, session, limit)?;
         next_task(d, session)?;
     }
+    Ok(Outcome::Done)
+}
+
+/// A recycle that meets an operator types nothing: the session keeps its
+/// agent and takes no task; a later scan sends the `/exit` once they have
+/// left (an agent stopped for its limit is stopped then), or the agent's
+/// next Stop hook recycles it again.
+fn defer_recycle(
+    d: &Dispatcher,
+    session: &str,
+    started: &Started,
+    how: How,
+    hold: &hands_off::Hold,
+) -> anyhow::Result<Outcome> {
+    if how != How::Stop {
+        let mut locked = d.store.lock()?;
+        locked.state.entry(session).recycle_deferred = Some(started.nonce.clone());
+        locked.save()?;
+    }
+    report::info(format!(
+        "{session}: {hold}; nothing typed: its recycle waits for a later scan or its agent's next hook"
+    ));
     Ok(Outcome::Done)
 }
 

@@ -18,6 +18,7 @@ mod history;
 mod hook;
 mod mark_idle;
 mod parse;
+mod prune;
 mod scan;
 mod status;
 mod submit;
@@ -61,6 +62,7 @@ impl Run for Command {
             Command::Submit(a) => a.run(ctx),
             Command::Hook => hook::Hook.run(ctx),
             Command::ClearCooldown(a) => a.run(ctx),
+            Command::Prune(a) => a.run(ctx),
             Command::GenerateDocs(a) => a.run(ctx),
         }
     }

@@ -56,6 +56,9 @@ struct SessionRow {
     /// Why a pool session is not free (null when it is, and for a
     /// dedicated session).
     busy: Option<String>,
+    /// An operator holds this pool session (a client's recent input, or
+    /// its pane in a mode): nothing automatic types into it; null when not.
+    operator: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -204,6 +207,8 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 command: pane.map(|p| p.command.clone()),
                 free: kind == "pool" && busy.is_none(),
                 busy,
+                operator: crate::dispatch::hands_off::hold(config, snapshot, &session, now)
+                    .map(|h| h.to_string()),
                 session,
                 kind,
                 pool,
@@ -248,7 +253,10 @@ fn render(r: &Report) -> String {
             // Idle, yet not free: say why (its agent still runs, a cooldown,
             // its account's limit, no such session...).
             (Some(why), false, "idle") => format!("idle, not free: {why}"),
-            _ => s.state.to_string(),
+            _ => match &s.operator {
+                Some(op) => format!("{}; {op}", s.state),
+                None => s.state.to_string(),
+            },
         };
         let alive = match (&s.command, s.alive) {
             (Some(cmd), true) => format!("yes ({cmd})"),
@@ -303,6 +311,7 @@ mod tests {
             command: Some("sh".into()),
             free: false,
             busy: None,
+            operator: None,
         }
     }
 

@@ -7,6 +7,7 @@
 
 use std::time::Duration;
 
+use super::hands_off::{self, Hold};
 use crate::config::{Config, Pool};
 use crate::pane::{self, Activity, Mark, Started};
 use crate::store::state::{Phase, State};
@@ -29,6 +30,8 @@ pub enum Busy {
     /// The program agent-queue started there has not returned.
     Started,
     Running(String),
+    /// A person is using it (see `hands_off`).
+    Operator(Hold),
 }
 
 impl std::fmt::Display for Busy {
@@ -52,6 +55,7 @@ impl std::fmt::Display for Busy {
             Busy::Unreachable => f.write_str("its tmux server does not answer"),
             Busy::Started => f.write_str("the agent agent-queue started there still runs"),
             Busy::Running(cmd) => write!(f, "its pane runs `{cmd}`, not a shell"),
+            Busy::Operator(hold) => hold.fmt(f),
         }
     }
 }
@@ -134,6 +138,11 @@ pub fn check(
             });
         }
     }
+    if chooser == Chooser::Automatic {
+        if let Some(hold) = hands_off::hold(config, snapshot, session, now) {
+            return Err(Busy::Operator(hold));
+        }
+    }
     let started = state.sessions.get(session).and_then(|s| s.started.as_ref());
     if started_runs(started, pane) {
         return Err(Busy::Started);
@@ -182,6 +191,7 @@ mod tests {
                     pid: 1,
                     mark: None,
                     command: cmd.to_string(),
+                    mode: None,
                 },
             );
         }
@@ -296,6 +306,33 @@ mod tests {
         assert_eq!(
             check(&c, &snap, &state, "ccl-auto-1", 0, Chooser::Automatic),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn a_session_an_operator_holds_is_not_free_unless_the_operator_names_it() {
+        let c = config();
+        let mut snap = snapshot(&[("ccl-auto-1", "bash"), ("ccl-auto-2", "bash")]);
+        snap.attached.insert("ccl-auto-1".into(), 990);
+        snap.sessions.get_mut("ccl-auto-2").unwrap().mode = Some("copy-mode".into());
+        let state = State::default();
+        assert!(matches!(
+            check(&c, &snap, &state, "ccl-auto-1", 1000, Chooser::Automatic),
+            Err(Busy::Operator(Hold::Input { ago: 10, .. }))
+        ));
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-2", 1000, Chooser::Automatic),
+            Err(Busy::Operator(Hold::Mode("copy-mode".into())))
+        );
+        assert!(free_pool(&c, &c.pools[0], &snap, &state, 1000).is_empty());
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-1", 1000, Chooser::Operator),
+            Ok(())
+        );
+        // Two minutes later the client's input is old.
+        assert_eq!(
+            free_pool(&c, &c.pools[0], &snap, &state, 1110),
+            vec!["ccl-auto-1"]
         );
     }
 

@@ -21,7 +21,9 @@ use crate::tmux::Snapshot;
 
 impl Dispatcher<'_> {
     pub(super) fn finish(&self, after: &After) {
-        let (After::Submit(session, started) | After::Stop(session, started)) = after;
+        let (After::Submit(session, started)
+        | After::Stop(session, started)
+        | After::Exit(session, started)) = after;
         let tmux = self.tmux(session);
         let pane = AgentPane {
             tmux: &tmux,
@@ -36,6 +38,18 @@ impl Dispatcher<'_> {
             }
             After::Stop(..) => {
                 pane.stop();
+            }
+            After::Exit(..) => {
+                let limit = self.config.agent_for(session).ready_timeout;
+                match pane.exit(limit.max(std::time::Duration::from_secs(30))) {
+                    Ok(true) => report::info(format!(
+                        "{session}: its agent got the /exit that waited for the operator to leave"
+                    )),
+                    Ok(false) => report::warn(format!(
+                        "{session}: its agent did not exit after /exit; it gets no new task"
+                    )),
+                    Err(e) => report::warn(format!("{session}: typing /exit: {e:#}")),
+                }
             }
         }
     }
@@ -196,15 +210,20 @@ impl Dispatcher<'_> {
                 }
                 _ => continue,
             };
+            // A worktree made for it goes too, when nothing in it would be lost.
+            let worktree = locked.state.entry(&session).worktree.take();
             locked.state.set(&session, Phase::Idle, now);
             changed += 1;
             let Some(task) = task else { continue };
             match inbox::unclaim(&task) {
-                Ok(back) => report::event(&Event::Recovered {
-                    task: back,
-                    reason,
-                    session: Some(session.clone()),
-                }),
+                Ok(back) => {
+                    report::event(&Event::Recovered {
+                        task: back,
+                        reason,
+                        session: Some(session.clone()),
+                    });
+                    worktree.iter().for_each(crate::queue::worktree::forget);
+                }
                 Err(e) => report::warn(format!(
                     "{reason}, but {} could not be put back: {e}",
                     task.display()
@@ -243,10 +262,19 @@ impl Dispatcher<'_> {
                 if launch.is_none() || recycle.is_none() {
                     continue;
                 }
-                report::warn(format!(
-                    "{session}: the agent agent-queue started there runs with no task (its launch \
-                     gave up on it); stopping it"
-                ));
+                if entry.recycle_deferred.as_ref() == Some(&started.nonce) {
+                    // Its recycle met an operator: the recycle goes on now
+                    // (unless `hands_off::defer` finds them still there).
+                    out.push(After::Exit(session, started.clone()));
+                    continue;
+                }
+                // One an operator holds is said by `hands_off::defer`.
+                if super::hands_off::hold(self.config, snapshot, &session, now()).is_none() {
+                    report::warn(format!(
+                        "{session}: the agent agent-queue started there runs with no task (its \
+                         launch gave up on it); stopping it"
+                    ));
+                }
                 out.push(After::Stop(session, started.clone()));
             }
         }

@@ -326,6 +326,8 @@ mod tests {
             project: "/p".into(),
             priority: Priority::High,
             model: "sonnet".into(),
+            worktree: None,
+            branch: None,
         };
         let l = line(&e, 1_795_490_040).unwrap();
         assert!(l.ends_with('\n') && !l[..l.len() - 1].contains('\n'));

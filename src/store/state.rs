@@ -80,6 +80,13 @@ pub struct SessionState {
     /// installed, and a launch waits for one.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub hooks: bool,
+    /// The worktree of the task it holds (`isolation = "worktree"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<crate::queue::worktree::Worktree>,
+    /// The nonce of the start whose recycle waited for an operator to
+    /// leave the session: a later scan sends that agent `/exit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recycle_deferred: Option<String>,
 }
 
 /// A delivery receipt: the agent's `UserPromptSubmit` hook saw the task.
@@ -171,6 +178,7 @@ impl State {
         if phase == Phase::Idle {
             s.task = None;
             s.project = None;
+            s.worktree = None;
         }
     }
 }
