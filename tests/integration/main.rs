@@ -12,6 +12,7 @@ mod contrib;
 mod dispatch;
 mod docs;
 mod guarantees;
+mod hands_off;
 mod history;
 mod hooks;
 mod hostile_input;
