@@ -22,6 +22,7 @@ mod mark_idle;
 mod operator;
 mod panes;
 mod pools;
+mod projects_apart;
 mod properties;
 mod real_agent;
 mod real_limits;
