@@ -43,6 +43,9 @@ _agent__queue() {
             agent__queue,parse)
                 cmd="agent__queue__subcmd__parse"
                 ;;
+            agent__queue,prune)
+                cmd="agent__queue__subcmd__prune"
+                ;;
             agent__queue,scan)
                 cmd="agent__queue__subcmd__scan"
                 ;;
@@ -79,6 +82,9 @@ _agent__queue() {
             agent__queue__subcmd__help,parse)
                 cmd="agent__queue__subcmd__help__subcmd__parse"
                 ;;
+            agent__queue__subcmd__help,prune)
+                cmd="agent__queue__subcmd__help__subcmd__prune"
+                ;;
             agent__queue__subcmd__help,scan)
                 cmd="agent__queue__subcmd__help__subcmd__scan"
                 ;;
@@ -95,7 +101,7 @@ _agent__queue() {
 
     case "${cmd}" in
         agent__queue)
-            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown help"
+            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,7 +203,7 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__help)
-            opts="parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown help"
+            opts="parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -336,6 +342,20 @@ _agent__queue() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        agent__queue__subcmd__help__subcmd__prune)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         agent__queue__subcmd__help__subcmd__scan)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -451,6 +471,28 @@ _agent__queue() {
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__prune)
+            opts="-q -v -h --older-than --dry-run --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -278,3 +278,45 @@ fn prune_archives_finished_files_only_and_overwrites_nothing() {
     assert!(archive.join("b.md.cancelled").exists() && archive.join("e.md.2.dispatched").exists());
     w.fails(&["prune", "--older-than", "soon"], 2, "--older-than soon");
 }
+
+#[test]
+fn a_worktree_task_whose_launch_failed_or_died_gets_its_worktree_removed() {
+    let mut w = World::new(1);
+    w.projects_config("isolation = \"worktree\"");
+    w.agent_env
+        .insert("AQ_AGENT_EXIT".into(), "no agent today".into());
+    let p = repo(&w, "repo");
+    w.task(&p, "t.md", "default", "x");
+    w.start_pool();
+    w.fails(&["scan"], 3, "no agent today");
+    assert_eq!(w.inbox(&p), ["t.md"]);
+    assert!(!p.join(".agent-queue/worktrees/t").exists());
+    assert_eq!(
+        git(&p, &["branch", "--list", "agent-queue/*"]),
+        "",
+        "its branch went with it"
+    );
+
+    // A launcher that died before its paste (the state says launching, no
+    // process holds the launch lock): the scan puts the task back and
+    // removes the worktree the claim made.
+    let tree = p.join(".agent-queue/worktrees/u");
+    git(&p, &["worktree", "add", "-q", "-b", "agent-queue/u", tree.to_str().unwrap()]);
+    let dispatched = p.join(".agent-queue/inbox/u.md.dispatched");
+    fs::write(&dispatched, "u").unwrap();
+    let s1 = w.pool_session(1);
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    // (Still cooling down from the failure above: recovery alone acts.)
+    let state = serde_json::json!({"version": 2, "sessions": {s1.clone(): {
+        "phase": "launching", "task": dispatched, "project": p, "since": 1, "last_fail": now,
+        "worktree": {"path": tree, "branch": "agent-queue/u", "workdir": tree}}}});
+    fs::write(w.state_path(), state.to_string()).unwrap();
+    let out = w.ok(&["scan"]);
+    assert!(stderr(&out).contains("recovered"), "{}", stderr(&out));
+    assert!(stderr(&out).contains("died"), "{}", stderr(&out));
+    assert!(!tree.exists(), "{}", stderr(&out));
+    assert_eq!(git(&p, &["branch", "--list", "agent-queue/*"]), "");
+}
