@@ -17,8 +17,8 @@ use crate::pane::agent::AgentPane;
 use crate::pane::{self, Started};
 use crate::queue::inbox;
 use crate::queue::pending::Pending;
-use crate::queue::worktree::{self, Worktree};
 use crate::queue::routing::{self, Free};
+use crate::queue::worktree::{self, Worktree};
 use crate::store::security::Trust;
 use crate::store::state::{now, Locked, Phase, Store};
 use crate::tmux::servers;
@@ -297,8 +297,9 @@ impl<'a> Dispatcher<'a> {
                 }
             };
             let worktree = match worktree::for_claim(config, pending, &dispatched) {
-                Ok(w) => w,
-                Err(()) => {
+                worktree::Place::Project => None,
+                worktree::Place::Worktree(w) => Some(w),
+                worktree::Place::Refused => {
                     free.put_back(pool, session);
                     continue;
                 }

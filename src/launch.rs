@@ -216,7 +216,10 @@ impl Launch<'_> {
     /// Nothing is pasted over a person: a draft in the agent's input (text
     /// typed into the pane while the agent started), or a pane in a mode.
     fn person_at(&self, ready: &Screen) -> Result<(), LaunchError> {
-        let person = match (&ready.mode, screen::input(&ready.text, &self.agent.ready_marker)) {
+        let person = match (
+            &ready.mode,
+            screen::input(&ready.text, &self.agent.ready_marker),
+        ) {
             (Some(mode), _) => Person::Mode(mode.clone()),
             (None, Some(input)) if !input.is_empty() => Person::Draft(input.line),
             _ => return Ok(()),

@@ -59,7 +59,10 @@ impl Plan<'_> {
         let line = match self {
             Plan::WouldArchive { task } => format!("would archive {}", task.display()),
             Plan::WouldRemoveWorktree { worktree, branch } => {
-                format!("would remove worktree {} (branch {branch})", worktree.display())
+                format!(
+                    "would remove worktree {} (branch {branch})",
+                    worktree.display()
+                )
             }
             Plan::KeptWorktree {
                 worktree,

@@ -142,8 +142,19 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
             .collect(),
     };
     warn_if_no_pool(config, &snapshot, tasks.len());
+    let mut planned: std::collections::HashMap<&std::path::Path, usize> = Default::default();
     for task in &tasks {
-        match routing::route(config, &task.task, &mut free, &state, now) {
+        let so_far = planned.get(task.project.as_path()).copied().unwrap_or(0);
+        let route = crate::queue::parallel::room_with(config, &state, &task.project, so_far)
+            .map_err(|full| full.to_string())
+            .and_then(|()| {
+                routing::route(config, &task.task, &mut free, &state, now)
+                    .map_err(|waits| waits.to_string())
+            });
+        if route.is_ok() {
+            *planned.entry(task.project.as_path()).or_default() += 1;
+        }
+        match route {
             Ok((pool, session)) => {
                 let pool = config.pools[pool].name.clone();
                 let model = config.model_for(&session, task.task.priority);

@@ -163,7 +163,10 @@ mod tests {
         );
         assert_eq!(hold(&c, &snap, "s1", 1120), None);
         assert_eq!(hold(&c, &snap, "s2", 1030), None, "no client there");
-        assert_eq!(hold(&c, &snap, "s1", 999), Some(Hold::Input { ago: 0, left: 120 }));
+        assert_eq!(
+            hold(&c, &snap, "s1", 999),
+            Some(Hold::Input { ago: 0, left: 120 })
+        );
     }
 
     #[test]
@@ -176,7 +179,11 @@ mod tests {
             hold(&c, &snap, "s2", 5000),
             Some(Hold::Mode("copy-mode".into()))
         );
-        assert_eq!(hold(&c, &snap, "s1", 1000), None, "hands_off 0: input alone never holds");
+        assert_eq!(
+            hold(&c, &snap, "s1", 1000),
+            None,
+            "hands_off 0: input alone never holds"
+        );
     }
 
     #[test]
@@ -192,7 +199,10 @@ mod tests {
         let c = config("hands_off = \"1500ms\"");
         let mut snap = snapshot();
         snap.attached.insert("s1".into(), 1000);
-        assert_eq!(hold(&c, &snap, "s1", 1001), Some(Hold::Input { ago: 1, left: 1 }));
+        assert_eq!(
+            hold(&c, &snap, "s1", 1001),
+            Some(Hold::Input { ago: 1, left: 1 })
+        );
         assert_eq!(hold(&c, &snap, "s1", 1002), None);
     }
 

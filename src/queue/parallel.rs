@@ -37,10 +37,21 @@ pub fn held(state: &State, project: &Path) -> usize {
 
 /// `Err` when `project` holds as many tasks as `max_parallel` allows.
 pub fn room(config: &Config, state: &State, project: &Path) -> Result<(), Full> {
+    room_with(config, state, project, 0)
+}
+
+/// [`room`], counting `planned` more tasks of `project` as held (what a
+/// dry run would have sent before).
+pub fn room_with(
+    config: &Config,
+    state: &State,
+    project: &Path,
+    planned: usize,
+) -> Result<(), Full> {
     let Some(max) = config.projects.max_parallel else {
         return Ok(());
     };
-    let held = held(state, project);
+    let held = held(state, project) + planned;
     if held >= max {
         Err(Full { held, max })
     } else {

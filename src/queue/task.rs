@@ -58,7 +58,9 @@ pub struct Task {
     pub needs_claude_code: bool,
     /// Only this pool may take it.
     pub pool: Option<String>,
-    /// Where it runs, when not as its project says (`isolation:`).
+    /// Where it runs, when not as its project says (`isolation:`);
+    /// `parse` shows it only when the header sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub isolation: Option<crate::queue::worktree::Isolation>,
     pub body: String,
 }

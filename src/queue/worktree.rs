@@ -163,7 +163,9 @@ pub fn create(project: &Path, task_name: &str) -> anyhow::Result<Worktree> {
         let path_arg = path.to_string_lossy();
         match git(
             project,
-            &["worktree", "add", "--quiet", "-b", &branch, &path_arg, "HEAD"],
+            &[
+                "worktree", "add", "--quiet", "-b", &branch, &path_arg, "HEAD",
+            ],
         )? {
             Ok(_) => {
                 return Ok(Worktree {
@@ -188,20 +190,32 @@ pub fn create(project: &Path, task_name: &str) -> anyhow::Result<Worktree> {
     ))
 }
 
-/// The worktree of a task just claimed (`dispatched`), when it runs in
-/// one; called under the state's lock, right after the claim's rename,
-/// which only one invocation wins. When it cannot be made, the task is back
-/// in its inbox (`Err`), said as a `skipped` event naming the project.
+/// Where a task just claimed runs.
+#[derive(Debug)]
+pub enum Place {
+    /// In its project's folder.
+    Project,
+    /// In its own worktree.
+    Worktree(Worktree),
+    /// Its worktree could not be made: the task is back in its inbox.
+    Refused,
+}
+
+/// Where the task just claimed (`dispatched`) runs, its worktree made when
+/// it runs in one; called under the state's lock, right after the claim's
+/// rename, which only one invocation wins. When the worktree cannot be
+/// made, the task is back in its inbox, said as a `skipped` event naming
+/// the project.
 pub fn for_claim(
     config: &crate::config::Config,
     pending: &crate::queue::pending::Pending,
     dispatched: &Path,
-) -> Result<Option<Worktree>, ()> {
+) -> Place {
     if isolation(config, &pending.task) != Isolation::Worktree {
-        return Ok(None);
+        return Place::Project;
     }
     match create(&pending.project, &pending.name) {
-        Ok(w) => Ok(Some(w)),
+        Ok(w) => Place::Worktree(w),
         Err(e) => {
             let back = crate::queue::inbox::unclaim(dispatched);
             crate::output::report::event(&crate::output::report::Event::Skipped {
@@ -211,7 +225,7 @@ pub fn for_claim(
                     Err(be) => format!("{e:#}; and putting it back failed: {be}"),
                 },
             });
-            Err(())
+            Place::Refused
         }
     }
 }
@@ -230,7 +244,9 @@ pub enum Kept {
 impl std::fmt::Display for Kept {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Kept::Unmerged => f.write_str("its branch has commits not merged into the project's HEAD"),
+            Kept::Unmerged => {
+                f.write_str("its branch has commits not merged into the project's HEAD")
+            }
             Kept::Changed(why) => write!(f, "it holds changes not committed ({why})"),
             Kept::Failed(why) => f.write_str(why),
         }
@@ -245,8 +261,8 @@ fn project_of(worktree: &Path) -> Option<&Path> {
 /// Whether a worktree may go with nothing lost: its branch is merged into
 /// the project's `HEAD` and its tree holds no change, tracked or not.
 pub fn removable(worktree: &Path, branch: &str) -> anyhow::Result<Result<(), Kept>> {
-    let project =
-        project_of(worktree).ok_or_else(|| anyhow!("{} is no task worktree", worktree.display()))?;
+    let project = project_of(worktree)
+        .ok_or_else(|| anyhow!("{} is no task worktree", worktree.display()))?;
     match git(project, &["merge-base", "--is-ancestor", branch, "HEAD"])? {
         Ok(_) => {}
         Err(why) if why.is_empty() => return Ok(Err(Kept::Unmerged)),
@@ -267,8 +283,8 @@ pub fn discard(worktree: &Path, branch: &str) -> anyhow::Result<Result<(), Kept>
     if let Err(kept) = removable(worktree, branch)? {
         return Ok(Err(kept));
     }
-    let project =
-        project_of(worktree).ok_or_else(|| anyhow!("{} is no task worktree", worktree.display()))?;
+    let project = project_of(worktree)
+        .ok_or_else(|| anyhow!("{} is no task worktree", worktree.display()))?;
     let path = worktree.to_string_lossy();
     if let Err(why) = git(project, &["worktree", "remove", &path])? {
         return Ok(Err(if why.contains("modified or untracked") {

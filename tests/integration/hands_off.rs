@@ -26,7 +26,17 @@ impl Terminal {
             "env -u TMUX tmux -L {} -f /dev/null attach -t ={session}",
             w.socket
         );
-        t.tmux(&["new-session", "-d", "-s", "term", "-x", "120", "-y", "40", &attach]);
+        t.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            "term",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &attach,
+        ]);
         w.wait_until(WAIT, &format!("a client is attached to {session}"), || {
             let out = w.tmux_output(&["list-clients", "-F", "#{client_session}"]);
             String::from_utf8_lossy(&out.stdout)
@@ -114,7 +124,11 @@ fn a_scan_leaves_a_session_whose_client_just_typed_and_uses_it_once_hands_off_pa
     );
     let got = w.wait_received(1, WAIT);
     assert_eq!(got[0].session, s2, "the task went to the other session");
-    assert!(untouched(&w, &s1), "nothing was typed into {s1}:\n{}", w.describe());
+    assert!(
+        untouched(&w, &s1),
+        "nothing was typed into {s1}:\n{}",
+        w.describe()
+    );
     w.wait_all_idle(WAIT);
 
     // Once the client has been quiet for hands_off, the session is the

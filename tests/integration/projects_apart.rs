@@ -65,6 +65,8 @@ fn max_parallel_sends_one_projects_tasks_one_at_a_time_while_other_projects_flow
     }
     w.task(&b, "b.md", "low", "b");
     w.start_pool();
+    let plan = stdout(&w.ok(&["scan", "--dry-run"]));
+    assert_eq!(plan.matches("max_parallel = 1").count(), 2, "{plan}");
     let out = w.ok(&["--json", "scan"]);
     let events = json_lines(&out);
     let mut sent: Vec<String> = events_named(&events, "dispatched")
@@ -147,7 +149,15 @@ fn worktree_tasks_run_apart_and_racing_scans_make_one_worktree_each_and_prune_ke
         "the project and three task worktrees, no more: {listed}"
     );
     assert_eq!(
-        git(&p, &["branch", "--list", "agent-queue/*", "--format=%(refname:short)"]),
+        git(
+            &p,
+            &[
+                "branch",
+                "--list",
+                "agent-queue/*",
+                "--format=%(refname:short)"
+            ]
+        ),
         "agent-queue/t1\nagent-queue/t2\nagent-queue/t3"
     );
     // The history says where each task's work is.
@@ -167,7 +177,10 @@ fn worktree_tasks_run_apart_and_racing_scans_make_one_worktree_each_and_prune_ke
         events_named(&w.journal(), "done").len() == 3
     });
     for e in events_named(&w.journal(), "done") {
-        assert!(e["branch"].as_str().unwrap().starts_with("agent-queue/t"), "{e}");
+        assert!(
+            e["branch"].as_str().unwrap().starts_with("agent-queue/t"),
+            "{e}"
+        );
     }
     // The project's own checkout (a dedicated session's) was not touched.
     assert_eq!(git(&p, &["rev-parse", "HEAD"]), head);
@@ -201,7 +214,15 @@ fn worktree_tasks_run_apart_and_racing_scans_make_one_worktree_each_and_prune_ke
     );
     assert!(!trees.join("t1").exists() && !t3.exists() && t2.exists());
     assert_eq!(
-        git(&p, &["branch", "--list", "agent-queue/*", "--format=%(refname:short)"]),
+        git(
+            &p,
+            &[
+                "branch",
+                "--list",
+                "agent-queue/*",
+                "--format=%(refname:short)"
+            ]
+        ),
         "agent-queue/t2"
     );
     // The finished task files went to the archive, names kept.
@@ -223,15 +244,14 @@ fn a_worktree_task_of_a_project_that_is_no_git_repository_waits_naming_it() {
     let mut w = World::new(1);
     let p = w.project("plain");
     let t = w.task(&p, "t.md", "default", "x");
-    fs::write(
-        &t,
-        "---\nisolation: worktree\n---\nin a worktree, please\n",
-    )
-    .unwrap();
+    fs::write(&t, "---\nisolation: worktree\n---\nin a worktree, please\n").unwrap();
     w.start_pool();
     let out = w.ok(&["scan"]);
     assert!(
-        stderr(&out).contains(&format!("project {} is not in a git repository", p.display())),
+        stderr(&out).contains(&format!(
+            "project {} is not in a git repository",
+            p.display()
+        )),
         "{}",
         stderr(&out)
     );
@@ -255,7 +275,13 @@ fn prune_archives_finished_files_only_and_overwrites_nothing() {
     let p = w.project("p");
     let inbox = p.join(".agent-queue/inbox");
     let archive = p.join(".agent-queue/archive");
-    for name in ["a.md.rejected", "b.md.cancelled", "c.md.dispatched", "d.md", "e.md.2.dispatched"] {
+    for name in [
+        "a.md.rejected",
+        "b.md.cancelled",
+        "c.md.dispatched",
+        "d.md",
+        "e.md.2.dispatched",
+    ] {
         fs::write(inbox.join(name), name).unwrap();
     }
     fs::create_dir_all(&archive).unwrap();
@@ -270,7 +296,10 @@ fn prune_archives_finished_files_only_and_overwrites_nothing() {
     assert_eq!(w.inbox(&p).len(), 5);
     w.ok(&["prune", "--older-than", "0s"]);
     assert_eq!(w.inbox(&p), ["c.md.dispatched", "d.md"]);
-    assert_eq!(fs::read_to_string(archive.join("a.md.rejected")).unwrap(), "older");
+    assert_eq!(
+        fs::read_to_string(archive.join("a.md.rejected")).unwrap(),
+        "older"
+    );
     assert_eq!(
         fs::read_to_string(archive.join("a.md.rejected.2")).unwrap(),
         "a.md.rejected"
@@ -301,7 +330,17 @@ fn a_worktree_task_whose_launch_failed_or_died_gets_its_worktree_removed() {
     // process holds the launch lock): the scan puts the task back and
     // removes the worktree the claim made.
     let tree = p.join(".agent-queue/worktrees/u");
-    git(&p, &["worktree", "add", "-q", "-b", "agent-queue/u", tree.to_str().unwrap()]);
+    git(
+        &p,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "agent-queue/u",
+            tree.to_str().unwrap(),
+        ],
+    );
     let dispatched = p.join(".agent-queue/inbox/u.md.dispatched");
     fs::write(&dispatched, "u").unwrap();
     let s1 = w.pool_session(1);

@@ -167,10 +167,20 @@ fn deep_nesting_and_huge_headers_are_refused_quickly() {
 #[test]
 fn isolation_is_read_and_a_wrong_one_names_its_line() {
     use crate::queue::worktree::Isolation;
-    assert_eq!(ok("---\nisolation: Worktree\n---\nx").isolation, Some(Isolation::Worktree));
-    assert_eq!(ok("---\nisolation: none\n---\nx").isolation, Some(Isolation::None));
+    assert_eq!(
+        ok("---\nisolation: Worktree\n---\nx").isolation,
+        Some(Isolation::Worktree)
+    );
+    assert_eq!(
+        ok("---\nisolation: none\n---\nx").isolation,
+        Some(Isolation::None)
+    );
     assert_eq!(ok("x").isolation, None);
     let e = parse(b"---\ntitle: t\nisolation: branch\n---\nx").unwrap_err();
     assert_eq!(e.line, Some(3));
-    assert!(e.message.contains("unknown isolation `branch`"), "{}", e.message);
+    assert!(
+        e.message.contains("unknown isolation `branch`"),
+        "{}",
+        e.message
+    );
 }
