@@ -235,3 +235,40 @@ fn hands_off_is_a_pool_setting() {
     w.pool_config("hands_off = \"soon\"");
     w.fails(&["status"], 2, "hands_off");
 }
+
+#[test]
+fn a_launch_cut_off_after_its_paste_gets_no_enter_while_an_operator_holds_its_pane() {
+    let mut w = World::new(1);
+    // The paste does not show, so the launch waits in its "pasted" stage.
+    w.agent_env.insert("AQ_AGENT_NOECHO".into(), "1".into());
+    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    let p = w.project("p");
+    let task = w.task(&p, "t.md", "high", "the task");
+    w.start_pool();
+    let s1 = w.pool_session(1);
+    let target = format!("={s1}:");
+    crate::guarantees::kill_dispatch_at(&w, &task, &s1, "pasted", || true);
+    w.tmux_ok(&["copy-mode", "-t", &target]);
+    let out = w.ok(&["scan"]);
+    assert!(
+        stderr(&out).contains("an operator has its pane in copy-mode")
+            && stderr(&out).contains("press Enter there"),
+        "{}",
+        stderr(&out)
+    );
+    // An Enter sent now would have ended copy mode (copy-selection-and-cancel).
+    let mode = w.tmux_ok(&["display-message", "-p", "-t", &target, "#{pane_mode}"]);
+    assert_eq!(String::from_utf8_lossy(&mode.stdout).trim(), "copy-mode");
+    assert_eq!(
+        w.session_state(&s1),
+        "working",
+        "the task stays with its agent"
+    );
+    assert!(w.received().is_empty());
+
+    // The operator leaves copy mode and presses Enter.
+    w.tmux_ok(&["send-keys", "-t", &target, "-X", "cancel"]);
+    w.tmux_ok(&["send-keys", "-t", &target, "Enter"]);
+    let got = w.wait_received(1, WAIT);
+    assert!(got[0].text.starts_with("[t.md] the task"), "{:?}", got[0]);
+}
