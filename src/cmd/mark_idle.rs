@@ -374,7 +374,9 @@ fn recycle(d: &Dispatcher, session: &str, how: How, lock: File) -> anyhow::Resul
         (free::activity(started.as_ref(), pane), &started)
     {
         if let Some(hold) = hands_off::hold(d.config, &snapshot, session, now()) {
-            return defer_recycle(d, session, started, how, &hold);
+            // An agent to stop for its limit is stopped by a later scan.
+            d.defer_recycle(session, (how != How::Stop).then_some(started), &hold)?;
+            return Ok(Outcome::Done);
         }
     }
     match (free::activity(started.as_ref(), pane), &started) {
@@ -409,28 +411,6 @@ fn recycle(d: &Dispatcher, session: &str, how: How, lock: File) -> anyhow::Resul
         wait_for_launcher(d, session, limit)?;
         next_task(d, session)?;
     }
-    Ok(Outcome::Done)
-}
-
-/// A recycle that meets an operator types nothing: the session keeps its
-/// agent and takes no task; a later scan sends the `/exit` once they have
-/// left (an agent stopped for its limit is stopped then), or the agent's
-/// next Stop hook recycles it again.
-fn defer_recycle(
-    d: &Dispatcher,
-    session: &str,
-    started: &Started,
-    how: How,
-    hold: &hands_off::Hold,
-) -> anyhow::Result<Outcome> {
-    if how != How::Stop {
-        let mut locked = d.store.lock()?;
-        locked.state.entry(session).recycle_deferred = Some(started.nonce.clone());
-        locked.save()?;
-    }
-    report::info(format!(
-        "{session}: {hold}; nothing typed: its recycle waits for a later scan or its agent's next hook"
-    ));
     Ok(Outcome::Done)
 }
 

@@ -117,6 +117,30 @@ impl Dispatcher<'_> {
     }
 }
 
+impl Dispatcher<'_> {
+    /// A recycle that meets an operator types nothing: the session keeps
+    /// its agent and takes no task. With `exit` (the start whose agent is to
+    /// get `/exit`) it is recorded, and a later scan sends the `/exit` once
+    /// they have left; the agent's next Stop hook may recycle it first.
+    pub fn defer_recycle(
+        &self,
+        session: &str,
+        exit: Option<&crate::pane::Started>,
+        hold: &Hold,
+    ) -> anyhow::Result<()> {
+        if let Some(started) = exit {
+            let mut locked = self.store.lock()?;
+            locked.state.entry(session).recycle_deferred = Some(started.nonce.clone());
+            locked.save()?;
+        }
+        report::info(format!(
+            "{session}: {hold}; nothing typed: its recycle waits for a later scan or its agent's \
+             next hook"
+        ));
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -272,3 +272,34 @@ fn a_launch_cut_off_after_its_paste_gets_no_enter_while_an_operator_holds_its_pa
     let got = w.wait_received(1, WAIT);
     assert!(got[0].text.starts_with("[t.md] the task"), "{:?}", got[0]);
 }
+
+#[test]
+fn a_pane_put_in_copy_mode_during_a_launch_gets_no_paste_and_no_cooldown() {
+    let mut w = World::new(1);
+    w.agent_env.insert("AQ_AGENT_START".into(), "1".into());
+    let p = w.project("p");
+    let task = w.task(&p, "t.md", "default", "the task");
+    w.start_pool();
+    let s1 = w.pool_session(1);
+    let mut dispatch = w
+        .std_cmd()
+        .args(["dispatch", task.to_str().unwrap()])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = w.path(&format!("state/agent-queue/state.json.launches/{s1}.lock"));
+    w.wait_until(WAIT, "the start line was typed", || {
+        std::fs::read_to_string(&lock).unwrap_or_default() == "typed"
+    });
+    w.tmux_ok(&["copy-mode", "-t", &format!("={s1}:")]);
+    let out = dispatch.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("its pane was put in copy-mode during the launch"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.inbox(&p), ["t.md"]);
+    assert!(w.received().is_empty());
+    assert_eq!(row(&w, &s1)["cooldown_left"], 0);
+}
