@@ -281,7 +281,7 @@ fn a_pane_put_in_copy_mode_during_a_launch_gets_no_paste_and_no_cooldown() {
     let task = w.task(&p, "t.md", "default", "the task");
     w.start_pool();
     let s1 = w.pool_session(1);
-    let mut dispatch = w
+    let dispatch = w
         .std_cmd()
         .args(["dispatch", task.to_str().unwrap()])
         .stderr(std::process::Stdio::piped())
