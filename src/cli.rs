@@ -77,7 +77,7 @@ pub enum Command {
     #[command(
         long_about = "Moves finished task files (a .dispatched task no session holds any more, \
     .rejected, .cancelled) older than --older-than out of each inbox into the project's \
-    .agent-queue/archive/, names kept and nothing overwritten (a name taken there gets .2, .3…). \
+    .agent-queue/archive/, names kept and nothing overwritten (a name taken there gets .2, .3 and so on). \
     Then removes the worktree and branch of each finished task (isolation = \"worktree\") whose \
     branch has no commit that the project's HEAD lacks and whose tree holds no change; the others \
     are kept and named, for review."

@@ -180,6 +180,14 @@ impl PruneArgs {
     /// Removes a finished task's worktree when nothing in it would be lost;
     /// otherwise names it and why it stays.
     fn worktree(&self, path: &Path, branch: Option<&str>) {
+        if !path.exists() {
+            return Plan::KeptWorktree {
+                worktree: path,
+                branch,
+                reason: "its folder is gone; `git worktree prune` in the project forgets it".into(),
+            }
+            .show_or_warn();
+        }
         let Some(branch) = branch else {
             return Plan::KeptWorktree {
                 worktree: path,
