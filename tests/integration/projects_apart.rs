@@ -359,3 +359,34 @@ fn a_worktree_task_whose_launch_failed_or_died_gets_its_worktree_removed() {
     assert!(!tree.exists(), "{}", stderr(&out));
     assert_eq!(git(&p, &["branch", "--list", "agent-queue/*"]), "");
 }
+
+#[test]
+fn prune_leaves_the_worktree_of_a_task_a_session_still_holds() {
+    let w = World::new(1);
+    let p = repo(&w, "repo");
+    let tree = p.join(".agent-queue/worktrees/busy");
+    git(
+        &p,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            "agent-queue/busy",
+            tree.to_str().unwrap(),
+        ],
+    );
+    let dispatched = p.join(".agent-queue/inbox/busy.md.dispatched");
+    fs::write(&dispatched, "busy").unwrap();
+    let state = serde_json::json!({"version": 2, "sessions": {"ccl-auto-1": {
+        "phase": "working", "task": dispatched, "project": p, "since": 1,
+        "worktree": {"path": tree, "branch": "agent-queue/busy", "workdir": tree}}}});
+    fs::create_dir_all(w.state_path().parent().unwrap()).unwrap();
+    fs::write(w.state_path(), state.to_string()).unwrap();
+    let out = w.ok(&["prune", "--older-than", "0s"]);
+    assert!(tree.exists() && dispatched.exists(), "{}", stderr(&out));
+    // Once the task ended, it goes: its branch has nothing unmerged.
+    fs::write(w.state_path(), r#"{"version": 2, "sessions": {}}"#).unwrap();
+    w.ok(&["prune", "--older-than", "0s"]);
+    assert!(!tree.exists() && !dispatched.exists());
+}
