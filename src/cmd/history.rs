@@ -254,7 +254,14 @@ fn or_dash(s: &str) -> String {
 /// What a row says besides event, session and task.
 fn detail(e: &Entry) -> String {
     let text = match e.event() {
-        "dispatched" | "planned" => format!("{}, model {}", e.str("priority"), e.str("model")),
+        "dispatched" | "planned" => match e.str("branch") {
+            "" => format!("{}, model {}", e.str("priority"), e.str("model")),
+            branch => format!(
+                "{}, model {}, branch {branch}",
+                e.str("priority"),
+                e.str("model")
+            ),
+        },
         "submitted" => e.str("priority").to_string(),
         "received" => match e.str("agent_session_id") {
             "" => String::new(),
@@ -386,6 +393,17 @@ fn render_life(entries: &[&Entry]) -> String {
     ];
     if first_dispatch.is_none() {
         summary.push(["dispatched".into(), "never".into()]);
+    }
+    // A worktree task's work is on its branch, for review.
+    if let Some(d) = entries
+        .iter()
+        .rev()
+        .find(|e| e.event() == "dispatched" && !e.str("branch").is_empty())
+    {
+        summary.push([
+            "branch".into(),
+            format!("{} (worktree {})", d.str("branch"), d.str("worktree")),
+        ]);
     }
     out.push_str(&table(&summary));
     if let Some(message) = done.map(|e| e.str("message")).filter(|m| !m.is_empty()) {

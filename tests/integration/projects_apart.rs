@@ -182,6 +182,16 @@ fn worktree_tasks_run_apart_and_racing_scans_make_one_worktree_each_and_prune_ke
             "{e}"
         );
     }
+    // What an operator reads to review it.
+    let life = stdout(&w.ok(&["history", "t1.md"]));
+    assert!(
+        life.contains("branch agent-queue/t1")
+            && life.contains(&format!(
+                "worktree {}",
+                p.join(".agent-queue/worktrees/t1").display()
+            )),
+        "{life}"
+    );
     // The project's own checkout (a dedicated session's) was not touched.
     assert_eq!(git(&p, &["rev-parse", "HEAD"]), head);
     assert_eq!(git(&p, &["symbolic-ref", "--short", "HEAD"]), "main");
