@@ -78,6 +78,9 @@ struct Claim {
     model: String,
     /// The task's own worktree (`isolation = "worktree"`).
     worktree: Option<Worktree>,
+    /// How long a client's input holds the session (an automatic choice
+    /// of a pool session; `None` when the operator named it).
+    hands_off: Option<std::time::Duration>,
     /// Held for the whole launch: a scan that can take it knows we died.
     lock: File,
 }
@@ -321,6 +324,13 @@ impl<'a> Dispatcher<'a> {
             entry.worktree = worktree.clone();
             let expect_receipt = entry.hooks;
             let model = config.model_for(&session, pending.task.priority);
+            let hands_off = match target {
+                Target::One {
+                    chooser: Chooser::Operator,
+                    ..
+                } => None,
+                _ => config.pool_of(&session).map(|p| p.hands_off),
+            };
             claims.push(Claim {
                 pending: pending.clone(),
                 dispatched,
@@ -329,6 +339,7 @@ impl<'a> Dispatcher<'a> {
                 expect_receipt,
                 model,
                 worktree,
+                hands_off,
                 lock,
             });
         }
@@ -393,6 +404,7 @@ impl<'a> Dispatcher<'a> {
             receipts: Some(&self.store),
             limits: &limits,
             expect_receipt: claim.expect_receipt,
+            hands_off: claim.hands_off,
         };
         report::debug(format!(
             "launching {} in {}",

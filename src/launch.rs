@@ -92,8 +92,9 @@ pub struct LaunchError {
 pub enum Person {
     /// Its input box holds text agent-queue did not type.
     Draft(String),
-    /// Its pane was put in a mode (copy mode…).
-    Mode(String),
+    /// An operator is at its session (its pane in a mode, or a client's
+    /// recent input).
+    Operator(crate::dispatch::hands_off::Hold),
 }
 
 impl LaunchError {
@@ -129,6 +130,9 @@ pub struct Launch<'a> {
     pub expect_receipt: bool,
     /// The agent's own usage-limit lines.
     pub limits: &'a Patterns,
+    /// A pool session the automatic choice picked: a client's input within
+    /// this long before the paste stops it (`None`: not looked at).
+    pub hands_off: Option<Duration>,
 }
 
 impl Launch<'_> {
@@ -216,13 +220,29 @@ impl Launch<'_> {
     /// Nothing is pasted over a person: a draft in the agent's input (text
     /// typed into the pane while the agent started), or a pane in a mode.
     fn person_at(&self, ready: &Screen) -> Result<(), LaunchError> {
+        use crate::dispatch::hands_off::{self, Hold};
+        // One look at the clients, for a person who came during the launch.
+        let input = || -> Result<Option<Hold>, LaunchError> {
+            let Some(window) = self.hands_off else {
+                return Ok(None);
+            };
+            let last = self
+                .pane
+                .tmux
+                .last_input(&self.pane.started.pane)
+                .map_err(|e| self.tmux_error(e))?;
+            Ok(last.and_then(|l| hands_off::recent(l, window, crate::store::state::now())))
+        };
         let person = match (
             &ready.mode,
             screen::input(&ready.text, &self.agent.ready_marker),
         ) {
-            (Some(mode), _) => Person::Mode(mode.clone()),
+            (Some(mode), _) => Person::Operator(Hold::Mode(mode.clone())),
             (None, Some(input)) if !input.is_empty() => Person::Draft(input.line),
-            _ => return Ok(()),
+            _ => match input()? {
+                Some(hold) => Person::Operator(hold),
+                None => return Ok(()),
+            },
         };
         let what = match &person {
             Person::Draft(text) => format!(
@@ -230,9 +250,9 @@ impl Launch<'_> {
                  nothing was pasted over it",
                 screen::clip(text, 60)
             ),
-            Person::Mode(mode) => format!(
-                "its pane was put in {mode} during the launch (an operator?); nothing was pasted"
-            ),
+            Person::Operator(hold) => {
+                format!("{hold} (seen when its agent was ready); nothing was pasted")
+            }
         };
         Err(LaunchError {
             message: format!("{}: {what}", self.session()),

@@ -349,6 +349,16 @@ impl Tmux {
         Ok(())
     }
 
+    /// The newest input (`client_activity`, Unix seconds) of the clients
+    /// attached to the session of pane `target`; `None` when none is.
+    pub fn last_input(&self, target: &str) -> anyhow::Result<Option<u64>> {
+        let out = self.run(
+            &["list-clients", "-t", target, "-F", "#{client_activity}"],
+            None,
+        )?;
+        Ok(out.lines().filter_map(|l| l.trim().parse().ok()).max())
+    }
+
     /// Unsets the pane option the started script reports through.
     pub fn forget_mark(&self, target: &str) -> anyhow::Result<()> {
         self.run(

@@ -47,8 +47,13 @@ pub fn hold(config: &Config, snapshot: &Snapshot, session: &str, now: u64) -> Op
     if let Some(mode) = snapshot.pane(session).and_then(|p| p.mode.clone()) {
         return Some(Hold::Mode(mode));
     }
-    let last = *snapshot.attached.get(session)?;
-    let window = round_up(pool.hands_off);
+    recent(*snapshot.attached.get(session)?, pool.hands_off, now)
+}
+
+/// A client's input at `last` (Unix seconds) holds its session at `now`
+/// when it is within `hands_off`.
+pub fn recent(last: u64, hands_off: Duration, now: u64) -> Option<Hold> {
+    let window = round_up(hands_off);
     // A client's clock second may be ahead of ours by a fraction.
     let ago = now.saturating_sub(last);
     (ago < window).then(|| Hold::Input {

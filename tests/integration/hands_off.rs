@@ -295,7 +295,41 @@ fn a_pane_put_in_copy_mode_during_a_launch_gets_no_paste_and_no_cooldown() {
     let out = dispatch.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     assert!(
-        stderr(&out).contains("its pane was put in copy-mode during the launch"),
+        stderr(&out)
+            .contains("an operator has its pane in copy-mode (seen when its agent was ready)"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(w.inbox(&p), ["t.md"]);
+    assert!(w.received().is_empty());
+    assert_eq!(row(&w, &s1)["cooldown_left"], 0);
+}
+
+#[test]
+fn an_operator_who_attaches_during_a_launch_gets_no_paste_and_no_cooldown() {
+    let mut w = World::new(1);
+    w.agent_env.insert("AQ_AGENT_START".into(), "1".into());
+    let p = w.project("p");
+    w.task(&p, "t.md", "default", "the task");
+    w.start_pool();
+    let s1 = w.pool_session(1);
+    let scan = w
+        .std_cmd()
+        .arg("scan")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let lock = w.path(&format!("state/agent-queue/state.json.launches/{s1}.lock"));
+    w.wait_until(WAIT, "the start line was typed", || {
+        std::fs::read_to_string(&lock).unwrap_or_default() == "typed"
+    });
+    let _person = Terminal::attach(&w, &s1);
+    let out = scan.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("an operator is at it")
+            && stderr(&out).contains("nothing was pasted")
+            && stderr(&out).contains("no cooldown"),
         "{}",
         stderr(&out)
     );
