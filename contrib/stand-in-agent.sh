@@ -33,6 +33,9 @@
 #                    hook with error rate_limit; after AQ_AGENT_WORK seconds
 #                    of work when that is set (a limit mid-task), at once if
 #                    not (a limit the launch sees)
+#   AQ_AGENT_DRAFT   text: shown in the input at the first prompt, as a
+#                    person's half-typed line is, and sent along with
+#                    whatever is typed after it
 
 model='' resume=''
 while [ $# -gt 0 ]; do
@@ -108,13 +111,16 @@ if [ "${AQ_AGENT_DIALOG:-}" = trust ]; then
 fi
 
 n=0
+draft=${AQ_AGENT_DRAFT:-}
 while :; do
     # Bracketed paste on, then the prompt line.
-    printf '%s[?2004h%s ' "$esc" "$marker"
+    printf '%s[?2004h%s %s' "$esc" "$marker" "$draft"
     if [ "${AQ_AGENT_QUIT_AT_PROMPT:-}" = 1 ]; then
         exit 0
     fi
     IFS= read -r line || exit 0
+    line=$draft$line
+    draft=''
     case $line in
         /exit)
             printf '%s[?2004l' "$esc"

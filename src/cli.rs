@@ -92,6 +92,16 @@ pub enum Command {
     Peek(PeekArgs),
     /// Check what a first run trips on, one line per check; changes nothing
     Doctor,
+    /// Archive finished task files, and remove finished tasks' worktrees whose branch is merged
+    #[command(
+        long_about = "Moves finished task files (a .dispatched task no session holds any more, \
+    .rejected, .cancelled) older than --older-than out of each inbox into the project's \
+    .agent-queue/archive/, names kept and nothing overwritten (a name taken there gets .2, .3 and so on). \
+    Then removes the worktree and branch of each finished task (isolation = \"worktree\") whose \
+    branch has no commit that the project's HEAD lacks and whose tree holds no change; the others \
+    are kept and named, for review."
+    )]
+    Prune(PruneArgs),
     /// Send /exit, wait for the shell, then dispatch the next task (run by mark-idle)
     #[command(hide = true)]
     Recycle(RecycleArgs),
@@ -184,6 +194,16 @@ pub struct SubmitArgs {
     /// Create the project's inbox when it does not exist
     #[arg(long)]
     pub create: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// Only task files whose last rename is older than this (7d, 12h, 30m, 0s)
+    #[arg(long, value_name = "DURATION", default_value = "7d")]
+    pub older_than: String,
+    /// Print what would be archived and removed, and change nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]

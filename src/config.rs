@@ -58,6 +58,12 @@ pub struct Projects {
     /// written, and waits (zero: no wait).
     #[serde(deserialize_with = "duration")]
     pub settle: Duration,
+    /// At most this many tasks of one project held by sessions at once
+    /// (none: no limit).
+    pub max_parallel: Option<usize>,
+    /// Where a task runs: in the project itself, or in a git worktree of
+    /// its own (a task's `isolation:` header says otherwise).
+    pub isolation: crate::queue::worktree::Isolation,
 }
 
 /// Long enough for a writer that pauses between paragraphs, short enough
@@ -71,6 +77,8 @@ impl Default for Projects {
             roots: Vec::new(),
             max_depth: 3,
             settle: DEFAULT_SETTLE,
+            max_parallel: None,
+            isolation: Default::default(),
         }
     }
 }
@@ -215,6 +223,11 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
     let mut projects = raw.projects.ok_or_else(|| {
         bad_input("missing [projects]: say which projects to scan (paths or roots)")
     })?;
+    if projects.max_parallel == Some(0) {
+        return Err(bad_input(
+            "[projects] max_parallel = 0 would send no task at all; leave it out for no limit",
+        ));
+    }
     if raw.tmux.command.is_empty() {
         return Err(bad_input(
             "[tmux] command is empty: it needs at least the program, e.g. [\"tmux\"]",

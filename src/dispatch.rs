@@ -9,11 +9,13 @@
 use std::fs::File;
 use std::path::PathBuf;
 
+use crate::clock::now;
 use crate::config::Config;
 use crate::launch;
 use crate::output::report;
 use crate::pane::Started;
 use crate::queue::pending::Pending;
+use crate::queue::worktree::Worktree;
 use crate::store::security::Trust;
 use crate::store::state::Store;
 use crate::tmux::servers;
@@ -39,6 +41,7 @@ pub enum Target<'s> {
 mod claim;
 pub mod end;
 pub mod free;
+pub mod hands_off;
 mod recovery;
 pub mod recycle;
 mod settle;
@@ -53,6 +56,8 @@ pub enum After {
     /// An agent that will not get its task, or whose account hit its
     /// usage limit: stop it.
     Stop(String, Started),
+    /// An agent whose recycle waited for an operator to leave: `/exit`.
+    Exit(String, Started),
 }
 
 /// Whether a round first recovers what crashed or died: a scan's first pass
@@ -73,6 +78,11 @@ struct Claim {
     /// The agent's hooks sent receipts before: wait for one.
     expect_receipt: bool,
     model: String,
+    /// The task's own worktree (`isolation = "worktree"`).
+    worktree: Option<Worktree>,
+    /// How long a client's input holds the session (an automatic choice
+    /// of a pool session; `None` when the operator named it).
+    hands_off: Option<std::time::Duration>,
     /// Held for the whole launch: a scan that can take it knows we died.
     lock: File,
 }
@@ -150,6 +160,13 @@ impl<'a> Dispatcher<'a> {
             if recover {
                 to_stop.extend(self.strays(&locked, &snapshot, &changed)?);
             }
+            hands_off::say_held(self.config, &snapshot, now());
+            to_stop = hands_off::defer(self.config, &snapshot, now(), to_stop);
+            // A recycle that waited is done now: another pass may use it.
+            round.recovered += to_stop
+                .iter()
+                .filter(|a| matches!(a, After::Exit(..)))
+                .count();
             let claims = self.claim(&mut locked, &snapshot, &changed, tasks, target, &mut round)?;
             if round.recovered > 0 || !claims.is_empty() {
                 if let Err(e) = locked.save() {

@@ -83,6 +83,20 @@ pub enum LaunchError {
     Failed(String),
     /// The agent's account hit its usage limit: `line` is the agent's own.
     Limit { message: String, line: String },
+    /// A person was found at the agent: not the session's fault, so no
+    /// cooldown.
+    Person { message: String, person: Person },
+}
+
+/// What showed that a person is at the agent a launch was about to paste
+/// into.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Person {
+    /// Its input box holds text agent-queue did not type.
+    Draft(String),
+    /// An operator is at its session (its pane in a mode, or a client's
+    /// recent input).
+    Operator(crate::dispatch::hands_off::Hold),
 }
 
 impl LaunchError {
@@ -92,7 +106,9 @@ impl LaunchError {
 
     pub fn message(&self) -> &str {
         match self {
-            LaunchError::Failed(message) | LaunchError::Limit { message, .. } => message,
+            LaunchError::Failed(message)
+            | LaunchError::Limit { message, .. }
+            | LaunchError::Person { message, .. } => message,
         }
     }
 }
@@ -120,6 +136,9 @@ pub struct Launch<'a> {
     pub expect_receipt: bool,
     /// The agent's own usage-limit lines.
     pub limits: &'a Patterns,
+    /// A pool session the automatic choice picked: a client's input within
+    /// this long before the paste stops it (`None`: not looked at).
+    pub hands_off: Option<Duration>,
 }
 
 impl Launch<'_> {
@@ -203,6 +222,49 @@ impl Launch<'_> {
         }
     }
 
+    /// Nothing is pasted over a person: a draft in the agent's input (text
+    /// typed into the pane while the agent started), or a pane in a mode.
+    fn person_at(&self, ready: &Screen) -> Result<(), LaunchError> {
+        use crate::dispatch::hands_off::{self, Hold};
+        // One look at the clients, for a person who came during the launch.
+        let input = || -> Result<Option<Hold>, LaunchError> {
+            let Some(window) = self.hands_off else {
+                return Ok(None);
+            };
+            let last = self
+                .pane
+                .tmux
+                .last_input(&self.pane.started.pane)
+                .map_err(|e| self.tmux_error(e))?;
+            Ok(last.and_then(|l| hands_off::recent(l, window, crate::clock::now())))
+        };
+        let person = match (
+            &ready.mode,
+            screen::input(&ready.text, &self.agent.ready_marker),
+        ) {
+            (Some(mode), _) => Person::Operator(Hold::Mode(mode.clone())),
+            (None, Some(input)) if !input.is_empty() => Person::Draft(input.line),
+            _ => match input()? {
+                Some(hold) => Person::Operator(hold),
+                None => return Ok(()),
+            },
+        };
+        let what = match &person {
+            Person::Draft(text) => format!(
+                "the agent's input already holds text that agent-queue did not type ({:?}); \
+                 nothing was pasted over it",
+                screen::clip(text, 60)
+            ),
+            Person::Operator(hold) => {
+                format!("{hold} (seen when its agent was ready); nothing was pasted")
+            }
+        };
+        Err(LaunchError::Person {
+            message: format!("{}: {what}", self.session()),
+            person,
+        })
+    }
+
     /// The agent says its account hit its usage limit: the launch fails
     /// at once, naming the limit (and nothing is typed into its menu).
     fn limited(&self, screen: &Screen) -> Option<LaunchError> {
@@ -231,6 +293,7 @@ impl Launch<'_> {
         self.note(Stage::Typed);
         let ready = self.wait_ready()?;
         self.note(Stage::Ready);
+        self.person_at(&ready)?;
         let marker = &self.agent.ready_marker;
         let before = screen::input(&ready.text, marker);
 

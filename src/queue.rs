@@ -4,6 +4,8 @@
 pub(crate) mod finished;
 pub(crate) mod inbox;
 pub(crate) mod locate;
+pub(crate) mod parallel;
 pub(crate) mod pending;
 pub(crate) mod routing;
 pub mod task;
+pub mod worktree;

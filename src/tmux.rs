@@ -41,6 +41,9 @@ pub struct Pane {
     /// The name of what the pane runs in the foreground, as tmux sees it:
     /// only a hint, since shims and wrapper scripts show as shells.
     pub command: String,
+    /// The mode a person put the pane in (`copy-mode`, `tree-mode`…):
+    /// keys sent now would drive the mode, not the program.
+    pub mode: Option<String>,
 }
 
 /// Which sessions exist, and what their active panes run.
@@ -50,6 +53,11 @@ pub struct Snapshot {
     /// Sessions whose tmux server could not be asked (a remote host that
     /// does not answer): neither alive nor dead, as far as anyone knows.
     pub unknown: HashSet<String>,
+    /// Sessions a client is attached to (looking at them now), with the
+    /// newest `client_activity` among those clients: Unix seconds of the
+    /// client's attach or of its last key or mouse input. Keys that
+    /// agent-queue sends (`send-keys`, `paste-buffer`) never move it.
+    pub attached: HashMap<String, u64>,
 }
 
 impl Snapshot {
@@ -90,20 +98,31 @@ pub struct Screen {
     pub command: String,
     pub pid: u32,
     pub mark: Option<Mark>,
+    /// The mode a person put the pane in, as in [`Pane::mode`].
+    pub mode: Option<String>,
 }
 
 /// The fields after the session name in a snapshot line, and after the
-/// screen in a screen read: `:` never occurs in a pane id, a pid or a mark,
-/// and the command goes last as it may hold anything.
-const PANE_FORMAT: &str = "#{pane_id}:#{pane_pid}:#{@agent-queue}:#{pane_current_command}";
+/// screen in a screen read: `:` never occurs in a pane id, a pid, a mark or
+/// a mode's name, and the command goes last as it may hold anything.
+const PANE_FORMAT: &str =
+    "#{pane_id}:#{pane_pid}:#{@agent-queue}:#{pane_mode}:#{pane_current_command}";
+
+/// A client line of a snapshot: `c:` cannot start a pane line (those start
+/// with two digits), and the session name goes last.
+const CLIENT_FORMAT: &str = "c:#{client_activity}:#{client_session}";
 
 /// A pane's fields; `local`: its server is on this host, whose `/proc`
 /// tells whether a started script still runs (see `pane`).
 fn parse_pane(fields: &str, local: bool) -> Option<Pane> {
-    let mut parts = fields.splitn(4, ':');
-    let (Some(id), Some(pid), Some(mark), Some(command)) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let mut parts = fields.splitn(5, ':');
+    let (Some(id), Some(pid), Some(mark), Some(mode), Some(command)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
         return None;
     };
     let pid = pid.parse().unwrap_or(0);
@@ -112,6 +131,7 @@ fn parse_pane(fields: &str, local: bool) -> Option<Pane> {
         pid,
         mark: Mark::read(mark, local, pid),
         command: command.to_string(),
+        mode: (!mode.is_empty()).then(|| mode.to_string()),
     })
 }
 
@@ -232,12 +252,25 @@ impl Tmux {
         })
     }
 
-    /// Lists every session with its active pane, in one tmux process.
+    /// Lists every session with its active pane, and the clients attached,
+    /// in one tmux process.
     pub fn snapshot(&self) -> anyhow::Result<Snapshot> {
         // `:` cannot occur in a session name (tmux replaces it), so it splits
         // safely.
         let format = format!("#{{window_active}}#{{pane_active}}:#{{session_name}}:{PANE_FORMAT}");
-        let out = self.run(&["list-panes", "-a", "-F", &format], None)?;
+        let out = self.run(
+            &[
+                "list-panes",
+                "-a",
+                "-F",
+                &format,
+                ";",
+                "list-clients",
+                "-F",
+                CLIENT_FORMAT,
+            ],
+            None,
+        )?;
         Ok(parse_snapshot(&out, !self.is_remote()))
     }
 
@@ -292,6 +325,7 @@ impl Tmux {
             command: pane.command,
             pid: pane.pid,
             mark: pane.mark,
+            mode: pane.mode,
         })
     }
 
@@ -334,6 +368,16 @@ impl Tmux {
             None,
         )?;
         Ok(())
+    }
+
+    /// The newest input (`client_activity`, Unix seconds) of the clients
+    /// attached to the session of pane `target`; `None` when none is.
+    pub fn last_input(&self, target: &str) -> anyhow::Result<Option<u64>> {
+        let out = self.run(
+            &["list-clients", "-t", target, "-F", "#{client_activity}"],
+            None,
+        )?;
+        Ok(out.lines().filter_map(|l| l.trim().parse().ok()).max())
     }
 
     /// Unsets the pane option the started script reports through.
@@ -426,7 +470,16 @@ fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<V
 
 fn parse_snapshot(out: &str, local: bool) -> Snapshot {
     let mut sessions = HashMap::new();
+    let mut attached: HashMap<String, u64> = HashMap::new();
     for line in out.lines() {
+        if let Some(client) = line.strip_prefix("c:") {
+            if let Some((activity, session)) = client.split_once(':') {
+                let activity = activity.parse().unwrap_or(0);
+                let newest = attached.entry(session.to_string()).or_default();
+                *newest = (*newest).max(activity);
+            }
+            continue;
+        }
         let mut parts = line.splitn(3, ':');
         let (Some("11"), Some(name), Some(fields)) = (parts.next(), parts.next(), parts.next())
         else {
@@ -439,6 +492,7 @@ fn parse_snapshot(out: &str, local: bool) -> Snapshot {
     Snapshot {
         sessions,
         unknown: HashSet::new(),
+        attached,
     }
 }
 
@@ -449,8 +503,9 @@ mod tests {
     #[test]
     fn snapshot_keeps_the_active_pane_of_each_session() {
         let s = parse_snapshot(
-            "11:ccl-auto-1:%0:10::bash\n01:ccl-auto-10:%1:11::claude\n\
-             11:ccl-auto-10:%2:12:ab run:sh\n10:x:%3:13::vim\n11:x:%4:14::python3 -m a:b\n",
+            "11:ccl-auto-1:%0:10:::bash\n01:ccl-auto-10:%1:11:::claude\n\
+             11:ccl-auto-10:%2:12:ab run::sh\n10:x:%3:13:::vim\n11:x:%4:14::copy-mode:python3 -m a:b\n\
+             c:1700000005:x\nc:1700000009:x\nc:1700000001:ccl-auto-1\n",
             true,
         );
         assert_eq!(s.pane("ccl-auto-1").unwrap().command, "bash");
@@ -459,7 +514,13 @@ mod tests {
         assert_eq!((p.id.as_str(), p.pid), ("%2", 12));
         assert_eq!(p.mark, Some(Mark::Running("ab".into())));
         assert_eq!(s.pane("x").unwrap().command, "python3 -m a:b");
+        assert_eq!(s.pane("x").unwrap().mode.as_deref(), Some("copy-mode"));
+        assert_eq!(s.pane("ccl-auto-1").unwrap().mode, None);
         assert_eq!(s.sessions.len(), 3);
+        // The newest input of the clients attached to a session.
+        assert_eq!(s.attached.get("x"), Some(&1700000009));
+        assert_eq!(s.attached.get("ccl-auto-1"), Some(&1700000001));
+        assert_eq!(s.attached.get("ccl-auto-10"), None);
     }
 
     #[test]

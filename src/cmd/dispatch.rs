@@ -9,6 +9,7 @@ use crate::dispatch::free::Chooser;
 use crate::dispatch::{Dispatcher, Recovery, Target};
 use crate::error::{bad_input, Outcome};
 use crate::queue::pending::{self, Refusal};
+use crate::queue::{parallel, worktree};
 
 impl Run for DispatchArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
@@ -23,6 +24,9 @@ impl Run for DispatchArgs {
             Refusal::Broken(e) => bad_input(format!("{}: {e}", path.display())),
             Refusal::NotATask(why) => bad_input(why),
         })?;
+        if worktree::isolation(&config, &pending.task) == worktree::Isolation::Worktree {
+            worktree::check(&pending.project).map_err(|e| bad_input(format!("{e:#}")))?;
+        }
         let target = match &self.session {
             Some(s) => {
                 if let Kind::Unknown = config.kind(s) {
@@ -52,6 +56,10 @@ impl Run for DispatchArgs {
         }
         if round.dispatched == 1 {
             return Ok(Outcome::Done);
+        }
+        if let Err(full) = parallel::room(&config, &d.store.read()?, &pending.project) {
+            crate::output::report::info(format!("{} waits: {full}", pending.path.display()));
+            return Ok(Outcome::NothingFound);
         }
         match (&self.session, round.busy) {
             (Some(s), Some(busy)) => {

@@ -249,14 +249,18 @@ fn or_dash(s: &str) -> String {
 /// What a row says besides event, session and task.
 fn detail(e: &Entry) -> String {
     let text = match &e.event {
-        Some(
-            Event::Dispatched {
-                priority, model, ..
-            }
-            | Event::Planned {
-                priority, model, ..
-            },
-        ) => format!("{priority}, model {model}"),
+        Some(Event::Dispatched {
+            priority,
+            model,
+            branch,
+            ..
+        }) => match branch {
+            Some(branch) => format!("{priority}, model {model}, branch {branch}"),
+            None => format!("{priority}, model {model}"),
+        },
+        Some(Event::Planned {
+            priority, model, ..
+        }) => format!("{priority}, model {model}"),
         Some(Event::Submitted { priority, .. }) => priority.to_string(),
         Some(Event::Received {
             agent_session_id, ..
@@ -399,6 +403,17 @@ fn render_life(entries: &[&Entry], files: &[[String; 2]]) -> String {
     ];
     if first_dispatch.is_none() {
         summary.push(["dispatched".into(), "never".into()]);
+    }
+    // A worktree task's work is on its branch, for review.
+    if let Some(d) = entries
+        .iter()
+        .rev()
+        .find(|e| is_dispatched(e) && !e.str("branch").is_empty())
+    {
+        summary.push([
+            "branch".into(),
+            format!("{} (worktree {})", d.str("branch"), d.str("worktree")),
+        ]);
     }
     summary.extend(files.iter().cloned());
     out.push_str(&table(&summary));

@@ -225,6 +225,9 @@ fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
             agent_session_id: input.agent_session_id.clone(),
             transcript_path: input.transcript_path.clone(),
             message,
+            branch: entry
+                .and_then(|s| s.worktree.as_ref())
+                .map(|w| w.branch.clone()),
         });
     }
     let caller = Caller::Agent {

@@ -20,6 +20,7 @@ mod mark_idle;
 mod parse;
 mod pause;
 mod peek;
+mod prune;
 mod requeue;
 mod scan;
 mod status;
@@ -63,6 +64,7 @@ impl Run for Command {
             Command::Submit(a) => a.run(ctx),
             Command::Hook => hook::Hook.run(ctx),
             Command::ClearCooldown(a) => a.run(ctx),
+            Command::Prune(a) => a.run(ctx),
             Command::GenerateDocs(a) => a.run(ctx),
             Command::Cancel(a) => a.run(ctx),
             Command::Requeue(a) => a.run(ctx),

@@ -137,13 +137,26 @@ fn plan(d: &Dispatcher) -> anyhow::Result<Outcome> {
     let now = now();
     let mut free = free::free_sessions(config, &snapshot, &state, now);
     warn_if_no_pool(config, &snapshot, tasks.len());
+    let mut planned: std::collections::HashMap<&std::path::Path, usize> = Default::default();
     for task in &tasks {
-        let routed = if free::project_open(&state, &task.project, free::Chooser::Automatic) {
-            routing::route(config, &task.task, &mut free, &state, now).map_err(|w| w.to_string())
+        let so_far = planned.get(task.project.as_path()).copied().unwrap_or(0);
+        let route = if free::project_open(&state, &task.project, free::Chooser::Automatic) {
+            Ok(())
         } else {
             Err("its project is paused (`agent-queue resume --project`)".to_string())
-        };
-        match routed {
+        }
+        .and_then(|()| {
+            crate::queue::parallel::room_with(config, &state, &task.project, so_far)
+                .map_err(|full| full.to_string())
+        })
+        .and_then(|()| {
+            routing::route(config, &task.task, &mut free, &state, now)
+                .map_err(|waits| waits.to_string())
+        });
+        if route.is_ok() {
+            *planned.entry(task.project.as_path()).or_default() += 1;
+        }
+        match route {
             Ok((pool, session)) => {
                 let pool = config.pools[pool].name.clone();
                 let model = config.model_for(&session, task.task.priority);

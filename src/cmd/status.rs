@@ -71,6 +71,9 @@ struct SessionRow {
     paused: bool,
     /// The last non-blank line its screen shows while it holds a task.
     last_line: Option<String>,
+    /// An operator holds this pool session (a client's recent input, or
+    /// its pane in a mode): nothing automatic types into it; null when not.
+    operator: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -257,6 +260,8 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 last_line: entry
                     .filter(|e| e.phase != Phase::Idle && pane.is_some())
                     .and_then(|_| super::peek::last_line(config, &session)),
+                operator: crate::dispatch::hands_off::hold(config, snapshot, &session, now)
+                    .map(|h| h.to_string()),
                 session,
                 kind,
                 pool,
@@ -316,7 +321,10 @@ fn render(r: &Report) -> String {
             // Idle, yet not free: say why (its agent still runs, a cooldown,
             // its account's limit, no such session...).
             (Some(why), false, "idle") => format!("idle, not free: {why}"),
-            _ => s.state.to_string(),
+            _ => match &s.operator {
+                Some(op) => format!("{}; {op}", s.state),
+                None => s.state.to_string(),
+            },
         };
         let alive = match (&s.command, s.alive, s.reachable) {
             (Some(cmd), true, _) => format!("yes ({cmd})"),
@@ -389,6 +397,7 @@ mod tests {
             busy: None,
             paused: false,
             last_line: None,
+            operator: None,
         }
     }
 

@@ -32,6 +32,8 @@ pub(super) struct RawPool {
     agent: Option<String>,
     tmux: Option<Vec<String>>,
     on_limit: OnLimit,
+    #[serde(deserialize_with = "duration")]
+    hands_off: Duration,
 }
 
 impl Default for RawPool {
@@ -46,9 +48,15 @@ impl Default for RawPool {
             agent: None,
             tmux: None,
             on_limit: OnLimit::Stop,
+            hands_off: DEFAULT_HANDS_OFF,
         }
     }
 }
+
+/// How long after an operator's last key (or attach) a pool session is
+/// left alone: long enough to read the agent's answer and type the next
+/// line, short enough that a session left attached goes back to work.
+pub const DEFAULT_HANDS_OFF: Duration = Duration::from_secs(120);
 
 /// What becomes of the agent of a session whose account hit its limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -77,6 +85,9 @@ pub struct Pool {
     /// The tmux command of this pool's server.
     pub tmux: Vec<String>,
     pub on_limit: OnLimit,
+    /// A session whose attached client had input within this long is the
+    /// operator's for now (zero: only a pane in a mode holds it).
+    pub hands_off: Duration,
 }
 
 impl Pool {
@@ -201,6 +212,7 @@ pub(super) fn resolve(
             agent,
             tmux,
             on_limit: p.on_limit,
+            hands_off: p.hands_off,
         };
         if let Some(other) = pools
             .iter()

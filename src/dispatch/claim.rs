@@ -17,6 +17,7 @@ use crate::pane::{self, Started};
 use crate::queue::inbox;
 use crate::queue::pending::Pending;
 use crate::queue::routing::{self, Free};
+use crate::queue::worktree;
 use crate::store::claims;
 use crate::store::state::{Locked, Phase};
 use crate::tmux::Snapshot;
@@ -114,7 +115,22 @@ impl Dispatcher<'_> {
             let Some((pool, session)) = picked else {
                 continue;
             };
-            match self.take(locked, snapshot, pending, &session, now) {
+            if let Err(full) = crate::queue::parallel::room(config, &locked.state, &pending.project)
+            {
+                report::debug(format!("{} waits: {full}", pending.path.display()));
+                free.put_back(pool, session);
+                continue;
+            }
+            // How long a client's input holds the session: for an automatic
+            // choice of a pool session, not for one the operator named.
+            let hands_off = match target {
+                Target::One {
+                    chooser: Chooser::Operator,
+                    ..
+                } => None,
+                _ => config.pool_of(&session).map(|p| p.hands_off),
+            };
+            match self.take(locked, snapshot, pending, &session, hands_off, now) {
                 Ok(Taken::Claimed(claim)) => claims.push(*claim),
                 Ok(Taken::InFlight) => {}
                 Ok(Taken::Lost) => free.put_back(pool, session),
@@ -134,6 +150,7 @@ impl Dispatcher<'_> {
         snapshot: &Snapshot,
         pending: &Pending,
         session: &str,
+        hands_off: Option<std::time::Duration>,
         now: u64,
     ) -> anyhow::Result<Taken> {
         let Some(lock) = self.store.try_launch_lock(session)? else {
@@ -174,6 +191,15 @@ impl Dispatcher<'_> {
                 return Ok(Taken::Lost);
             }
         };
+        let worktree = match worktree::for_claim(self.config, pending, &dispatched) {
+            worktree::Place::Project => None,
+            worktree::Place::Worktree(w) => Some(w),
+            // The task is back in its inbox, said why.
+            worktree::Place::Refused => {
+                claims::clear(&lock);
+                return Ok(Taken::Lost);
+            }
+        };
         // Free sessions exist in the snapshot.
         let pane = snapshot.pane(session).expect("a free session has a pane");
         let started = Started {
@@ -187,6 +213,7 @@ impl Dispatcher<'_> {
         entry.project = Some(pending.project.clone());
         entry.started = Some(started.clone());
         entry.receipt = None;
+        entry.worktree = worktree.clone();
         let expect_receipt = entry.hooks;
         Ok(Taken::Claimed(Box::new(Claim {
             pending: pending.clone(),
@@ -195,6 +222,8 @@ impl Dispatcher<'_> {
             started,
             expect_receipt,
             model: self.config.model_for(session, pending.task.priority),
+            worktree,
+            hands_off,
             lock,
         })))
     }
@@ -212,7 +241,10 @@ pub(super) fn undo(claims: Vec<Claim>, e: anyhow::Error) -> anyhow::Error {
     let n = claims.len();
     for claim in claims {
         match inbox::unclaim(&claim.dispatched) {
-            Ok(_) => claims::clear(&claim.lock),
+            Ok(_) => {
+                claims::clear(&claim.lock);
+                claim.worktree.iter().for_each(worktree::forget);
+            }
             Err(err) => stuck.push(format!("{} ({err})", claim.dispatched.display())),
         }
     }

@@ -7,10 +7,11 @@
 
 use std::time::Duration;
 
+use super::hands_off::{self, Hold};
 use crate::config::{Config, Pool};
 use crate::pane::{self, Activity, Mark, Started};
 use crate::queue::routing::Free;
-use crate::store::paused::Hold;
+use crate::store::paused::Hold as Pause;
 use crate::store::state::{Phase, State};
 use crate::tmux::{Pane, Snapshot};
 
@@ -35,7 +36,9 @@ pub enum Busy {
     /// older than the change, so it waits for the next look.
     Changed,
     /// The operator paused it, or its pool (`resume` lifts it).
-    Paused(Hold),
+    Paused(Pause),
+    /// A person is using it (see `hands_off`).
+    Operator(Hold),
 }
 
 impl std::fmt::Display for Busy {
@@ -62,13 +65,14 @@ impl std::fmt::Display for Busy {
             Busy::Changed => {
                 f.write_str("its state changed while tmux was asked; looked at again next time")
             }
-            Busy::Paused(Hold::Session) => f.write_str("paused (`agent-queue resume --session`)"),
-            Busy::Paused(Hold::Pool(p)) => {
+            Busy::Paused(Pause::Session) => f.write_str("paused (`agent-queue resume --session`)"),
+            Busy::Paused(Pause::Pool(p)) => {
                 write!(
                     f,
                     "its pool `{p}` is paused (`agent-queue resume --pool {p}`)"
                 )
             }
+            Busy::Operator(hold) => hold.fmt(f),
         }
     }
 }
@@ -150,6 +154,11 @@ pub fn check(
                 account: pool.account.clone(),
                 until,
             });
+        }
+    }
+    if chooser == Chooser::Automatic {
+        if let Some(hold) = hands_off::hold(config, snapshot, session, now) {
+            return Err(Busy::Operator(hold));
         }
     }
     let started = state.sessions.get(session).and_then(|s| s.started.as_ref());
@@ -257,6 +266,7 @@ mod tests {
                     pid: 1,
                     mark: None,
                     command: cmd.to_string(),
+                    mode: None,
                 },
             );
         }
@@ -371,6 +381,33 @@ mod tests {
         assert_eq!(
             check(&c, &snap, &state, "ccl-auto-1", 0, Chooser::Automatic),
             Ok(())
+        );
+    }
+
+    #[test]
+    fn a_session_an_operator_holds_is_not_free_unless_the_operator_names_it() {
+        let c = config();
+        let mut snap = snapshot(&[("ccl-auto-1", "bash"), ("ccl-auto-2", "bash")]);
+        snap.attached.insert("ccl-auto-1".into(), 990);
+        snap.sessions.get_mut("ccl-auto-2").unwrap().mode = Some("copy-mode".into());
+        let state = State::default();
+        assert!(matches!(
+            check(&c, &snap, &state, "ccl-auto-1", 1000, Chooser::Automatic),
+            Err(Busy::Operator(Hold::Input { ago: 10, .. }))
+        ));
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-2", 1000, Chooser::Automatic),
+            Err(Busy::Operator(Hold::Mode("copy-mode".into())))
+        );
+        assert!(free_pool(&c, &c.pools[0], &snap, &state, 1000).is_empty());
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-1", 1000, Chooser::Operator),
+            Ok(())
+        );
+        // Two minutes later the client's input is old.
+        assert_eq!(
+            free_pool(&c, &c.pools[0], &snap, &state, 1110),
+            vec!["ccl-auto-1"]
         );
     }
 

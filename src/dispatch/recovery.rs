@@ -88,7 +88,9 @@ impl Dispatcher<'_> {
     }
 
     pub(super) fn finish(&self, after: &After) {
-        let (After::Submit(session, started) | After::Stop(session, started)) = after;
+        let (After::Submit(session, started)
+        | After::Stop(session, started)
+        | After::Exit(session, started)) = after;
         let tmux = self.tmux(session);
         let pane = AgentPane {
             tmux: &tmux,
@@ -103,6 +105,18 @@ impl Dispatcher<'_> {
             }
             After::Stop(..) => {
                 pane.stop();
+            }
+            After::Exit(..) => {
+                let limit = self.config.agent_for(session).ready_timeout;
+                match pane.exit(limit.max(std::time::Duration::from_secs(30))) {
+                    Ok(true) => report::info(format!(
+                        "{session}: its agent got the /exit that waited for the operator to leave"
+                    )),
+                    Ok(false) => report::warn(format!(
+                        "{session}: its agent did not exit after /exit; it gets no new task"
+                    )),
+                    Err(e) => report::warn(format!("{session}: typing /exit: {e:#}")),
+                }
             }
         }
     }
@@ -277,10 +291,15 @@ impl Dispatcher<'_> {
                              while holding it"
                         ),
                     };
+                    // A worktree made for it goes too, when nothing in it
+                    // would be lost.
+                    let worktree = locked.state.entry(&session).worktree.take();
                     locked.state.set(&session, Phase::Idle, now);
                     changed += 1;
                     if let Some(task) = task {
-                        put_back(&task, &reason, Some(&session));
+                        if put_back(&task, &reason, Some(&session)) {
+                            worktree.iter().for_each(crate::queue::worktree::forget);
+                        }
                     }
                 }
             }
@@ -352,10 +371,19 @@ impl Dispatcher<'_> {
                 if launch.is_none() || recycle.is_none() {
                     continue;
                 }
-                report::warn(format!(
-                    "{session}: the agent agent-queue started there runs with no task (its launch \
-                     gave up on it); stopping it"
-                ));
+                if entry.recycle_deferred.as_ref() == Some(&started.nonce) {
+                    // Its recycle met an operator: the recycle goes on now
+                    // (unless `hands_off::defer` finds them still there).
+                    out.push(After::Exit(session, started.clone()));
+                    continue;
+                }
+                // One an operator holds is said by `hands_off::defer`.
+                if super::hands_off::hold(self.config, snapshot, &session, now()).is_none() {
+                    report::warn(format!(
+                        "{session}: the agent agent-queue started there runs with no task (its \
+                         launch gave up on it); stopping it"
+                    ));
+                }
                 out.push(After::Stop(session, started.clone()));
             }
         }
@@ -386,16 +414,23 @@ fn read_stage(mut file: &File) -> Option<Stage> {
 }
 
 /// Puts a task back in its inbox, saying why (or why it could not be).
-fn put_back(task: &Path, reason: &str, session: Option<&str>) {
+/// Whether it went back.
+fn put_back(task: &Path, reason: &str, session: Option<&str>) -> bool {
     match inbox::unclaim(task) {
-        Ok(back) => report::event(&Event::Recovered {
-            task: back,
-            reason: reason.to_string(),
-            session: session.map(str::to_string),
-        }),
-        Err(e) => report::warn(format!(
-            "{reason}, but {} could not be put back: {e}",
-            task.display()
-        )),
+        Ok(back) => {
+            report::event(&Event::Recovered {
+                task: back,
+                reason: reason.to_string(),
+                session: session.map(str::to_string),
+            });
+            true
+        }
+        Err(e) => {
+            report::warn(format!(
+                "{reason}, but {} could not be put back: {e}",
+                task.display()
+            ));
+            false
+        }
     }
 }

@@ -17,6 +17,7 @@ use anyhow::Context;
 
 use super::free::{self, Chooser};
 use super::{Dispatcher, Recovery, Target};
+use crate::clock::now;
 use crate::config::Config;
 use crate::error::Outcome;
 use crate::output::report;
@@ -115,6 +116,15 @@ pub fn recycle(d: &Dispatcher, session: &str, how: How, lock: File) -> anyhow::R
         ));
         return Ok(Outcome::Done);
     };
+    if let (Some(Activity::Running), Some(started)) =
+        (free::activity(started.as_ref(), pane), &started)
+    {
+        if let Some(hold) = super::hands_off::hold(d.config, &snapshot, session, now()) {
+            // An agent to stop for its limit is stopped by a later scan.
+            d.defer_recycle(session, (how != How::Stop).then_some(started), &hold)?;
+            return Ok(Outcome::Done);
+        }
+    }
     match (free::activity(started.as_ref(), pane), &started) {
         (Some(Activity::Running), Some(started)) if how == How::Stop => {
             // Its limit menu waits for an answer that must never be given

@@ -12,6 +12,7 @@ use crate::launch::{self, Launch, LaunchError};
 use crate::output::report::{self, Event};
 use crate::pane::agent::AgentPane;
 use crate::queue::inbox;
+use crate::queue::worktree;
 use crate::store::claims;
 use crate::store::state::Phase;
 
@@ -28,6 +29,8 @@ pub enum Settled {
 pub enum Launched {
     Took,
     Limit,
+    /// A person was at the agent (a draft in its input, an operator).
+    Person,
     Failed,
 }
 
@@ -56,6 +59,8 @@ pub enum Verdict {
     Took { done: bool, hooks_gone: bool },
     /// The account is marked limited; the task goes back, no cooldown.
     Limited,
+    /// A person, not a fault: the task goes back, no cooldown.
+    Stepped,
     /// The task goes back; the session cools down.
     Failed,
 }
@@ -67,6 +72,7 @@ pub fn decide(launched: Launched, now: Now, receipt: Receipt) -> Verdict {
             hooks_gone: receipt == Receipt::Missing,
         },
         Launched::Limit => Verdict::Limited,
+        Launched::Person => Verdict::Stepped,
         Launched::Failed => Verdict::Failed,
     }
 }
@@ -86,7 +92,10 @@ impl Dispatcher<'_> {
             agent,
             command_line: launch::command_line(
                 agent,
-                &claim.pending.project,
+                claim
+                    .worktree
+                    .as_ref()
+                    .map_or(&claim.pending.project, |w| &w.workdir),
                 &claim.model,
                 resume.as_ref().map(|r| r.1.as_str()),
                 &claim.started.nonce,
@@ -96,6 +105,7 @@ impl Dispatcher<'_> {
             receipts: Some(&self.store),
             limits: &agent.limits,
             expect_receipt: claim.expect_receipt,
+            hands_off: claim.hands_off,
         };
         report::debug(format!(
             "launching {} in {}",
@@ -104,7 +114,20 @@ impl Dispatcher<'_> {
         ));
         let outcome = launch.run();
         if outcome.is_err() && self.config.pool_of(&claim.session).is_some() {
-            launch.pane.stop();
+            match self.operator_at(&claim.session) {
+                None => {
+                    launch.pane.stop();
+                }
+                Some(hold) => report::warn(format!(
+                    "{}: {hold}; stopping the agent of the failed launch waits for a later scan",
+                    claim.session
+                )),
+            }
+        }
+        if outcome.is_err() {
+            if let Some(w) = &claim.worktree {
+                worktree::forget(w);
+            }
         }
         match self.settle(&claim, &outcome, resume.as_ref().map(|r| r.0.as_path())) {
             Ok(settled) => {
@@ -137,6 +160,7 @@ impl Dispatcher<'_> {
         let launched = match outcome {
             Ok(()) => Launched::Took,
             Err(LaunchError::Limit { .. }) => Launched::Limit,
+            Err(LaunchError::Person { .. }) => Launched::Person,
             Err(LaunchError::Failed(_)) => Launched::Failed,
         };
         let still = match entry.phase == Phase::Launching
@@ -181,6 +205,8 @@ impl Dispatcher<'_> {
                     project: claim.pending.project.clone(),
                     priority: claim.pending.task.priority,
                     model: claim.model.clone(),
+                    worktree: claim.worktree.as_ref().map(|w| w.path.clone()),
+                    branch: claim.worktree.as_ref().map(|w| w.branch.clone()),
                 });
                 Settled::Dispatched
             }
@@ -205,6 +231,23 @@ impl Dispatcher<'_> {
                     session: Some(claim.session.clone()),
                 });
                 Settled::Failed(back)
+            }
+            (Verdict::Stepped, Err(e)) => {
+                let back = inbox::unclaim(&claim.dispatched);
+                locked.state.set(&claim.session, Phase::Idle, now);
+                locked.state.entry(&claim.session).last_error = Some(e.message().to_string());
+                report::event(&Event::Failed {
+                    task: back.as_ref().unwrap_or(&claim.dispatched).clone(),
+                    reason: match &back {
+                        Ok(_) => format!(
+                            "{e}; the task is back in its inbox (no cooldown for {})",
+                            claim.session
+                        ),
+                        Err(be) => format!("{e}; and putting it back failed: {be}"),
+                    },
+                    session: Some(claim.session.clone()),
+                });
+                Settled::Failed(back.ok())
             }
             (_, outcome) => {
                 let message = outcome

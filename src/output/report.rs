@@ -29,6 +29,14 @@ pub enum Event {
         project: PathBuf,
         priority: Priority,
         model: String,
+        /// The task's own worktree and branch (`isolation = "worktree"`).
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "json_path_opt::serialize"
+        )]
+        worktree: Option<PathBuf>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
     },
     /// `scan --dry-run`: what would be dispatched.
     Planned {
@@ -110,6 +118,9 @@ pub enum Event {
         transcript_path: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         message: Option<String>,
+        /// The branch its work is on, for review (`isolation = "worktree"`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
     },
     /// `mark-idle`: the session's task (if it held one) is over.
     Idle {
@@ -146,6 +157,27 @@ pub enum Event {
         sessions: Vec<String>,
         projects: Vec<String>,
     },
+    /// `prune`: a finished task file moved to its project's archive (`task`
+    /// its new path), or a finished task's worktree removed.
+    Pruned {
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "json_path_opt::serialize"
+        )]
+        task: Option<PathBuf>,
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "json_path_opt::serialize"
+        )]
+        from: Option<PathBuf>,
+        #[serde(
+            skip_serializing_if = "Option::is_none",
+            serialize_with = "json_path_opt::serialize"
+        )]
+        worktree: Option<PathBuf>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        branch: Option<String>,
+    },
     /// `submit`: a task landed in an inbox.
     Submitted {
         #[serde(with = "json_path")]
@@ -170,7 +202,8 @@ impl Event {
             | Event::Cancelled { .. }
             | Event::Requeued { .. }
             | Event::Paused { .. }
-            | Event::Resumed { .. } => Level::Info,
+            | Event::Resumed { .. }
+            | Event::Pruned { .. } => Level::Info,
             Event::Rejected { .. }
             | Event::Skipped { .. }
             | Event::Ended { .. }
@@ -233,9 +266,34 @@ impl Event {
             Event::Received { task, session, .. } => {
                 format!("{session} received {}", task.display())
             }
-            Event::Done { task, session, .. } => {
-                format!("{session} finished {}", task.display())
+            Event::Done {
+                task,
+                session,
+                branch,
+                ..
+            } => {
+                let on = branch
+                    .as_ref()
+                    .map(|b| format!(" (branch {b})"))
+                    .unwrap_or_default();
+                format!("{session} finished {}{on}", task.display())
             }
+            Event::Pruned {
+                task,
+                from,
+                worktree,
+                branch,
+            } => match (task, from, worktree) {
+                (Some(task), Some(from), _) => {
+                    format!("archived {} as {}", from.display(), task.display())
+                }
+                (_, _, Some(w)) => format!(
+                    "removed worktree {} (branch {}, merged)",
+                    w.display(),
+                    branch.as_deref().unwrap_or("?")
+                ),
+                _ => "pruned".to_string(),
+            },
             Event::Ended {
                 task,
                 reason,
@@ -287,6 +345,7 @@ impl Event {
             Event::Done { .. } => "done",
             Event::Idle { .. } => "idle",
             Event::Submitted { .. } => "submitted",
+            Event::Pruned { .. } => "pruned",
             Event::Cancelled { .. } => "cancelled",
             Event::Requeued { .. } => "requeued",
             Event::Paused { .. } => "paused",

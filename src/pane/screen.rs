@@ -85,6 +85,14 @@ pub fn line_with<'a>(text: &'a str, needle: &str) -> Option<&'a str> {
     text.lines().find(|l| l.contains(needle)).map(str::trim)
 }
 
+/// At most `n` characters of `text`, `…` marking a cut.
+pub fn clip(text: &str, n: usize) -> String {
+    match text.char_indices().nth(n) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_string(),
+    }
+}
+
 /// The last `n` non-blank lines, for error messages that quote the agent.
 pub fn tail(text: &str, n: usize) -> String {
     let lines: Vec<&str> = text

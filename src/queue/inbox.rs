@@ -258,6 +258,14 @@ pub fn cancel(task: &Path) -> io::Result<PathBuf> {
     )
 }
 
+/// Moves a finished task file into `archive` (made when missing) under its
+/// own name, or `<name>.N` when that is taken: nothing is overwritten.
+pub fn archive(file: &Path, archive: &Path) -> io::Result<PathBuf> {
+    let (_, name) = split(file)?;
+    std::fs::create_dir_all(archive)?;
+    rename_unique(file, archive, name, "")
+}
+
 /// Renames a task that cannot be parsed to `.rejected`.
 pub fn reject(task: &Path) -> io::Result<PathBuf> {
     let (dir, name) = split(task)?;

@@ -57,6 +57,10 @@ pub struct Task {
     pub needs_claude_code: bool,
     /// Only this pool may take it.
     pub pool: Option<String>,
+    /// Where it runs, when not as its project says (`isolation:`);
+    /// `parse` shows it only when the header sets it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<crate::queue::worktree::Isolation>,
     pub body: String,
 }
 
@@ -68,6 +72,7 @@ impl Default for Task {
             tags: Vec::new(),
             needs_claude_code: true,
             pool: None,
+            isolation: None,
             body: String::new(),
         }
     }
@@ -112,6 +117,8 @@ struct Header {
     needs_claude_code: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pool: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    isolation: Option<String>,
 }
 
 /// Parses a task file's bytes.
@@ -151,8 +158,18 @@ pub fn parse(bytes: &[u8]) -> Result<Task, TaskError> {
             )
         })?,
     };
+    let isolation = match fields.isolation.as_deref() {
+        None => None,
+        Some(i) => Some(crate::queue::worktree::Isolation::parse(i).ok_or_else(|| {
+            error(
+                key_line(header, "isolation"),
+                format!("unknown isolation `{i}` (expected worktree or none)"),
+            )
+        })?),
+    };
     Ok(Task {
         title: fields.title.filter(|t| !t.trim().is_empty()),
+        isolation,
         priority,
         tags: fields.tags.unwrap_or_default(),
         needs_claude_code: fields.needs_claude_code.unwrap_or(true),
@@ -261,6 +278,7 @@ pub fn render(task: &Task) -> String {
         tags: (!task.tags.is_empty()).then(|| task.tags.clone()),
         needs_claude_code: (!task.needs_claude_code).then_some(false),
         pool: task.pool.clone(),
+        isolation: task.isolation.map(|i| i.as_str().to_string()),
     };
     let yaml = serde_norway::to_string(&header).expect("a header always serialises");
     format!("---\n{yaml}---\n{}\n", task.body.trim())

@@ -85,6 +85,13 @@ pub struct SessionState {
     /// while that `cancel` holds the session's launch lock.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub cancelling: bool,
+    /// The worktree of the task it holds (`isolation = "worktree"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub worktree: Option<crate::queue::worktree::Worktree>,
+    /// The nonce of the start whose recycle waited for an operator to
+    /// leave the session: a later scan sends that agent `/exit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub recycle_deferred: Option<String>,
 }
 
 /// A delivery receipt: the agent's `UserPromptSubmit` hook saw the task.
@@ -181,6 +188,7 @@ impl State {
             s.task = None;
             s.project = None;
             s.cancelling = false;
+            s.worktree = None;
         }
     }
 }

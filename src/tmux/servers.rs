@@ -51,11 +51,15 @@ pub fn snapshot(config: &Config) -> anyhow::Result<Snapshot> {
     for (argv, sessions) in &servers {
         let tmux = Tmux::new(argv.clone());
         match tmux.snapshot() {
-            Ok(s) => snapshot.sessions.extend(
-                s.sessions
-                    .into_iter()
-                    .filter(|(name, _)| config.tmux_for(name) == argv.as_slice()),
-            ),
+            Ok(s) => {
+                let ours = |name: &String| config.tmux_for(name) == argv.as_slice();
+                snapshot
+                    .sessions
+                    .extend(s.sessions.into_iter().filter(|(name, _)| ours(name)));
+                snapshot
+                    .attached
+                    .extend(s.attached.into_iter().filter(|(name, _)| ours(name)));
+            }
             Err(e) => {
                 snapshot.unknown.extend(sessions.iter().cloned());
                 failures.push(e);
@@ -81,6 +85,9 @@ pub fn snapshot_of(config: &Config, session: &str) -> anyhow::Result<Snapshot> {
     let mut snapshot = Tmux::new(argv.to_vec()).snapshot()?;
     snapshot
         .sessions
+        .retain(|name, _| config.tmux_for(name) == argv);
+    snapshot
+        .attached
         .retain(|name, _| config.tmux_for(name) == argv);
     Ok(snapshot)
 }

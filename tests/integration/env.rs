@@ -44,6 +44,8 @@ pub struct World {
     config_extra: String,
     /// Extra keys of the `[pool]` table.
     pool_extra: String,
+    /// Extra keys of the `[projects]` table.
+    projects_extra: String,
     pool_prefix: String,
     pool_size: u32,
     /// The agent's environment, per session started after it is set (a
@@ -75,6 +77,7 @@ impl World {
             socket,
             config_extra: String::new(),
             pool_extra: String::new(),
+            projects_extra: String::new(),
             pool_prefix: "ccl-auto-".into(),
             pool_size,
             agent_env: BTreeMap::new(),
@@ -131,6 +134,14 @@ impl World {
         self
     }
 
+    /// Adds a key to the `[projects]` table, e.g. `max_parallel = 1`.
+    pub fn projects_config(&mut self, toml: &str) -> &mut World {
+        self.projects_extra.push_str(toml);
+        self.projects_extra.push('\n');
+        self.write_config();
+        self
+    }
+
     /// Adds a `[[dedicated]]` session working in `project`.
     pub fn dedicated(&mut self, session: &str, project: &Path) -> &mut World {
         self.config(&format!(
@@ -144,13 +155,14 @@ impl World {
         let has_agent = self.config_extra.contains("[agent]");
         let mut text = format!(
             "[tmux]\ncommand = [\"tmux\", \"-L\", {socket:?}, \"-f\", \"/dev/null\"]\n\n\
-             [projects]\nroots = [{root:?}]\nsettle = \"0s\"\n\n\
+             [projects]\nroots = [{root:?}]\nsettle = \"0s\"\n{projects_extra}\n\
              [pool]\nprefix = {prefix:?}\nstart = 1\nsize = {size}\ncooldown = \"1m\"\n{pool_extra}\n",
             socket = self.socket,
             root = self.path("projects").display().to_string(),
             prefix = self.pool_prefix,
             size = self.pool_size,
             pool_extra = self.pool_extra,
+            projects_extra = self.projects_extra,
         );
         if !has_agent {
             text.push_str(&format!(

@@ -19,6 +19,7 @@
 use std::process::Command;
 
 use agent_queue::queue::task::{parse, render, Priority, Task};
+use agent_queue::queue::worktree::Isolation;
 use agent_queue::shell::quote;
 use proptest::prelude::*;
 use proptest::test_runner::Config;
@@ -76,14 +77,19 @@ fn task() -> impl Strategy<Value = Task> {
             text(12).prop_filter("a blank pool parses as none", |p| !p.trim().is_empty()),
         ),
         body,
+        proptest::option::of(proptest::sample::select(vec![
+            Isolation::None,
+            Isolation::Worktree,
+        ])),
     )
         .prop_map(
-            |(title, priority, tags, needs_claude_code, pool, body)| Task {
+            |(title, priority, tags, needs_claude_code, pool, body, isolation)| Task {
                 title,
                 priority,
                 tags,
                 needs_claude_code,
                 pool,
+                isolation,
                 body,
             },
         )

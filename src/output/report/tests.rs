@@ -10,6 +10,8 @@ fn dispatched_json_has_the_contract_keys() {
         project: "/p".into(),
         priority: Priority::High,
         model: "sonnet".into(),
+        worktree: None,
+        branch: None,
     };
     let v: serde_json::Value = serde_json::to_value(&e).unwrap();
     assert_eq!(
@@ -49,6 +51,7 @@ fn received_and_done_leave_out_what_is_not_known() {
         agent_session_id: None,
         transcript_path: Some("/t.jsonl".into()),
         message: Some("Fixed.".into()),
+        branch: None,
     };
     assert_eq!(done.human(), "s finished /p/caf\u{fffd}.md.dispatched");
     assert_eq!(
@@ -75,6 +78,8 @@ fn a_non_utf8_path_in_an_event_is_json() {
         project: "/p".into(),
         priority: Priority::High,
         model: "m".into(),
+        worktree: None,
+        branch: None,
     };
     let v = serde_json::to_value(&e).unwrap();
     assert_eq!(v["task"], "/p/caf\\xe9.md.dispatched");

@@ -137,6 +137,7 @@ fn render_reads_back() {
         tags: vec!["x y".into(), "- z".into()],
         needs_claude_code: false,
         pool: Some("max-b".into()),
+        isolation: Some(crate::queue::worktree::Isolation::Worktree),
         body: "---\nbody with a rule\n---".into(),
     };
     assert_eq!(ok(&render(&task)), task);
@@ -161,4 +162,25 @@ fn deep_nesting_and_huge_headers_are_refused_quickly() {
     assert!(err(huge.as_bytes()).message.contains("64 KiB"));
     let shallow = format!("---\nx-extra: {}{}\n---\nx", "[".repeat(10), "]".repeat(10));
     assert_eq!(ok(&shallow).body, "x", "ten levels are fine");
+}
+
+#[test]
+fn isolation_is_read_and_a_wrong_one_names_its_line() {
+    use crate::queue::worktree::Isolation;
+    assert_eq!(
+        ok("---\nisolation: Worktree\n---\nx").isolation,
+        Some(Isolation::Worktree)
+    );
+    assert_eq!(
+        ok("---\nisolation: none\n---\nx").isolation,
+        Some(Isolation::None)
+    );
+    assert_eq!(ok("x").isolation, None);
+    let e = parse(b"---\ntitle: t\nisolation: branch\n---\nx").unwrap_err();
+    assert_eq!(e.line, Some(3));
+    assert!(
+        e.message.contains("unknown isolation `branch`"),
+        "{}",
+        e.message
+    );
 }

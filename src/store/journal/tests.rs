@@ -27,6 +27,8 @@ fn a_line_is_the_events_json_with_its_time_in_front() {
         project: "/p".into(),
         priority: Priority::High,
         model: "sonnet".into(),
+        worktree: None,
+        branch: None,
     };
     let l = line(&e, 1_795_490_040).unwrap();
     assert!(l.ends_with('\n') && !l[..l.len() - 1].contains('\n'));
