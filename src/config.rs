@@ -17,9 +17,11 @@ use crate::error::bad_input;
 use crate::queue::task::Priority;
 use crate::store::security::Security;
 
+mod accounts;
 mod agent;
 mod pool;
 
+pub use accounts::{AccountSettings, Prefer, Routing, StatusLine};
 use agent::merge_dialogs;
 pub use agent::{default_dialogs, Agent, Dialog, Models};
 use pool::RawPool;
@@ -42,6 +44,10 @@ pub struct Config {
     pub agent: Agent,
     pub security: Security,
     pub history: History,
+    /// `[accounts.NAME]`, by account name.
+    pub accounts: BTreeMap<String, AccountSettings>,
+    pub routing: Routing,
+    pub statusline: StatusLine,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,6 +128,12 @@ struct Raw {
     security: Security,
     #[serde(default)]
     history: History,
+    #[serde(default)]
+    accounts: BTreeMap<String, AccountSettings>,
+    #[serde(default)]
+    routing: Routing,
+    #[serde(default)]
+    statusline: StatusLine,
 }
 
 #[derive(Deserialize, Default)]
@@ -253,6 +265,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
             )));
         }
     }
+    accounts::check(&raw.accounts, &pools)?;
     let mut state_file = raw.state.file.unwrap_or_else(default_state_file);
     let mut dedicated = raw.dedicated;
     within(&mut state_file);
@@ -272,6 +285,9 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         agent,
         security: raw.security,
         history: raw.history,
+        accounts: raw.accounts,
+        routing: raw.routing,
+        statusline: raw.statusline,
     })
 }
 
@@ -323,6 +339,11 @@ impl Config {
             .models
             .for_priority(priority)
             .to_string()
+    }
+
+    /// `[accounts.NAME] hold_at` of `account`, if it has one.
+    pub fn hold_at(&self, account: &str) -> Option<f64> {
+        self.accounts.get(account).and_then(|a| a.hold_at)
     }
 
     /// The history journal: `history.jsonl` beside the state file.

@@ -261,6 +261,14 @@ fn detail(e: &Entry) -> String {
             id => format!("agent session {id}"),
         },
         "done" => e.str("message").to_string(),
+        "held" => format!(
+            "account {} at {}% of its {} usage, until {}",
+            e.str("account"),
+            e.fields.get("used_percentage").cloned().unwrap_or_default(),
+            e.str("window"),
+            e.str("until")
+        ),
+        "released" => format!("account {}", e.str("account")),
         _ => [e.str("reason"), e.str("message"), e.str("model")]
             .into_iter()
             .find(|s| !s.is_empty())

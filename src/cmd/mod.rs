@@ -20,6 +20,7 @@ mod mark_idle;
 mod parse;
 mod scan;
 mod status;
+mod statusline;
 mod submit;
 
 /// What every subcommand can reach: the global flags and, on demand, the config.
@@ -60,6 +61,7 @@ impl Run for Command {
             Command::Demo => demo::Demo.run(ctx),
             Command::Submit(a) => a.run(ctx),
             Command::Hook => hook::Hook.run(ctx),
+            Command::Statusline => statusline::StatusLine.run(ctx),
             Command::ClearCooldown(a) => a.run(ctx),
             Command::GenerateDocs(a) => a.run(ctx),
         }

@@ -82,6 +82,18 @@ pub enum Event {
         #[serde(serialize_with = "json_path_opt::serialize")]
         task: Option<PathBuf>,
     },
+    /// An account's usage reached its `hold_at`: no new task goes to it
+    /// until `until` (RFC 3339), when that window resets.
+    Held {
+        account: String,
+        until: String,
+        /// `five_hour` or `seven_day`.
+        window: String,
+        used_percentage: f64,
+    },
+    /// An account's hold is over (its window reset, or a newer reading is
+    /// below `hold_at`).
+    Released { account: String },
     /// A task's agent ended without saying it was done (no Stop hook).
     Ended {
         #[serde(serialize_with = "json_path::serialize")]
@@ -137,10 +149,12 @@ impl Event {
             | Event::Idle { .. }
             | Event::Received { .. }
             | Event::Done { .. }
+            | Event::Released { .. }
             | Event::Submitted { .. } => Level::Info,
             Event::Rejected { .. }
             | Event::Skipped { .. }
             | Event::Ended { .. }
+            | Event::Held { .. }
             | Event::Limited { .. } => Level::Warning,
             Event::Failed { .. } => Level::Error,
         }
@@ -196,6 +210,19 @@ impl Event {
                     "account {account} hit its usage limit in {session} ({reason}); \
                      no task goes to it until {until}{back}"
                 )
+            }
+            Event::Held {
+                account,
+                until,
+                window,
+                used_percentage,
+            } => format!(
+                "account {account} is held: {used_percentage}% of its {} usage; no new task \
+                 goes to it until {until}",
+                window.replace('_', "-")
+            ),
+            Event::Released { account } => {
+                format!("account {account} is no longer held; it takes tasks again")
             }
             Event::Received { task, session, .. } => {
                 format!("{session} received {}", task.display())

@@ -109,6 +109,10 @@ pub struct State {
     /// Accounts that hit their usage limit, by name.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub accounts: BTreeMap<String, AccountState>,
+    /// Each account's usage before its limit, by name: kept in files of
+    /// its own beside the state (`accounts::usage::book`), read with it.
+    #[serde(skip)]
+    pub usage: BTreeMap<String, crate::accounts::usage::Known>,
 }
 
 /// An account's usage limit: no session of its pools gets a task before
@@ -139,6 +143,7 @@ impl Default for State {
             version: VERSION,
             sessions: BTreeMap::new(),
             accounts: BTreeMap::new(),
+            usage: BTreeMap::new(),
         }
     }
 }
@@ -257,7 +262,12 @@ impl Store {
         crate::store::security::check_state_path(&self.path)?;
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(State {
+                    usage: self.usage(),
+                    ..State::default()
+                })
+            }
             Err(e) => {
                 return Err(e).with_context(|| format!("reading state {}", self.path.display()))
             }
@@ -280,7 +290,13 @@ impl Store {
         }
         // Read in an older shape, written in this one.
         state.version = VERSION;
+        state.usage = self.usage();
         Ok(state)
+    }
+
+    /// Each account's usage, from its own files beside the state.
+    fn usage(&self) -> BTreeMap<String, crate::accounts::usage::Known> {
+        crate::accounts::usage::book::Book::of(&self.path).read_all()
     }
 
     /// Tries to take `session`'s launch lock without waiting: `None` when a
@@ -297,7 +313,7 @@ impl Store {
     }
 }
 
-fn try_lock(path: &Path) -> anyhow::Result<Option<File>> {
+pub(crate) fn try_lock(path: &Path) -> anyhow::Result<Option<File>> {
     if let Some(dir) = path.parent() {
         std::fs::DirBuilder::new()
             .recursive(true)
@@ -360,14 +376,14 @@ fn open_private(path: &Path) -> std::io::Result<File> {
         .open(path)
 }
 
-fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn suffixed(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
 }
 
 /// A session name as a file name: tmux allows `/`, `.` and more in names.
-fn file_safe(name: &str) -> String {
+pub(crate) fn file_safe(name: &str) -> String {
     name.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),

@@ -1,0 +1,169 @@
+//! Where each account's usage is kept: one small file per account in
+//! `<state>.usage/`, beside the state file, not in it. Every agent's status
+//! line records usage every few seconds and must never wait; the state lock
+//! is held by scans and launches over tmux calls, so a status line that
+//! needed it would drop most of its records while they work, and each of
+//! its writes would hold up the hooks and scans that do need it. An
+//! account's file has a lock of its own, taken without waiting: a record
+//! that cannot be written now is dropped (the next refresh brings the same
+//! figures). Written by temp file and rename, so a reader sees one whole
+//! record; a file that does not parse reads as nothing known.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::Read;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+
+use super::{Change, Known, Reading};
+use crate::config::Config;
+use crate::output::clock::format_utc;
+use crate::output::report::{self, Event};
+use crate::store::state::{file_safe, suffixed, try_lock, write_atomic};
+
+/// Larger than any record: not one.
+const MAX_FILE: u64 = 64 << 10;
+
+/// The folder of usage records of one state file.
+#[derive(Debug, Clone)]
+pub struct Book {
+    dir: PathBuf,
+}
+
+/// What became of an update.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Update<T> {
+    /// Done (written when it changed anything), with what the change said.
+    Done(T),
+    /// Another invocation was writing this account's record: nothing done.
+    Busy,
+}
+
+impl Book {
+    /// The book of the state file at `state_file`.
+    pub fn of(state_file: &Path) -> Book {
+        Book {
+            dir: suffixed(state_file, ".usage"),
+        }
+    }
+
+    fn file(&self, account: &str) -> PathBuf {
+        self.dir.join(format!("{}.json", file_safe(account)))
+    }
+
+    /// Every account's record (by account name); unreadable ones are left
+    /// out, since usage only ever steers, never decides a task's fate.
+    pub fn read_all(&self) -> BTreeMap<String, Known> {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return BTreeMap::new();
+        };
+        entries
+            .filter_map(Result::ok)
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".json"))
+            .filter_map(|e| read_file(&e.path()))
+            .map(|k| (k.account.clone(), k))
+            .collect()
+    }
+
+    /// `account`'s record, if there is one.
+    pub fn read(&self, account: &str) -> Option<Known> {
+        read_file(&self.file(account)).filter(|k| k.account == account)
+    }
+
+    /// Changes `account`'s record with `change` under the account's own
+    /// lock, taken without waiting, and writes it when it changed.
+    pub fn update<T>(
+        &self,
+        account: &str,
+        change: impl FnOnce(&mut Known) -> T,
+    ) -> anyhow::Result<Update<T>> {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .with_context(|| format!("creating {}", self.dir.display()))?;
+        let lock_path = self.dir.join(format!("{}.lock", file_safe(account)));
+        let Some(_lock) = try_lock(&lock_path)? else {
+            return Ok(Update::Busy);
+        };
+        let before = self.read(account).unwrap_or_else(|| Known::new(account));
+        let mut known = before.clone();
+        let said = change(&mut known);
+        if known != before {
+            let path = self.file(account);
+            write_atomic(&path, &serde_json::to_vec(&known)?)
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        Ok(Update::Done(said))
+    }
+}
+
+impl Book {
+    /// Records what a status line read for `account` at `now`, and tells
+    /// the history when that holds or releases the account. A record that
+    /// cannot be written now (another one is being written) is dropped.
+    pub fn record(
+        &self,
+        config: &Config,
+        account: &str,
+        reading: &Reading,
+        now: u64,
+    ) -> anyhow::Result<Update<Known>> {
+        let hold_at = config.hold_at(account);
+        let update = self.update(account, |known| {
+            known.record(reading, now);
+            (known.settle(hold_at, now), known.clone())
+        })?;
+        Ok(match update {
+            Update::Done((change, known)) => {
+                announce(account, change);
+                Update::Done(known)
+            }
+            Update::Busy => Update::Busy,
+        })
+    }
+
+    /// Tells the history of every hold that began or ended with no status
+    /// line to see it: a reset passed while the account's agents were gone
+    /// (a scan runs this), or `hold_at` changed.
+    pub fn settle_all(&self, config: &Config, now: u64) {
+        for account in self.read_all().into_keys() {
+            let hold_at = config.hold_at(&account);
+            match self.update(&account, |known| known.settle(hold_at, now)) {
+                Ok(Update::Done(change)) => announce(&account, change),
+                Ok(Update::Busy) => {}
+                Err(e) => report::warn(format!("account {account}'s usage: {e:#}")),
+            }
+        }
+    }
+}
+
+/// Journals a change of `account`'s hold.
+fn announce(account: &str, change: Option<Change>) {
+    let event = match change {
+        None => return,
+        Some(Change::Held(hold)) => Event::Held {
+            account: account.to_string(),
+            until: format_utc(hold.until),
+            window: hold.window.key().to_string(),
+            used_percentage: hold.used.percent(),
+        },
+        Some(Change::Released) => Event::Released {
+            account: account.to_string(),
+        },
+    };
+    report::event(&event);
+}
+
+fn read_file(path: &Path) -> Option<Known> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    let mut text = String::new();
+    file.take(MAX_FILE).read_to_string(&mut text).ok()?;
+    serde_json::from_str(&text).ok()
+}
