@@ -49,6 +49,9 @@ _agent__queue() {
             agent__queue,status)
                 cmd="agent__queue__subcmd__status"
                 ;;
+            agent__queue,statusline)
+                cmd="agent__queue__subcmd__statusline"
+                ;;
             agent__queue,submit)
                 cmd="agent__queue__subcmd__submit"
                 ;;
@@ -85,6 +88,9 @@ _agent__queue() {
             agent__queue__subcmd__help,status)
                 cmd="agent__queue__subcmd__help__subcmd__status"
                 ;;
+            agent__queue__subcmd__help,statusline)
+                cmd="agent__queue__subcmd__help__subcmd__statusline"
+                ;;
             agent__queue__subcmd__help,submit)
                 cmd="agent__queue__subcmd__help__subcmd__submit"
                 ;;
@@ -95,7 +101,7 @@ _agent__queue() {
 
     case "${cmd}" in
         agent__queue)
-            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown help"
+            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook statusline clear-cooldown help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -197,7 +203,7 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__help)
-            opts="parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown help"
+            opts="parse free-session dispatch scan mark-idle status history demo submit hook statusline clear-cooldown help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,6 +370,20 @@ _agent__queue() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        agent__queue__subcmd__help__subcmd__statusline)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         agent__queue__subcmd__help__subcmd__submit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -481,6 +501,24 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__status)
+            opts="-q -v -h --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__statusline)
             opts="-q -v -h --config --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -49,6 +49,7 @@ impl Run for StatusLine {
             Ok(json) => json,
             Err(why) => {
                 report::warn(format!("statusline: {why}; nothing recorded"));
+                print(line(&Shown::of(&Reading::default())));
                 return Ok(Outcome::Done);
             }
         };

@@ -27,3 +27,4 @@ mod real_limits;
 mod scan;
 mod security;
 mod status;
+mod usage;
