@@ -71,7 +71,7 @@ impl Run for StatusLine {
 fn own_line(config: &Config, json: &Value) -> String {
     let now = now();
     let reading = usage::read(json, now);
-    let Some((session, task)) = managed(config) else {
+    let Some((session, run, task)) = managed(config) else {
         return line(&Shown::of(&reading));
     };
     let Some(pool) = config.pool_of(&session) else {
@@ -96,6 +96,11 @@ fn own_line(config: &Config, json: &Value) -> String {
             }
         }
     };
+    // Said once the reading is recorded: a recycle waits for this before
+    // it types /exit.
+    if let Err(e) = book.seen(&session, &run) {
+        report::warn(format!("statusline: {e:#}"));
+    }
     let known = known.unwrap_or_else(|| {
         let mut k = Known::new(&account);
         k.record(&reading, now);
@@ -110,9 +115,10 @@ fn own_line(config: &Config, json: &Value) -> String {
     })
 }
 
-/// The session this agent-queue started the agent in, and the name of its
-/// task: from `AGENT_QUEUE_RUN` alone, so no tmux server is asked.
-fn managed(config: &Config) -> Option<(String, Option<String>)> {
+/// The session agent-queue started this agent in, the start's nonce and
+/// the name of its task: from `AGENT_QUEUE_RUN` alone, so no tmux server
+/// is asked.
+fn managed(config: &Config) -> Option<(String, String, Option<String>)> {
     let run = std::env::var(mark_idle::RUN_VAR).ok()?;
     let d = Dispatcher::new(config);
     let session = match mark_idle::session_of_start(&d, &run) {
@@ -137,7 +143,7 @@ fn managed(config: &Config) -> Option<(String, Option<String>)> {
             let name = t.file_name()?.to_string_lossy().into_owned();
             Some(inbox::original_name(&name).to_string())
         });
-    Some((session, task))
+    Some((session, run, task))
 }
 
 /// `[statusline] command`, run by `sh` with the same JSON on stdin: its

@@ -24,6 +24,7 @@ mod pools;
 mod properties;
 mod real_agent;
 mod real_limits;
+mod real_usage;
 mod scan;
 mod security;
 mod status;

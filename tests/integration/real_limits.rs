@@ -21,8 +21,8 @@ use crate::fake_api::Claim;
 use crate::real_agent::{claude_or_skip, task_file, Home, Real, API_KEY, WAIT};
 
 /// Two subscriptions: the stand-in tells them apart by their bearer token.
-const TOKEN_A: &str = "sk-ant-oat01-fakefakefake-account-a-0123456789";
-const TOKEN_B: &str = "sk-ant-oat01-fakefakefake-account-b-0123456789";
+pub(crate) const TOKEN_A: &str = "sk-ant-oat01-fakefakefake-account-a-0123456789";
+pub(crate) const TOKEN_B: &str = "sk-ant-oat01-fakefakefake-account-b-0123456789";
 /// How far ahead account A's reset lies at least: long enough for its
 /// agent to start, take the task, hit the limit and for the test to look
 /// at everything that must hold while the limit lasts.
@@ -320,7 +320,7 @@ fn claude_code_at_a_usage_limit_shows_lines_that_agent_queue_reads() {
 
 /// Whether the stand-in answered a turn of `token`'s account that carried
 /// `message`, with `status`.
-fn turn_of(r: &Real, token: &str, message: &str, status: u16) -> bool {
+pub(crate) fn turn_of(r: &Real, token: &str, message: &str, status: u16) -> bool {
     r.api.turn_requests().iter().any(|t| {
         t.credential.as_deref() == Some(token)
             && t.status == status
@@ -329,17 +329,10 @@ fn turn_of(r: &Real, token: &str, message: &str, status: u16) -> bool {
 }
 
 /// The pool `default` (`ccl-auto-1`) runs account max-a, whose agent profile
-/// gives Claude Code its own config folder and token; the pool `b` (`b-1`)
-/// runs account max-b, likewise. max-a is at its session limit until a
-/// reset some seconds ahead.
-#[test]
-fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works_after_the_reset() {
-    let Some(claude) = claude_or_skip("a_limited_subscriptions_task_goes_to_another_accounts_pool")
-    else {
-        return;
-    };
-    let start = Instant::now();
-    let mut r = Real::new(&claude, 1, Home::ready());
+/// gives Claude Code its own config folder and token (`TOKEN_A`); the pool
+/// `b` (`b-1`) runs account max-b, likewise (`TOKEN_B`); `extra` is more
+/// config. No API key in their sessions.
+pub(crate) fn two_subscriptions(r: &mut Real, extra: &str) {
     r.w.agent_env.remove("ANTHROPIC_API_KEY");
     let profile = |name: &str, token: &str| {
         let env: Vec<String> = subscription(&r.config_dir(name), token)
@@ -357,10 +350,23 @@ fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works
     r.w.pool_config("account = \"max-a\"\nagent = \"claude-a\"");
     r.w.config(&format!(
         "[pools.b]\nprefix = \"b-\"\nstart = 1\nsize = 1\naccount = \"max-b\"\nagent = \"claude-b\"\n\
-         {profiles}"
+         {profiles}{extra}"
     ));
     r.w.start_session("ccl-auto-1");
     r.w.start_session("b-1");
+}
+
+/// Two subscriptions (`two_subscriptions`); max-a is at its session limit
+/// until a reset some seconds ahead.
+#[test]
+fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works_after_the_reset() {
+    let Some(claude) = claude_or_skip("a_limited_subscriptions_task_goes_to_another_accounts_pool")
+    else {
+        return;
+    };
+    let start = Instant::now();
+    let mut r = Real::new(&claude, 1, Home::ready());
+    two_subscriptions(&mut r, "");
     let p = r.project("app");
     let body = "Say hello.";
     let message = Real::message("t.md", body);

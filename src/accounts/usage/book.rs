@@ -157,6 +157,75 @@ fn announce(account: &str, change: Option<Change>) {
     report::event(&event);
 }
 
+/// How a recycle's wait for a status line ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heard {
+    /// The start's status line ran after the wait began.
+    Reported,
+    /// The start's status line never ran (none installed, or not Claude
+    /// Code): nothing to wait for.
+    Silent,
+    /// It did not run again in time.
+    TimedOut,
+}
+
+impl Book {
+    fn seen_file(&self, session: &str) -> PathBuf {
+        self.dir.join(format!("{}.seen", file_safe(session)))
+    }
+
+    /// Notes that the status line of the start `nonce` in `session` ran
+    /// now (milliseconds since the epoch in the file, not its mtime, whose
+    /// clock is coarser than the one a recycle reads).
+    pub fn seen(&self, session: &str, nonce: &str) -> anyhow::Result<()> {
+        let path = self.seen_file(session);
+        let ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.dir)
+            .and_then(|()| {
+                let mut f = OpenOptions::new()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .mode(0o600)
+                    .custom_flags(libc::O_NOFOLLOW)
+                    .open(&path)?;
+                std::io::Write::write_all(&mut f, format!("{nonce} {ms}\n").as_bytes())
+            })
+            .with_context(|| format!("writing {}", path.display()))
+    }
+
+    /// When the status line of the start `nonce` last ran in `session`.
+    fn last_seen(&self, session: &str, nonce: &str) -> Option<u128> {
+        let text = std::fs::read_to_string(self.seen_file(session)).ok()?;
+        let (n, ms) = text.trim().split_once(' ')?;
+        (n == nonce).then(|| ms.parse().ok()).flatten()
+    }
+
+    /// Waits, at most `max`, until the status line of the start `nonce`
+    /// in `session` runs again: Claude Code shows a turn's usage to its
+    /// status line about 0.3 s after the answer, and an `/exit` typed at
+    /// the turn's end would take that usage away.
+    pub fn await_report(&self, session: &str, nonce: &str, max: std::time::Duration) -> Heard {
+        let begun = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        let start = std::time::Instant::now();
+        loop {
+            match self.last_seen(session, nonce) {
+                None => return Heard::Silent,
+                Some(at) if at >= begun => return Heard::Reported,
+                Some(_) if start.elapsed() >= max => return Heard::TimedOut,
+                Some(_) => std::thread::sleep(std::time::Duration::from_millis(20)),
+            }
+        }
+    }
+}
+
 fn read_file(path: &Path) -> Option<Known> {
     let file = OpenOptions::new()
         .read(true)
