@@ -339,6 +339,22 @@ impl Locked {
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, bytes, Durable::Synced)
+}
+
+/// Whether a replacing write waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durable {
+    /// The file and its folder are fsynced: it survives a crash.
+    Synced,
+    /// Readers see the old or the new file whole, but a crash may lose the
+    /// write (or, on some file systems, leave the file empty): for records
+    /// that the next report brings again.
+    Unsynced,
+}
+
+/// Writes `path` by a temp file beside it and a rename.
+pub fn write_replacing(path: &Path, bytes: &[u8], durable: Durable) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = suffixed(path, &format!(".tmp.{}", std::process::id()));
     let result = (|| {
@@ -350,6 +366,9 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
             .open(&tmp)?;
         f.write_all(bytes)?;
         f.write_all(b"\n")?;
+        if durable == Durable::Unsynced {
+            return std::fs::rename(&tmp, path);
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         File::open(if dir.as_os_str().is_empty() {

@@ -7,7 +7,8 @@
 //! account's file has a lock of its own, taken without waiting: a record
 //! that cannot be written now is dropped (the next refresh brings the same
 //! figures). Written by temp file and rename, so a reader sees one whole
-//! record; a file that does not parse reads as nothing known.
+//! record, without fsync (what a crash loses, the next refresh brings
+//! again); a file that does not parse reads as nothing known.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -21,7 +22,7 @@ use super::{Change, Known, Reading};
 use crate::config::Config;
 use crate::output::clock::format_utc;
 use crate::output::report::{self, Event};
-use crate::store::state::{file_safe, suffixed, try_lock, write_atomic};
+use crate::store::state::{file_safe, suffixed, try_lock, write_replacing, Durable};
 
 /// Larger than any record: not one.
 const MAX_FILE: u64 = 64 << 10;
@@ -93,7 +94,9 @@ impl Book {
         let said = change(&mut known);
         if known != before {
             let path = self.file(account);
-            write_atomic(&path, &serde_json::to_vec(&known)?)
+            // Not fsynced: a record lost in a crash comes again with the
+            // next refresh, and every agent writes one on every answer.
+            write_replacing(&path, &serde_json::to_vec(&known)?, Durable::Unsynced)
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         Ok(Update::Done(said))
