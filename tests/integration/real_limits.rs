@@ -260,7 +260,15 @@ fn claude_code_at_a_usage_limit_shows_lines_that_agent_queue_reads() {
         line.starts_with("Session limit reached · Retrying in "),
         "{line:?}"
     );
-    assert!(screen.contains("esc to interrupt"), "{screen}");
+    // Busy: the footer says so, unless a status line (as the settings
+    // here install) takes the footer's place.
+    assert!(
+        screen.contains("esc to interrupt")
+            || screen
+                .lines()
+                .any(|l| l.trim_start().starts_with("agent-queue")),
+        "{screen}"
+    );
     // The time in parentheses is the limit's reset (Claude Code 2.1.197
     // draws `(${resetsAt})` from the unified reset header), not the retry.
     assert_eq!(

@@ -228,7 +228,8 @@ fn headroom_sends_the_next_task_to_the_account_with_the_most_room() {
     w.wait_until(WAIT, "both reported and are back at their shells", || {
         w.account("max-b")["five_hour"].is_object()
             && w.account("max-a")["five_hour"].is_object()
-            && w.all_idle_at_shell()
+            && w.idle_at_shell("ccl-auto-1")
+            && w.idle_at_shell("b-1")
     });
     // max-a at 60 %, max-b at 35 % (its fuller window): max-b goes first.
     w.task(&p, "three.md", "default", "three");
