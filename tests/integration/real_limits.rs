@@ -11,12 +11,12 @@
 //! `CLAUDE_CONFIG_DIR`; see REAL_AGENT_NOTES.md, "Usage limits".
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use agent_queue::accounts::limits::{reset_time, Patterns};
 use serde_json::Value;
 
-use crate::env::{json_lines, sh_quote, stderr, stdout};
+use crate::env::{epoch, json_lines, sh_quote, stderr, stdout};
 use crate::fake_api::Claim;
 use crate::real_agent::{claude_or_skip, task_file, Home, Real, API_KEY, WAIT};
 
@@ -27,13 +27,6 @@ pub(crate) const TOKEN_B: &str = "sk-ant-oat01-fakefakefake-account-b-0123456789
 /// agent to start, take the task, hit the limit and for the test to look
 /// at everything that must hold while the limit lasts.
 const LIMIT_AHEAD: u64 = 12;
-
-fn epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// The first whole minute at least `secs` ahead. Claude Code shows a
 /// reset to the minute (`resets 1:16am` for 01:16:40: the seconds are

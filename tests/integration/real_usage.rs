@@ -5,21 +5,14 @@
 //! account at its `hold_at` gets no new task: the next one goes to the other
 //! account before the first ever hits its limit.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::path::Path;
 
 use serde_json::Value;
 
-use crate::env::{events_named, json_lines, stderr};
+use crate::env::{epoch, events_named, json_lines, stderr};
 use crate::fake_api::Usage;
 use crate::real_agent::{claude_or_skip, task_file, Home, Real, WAIT};
 use crate::real_limits::{turn_of, two_subscriptions, TOKEN_A, TOKEN_B};
-
-fn epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// Every status line JSON Claude Code sent so far (the witness's files).
 fn statuslines(r: &Real) -> Vec<Value> {
@@ -36,6 +29,24 @@ fn statuslines(r: &Real) -> Vec<Value> {
         .iter()
         .filter_map(|p| serde_json::from_str(&std::fs::read_to_string(p).ok()?).ok())
         .collect()
+}
+
+/// Writes the task `name` and scans: it must go to `to`'s session, whose
+/// account (its token) answers it.
+fn send(r: &Real, project: &Path, name: &str, body: &str, to: (&str, &str)) {
+    let message = Real::message(name, body);
+    task_file(project, name, "high", body);
+    let (out, _) = r.run(&["--json", "scan"]);
+    assert!(out.status.success(), "{}\n{}", stderr(&out), r.describe());
+    let events = json_lines(&out);
+    assert_eq!(
+        events_named(&events, "dispatched")[0]["session"],
+        to.0,
+        "{events:?}"
+    );
+    r.wait_until(WAIT, &format!("{} answered {name}", to.0), || {
+        turn_of(r, to.1, &message, 200)
+    });
 }
 
 #[test]
@@ -64,17 +75,7 @@ fn an_account_reported_at_97_percent_by_the_real_status_line_gets_no_next_task()
     let p = r.project("app");
 
     // Nothing known yet: config order sends the first task to max-a.
-    let first = Real::message("first.md", "Say hello.");
-    task_file(&p, "first.md", "high", "Say hello.");
-    let (out, _) = r.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}\n{}", stderr(&out), r.describe());
-    assert_eq!(
-        events_named(&json_lines(&out), "dispatched")[0]["session"],
-        "ccl-auto-1"
-    );
-    r.wait_until(WAIT, "max-a's agent answered its task", || {
-        turn_of(&r, TOKEN_A, &first, 200)
-    });
+    send(&r, &p, "first.md", "Say hello.", ("ccl-auto-1", TOKEN_A));
     // Its status line reported the account's 97 %: it is held until the
     // five-hour window resets.
     r.wait_until(WAIT, "max-a is held", || {
@@ -109,17 +110,7 @@ fn an_account_reported_at_97_percent_by_the_real_status_line_gets_no_next_task()
             .count()
     };
     let before = asked_a(&r);
-    let second = Real::message("second.md", "Say bye.");
-    task_file(&p, "second.md", "high", "Say bye.");
-    let (out, _) = r.run(&["--json", "scan"]);
-    assert!(out.status.success(), "{}\n{}", stderr(&out), r.describe());
-    assert_eq!(
-        events_named(&json_lines(&out), "dispatched")[0]["session"],
-        "b-1"
-    );
-    r.wait_until(WAIT, "max-b's agent answered the second task", || {
-        turn_of(&r, TOKEN_B, &second, 200)
-    });
+    send(&r, &p, "second.md", "Say bye.", ("b-1", TOKEN_B));
     assert_eq!(asked_a(&r), before, "{}", r.describe());
     let held =
         r.w.journal()

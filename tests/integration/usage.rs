@@ -5,20 +5,13 @@
 //! account, and the status line itself never fails nor waits.
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::env::{bin, events_named, json_lines, sh_quote, stderr, stdout, World};
+use crate::env::{bin, epoch, events_named, json_lines, sh_quote, stderr, stdout, World};
 
 const WAIT: Duration = Duration::from_secs(60);
-
-fn epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 fn rfc3339(secs: u64) -> String {
     jiff::Timestamp::from_second(secs as i64)
