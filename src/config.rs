@@ -236,8 +236,13 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         }
         agent.dialogs = merge_dialogs(default_dialogs(), agent.dialogs);
         within(&mut agent.resume_dir);
-        crate::accounts::limits::Patterns::new(&agent.limit_patterns)
-            .map_err(|e| bad_input(format!("{table} limit_patterns: {e}")))?;
+        // Compiling the built-in patterns is most of what loading a config
+        // costs (the status line runs every few seconds in every agent):
+        // they are known to compile, so only the operator's are checked.
+        if agent.limit_patterns != crate::accounts::limits::default_patterns() {
+            crate::accounts::limits::Patterns::new(&agent.limit_patterns)
+                .map_err(|e| bad_input(format!("{table} limit_patterns: {e}")))?;
+        }
         if let Some(key) = agent.env.keys().find(|k| !is_env_name(k)) {
             return Err(bad_input(format!(
                 "{table} env: `{key}` is not a variable name (letters, digits and _, not first a digit)"

@@ -242,7 +242,7 @@ fn render(r: &Report) -> String {
         "REASON",
         "USAGE",
         "OBSERVED",
-        "HELD",
+        "HOLD",
     ]
     .map(String::from)];
     for a in &r.accounts {
