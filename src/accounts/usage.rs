@@ -369,18 +369,39 @@ pub fn room(known: Option<&Known>, now: u64) -> Tenths {
     Tenths(1000 - used.0.min(1000))
 }
 
-/// Whether a Claude Code `settings.json` runs `agent-queue statusline` as
-/// its status line (for `doctor`).
-pub fn statusline_installed(settings: &Value) -> bool {
+/// What a Claude Code `settings.json` has as its status line, for `doctor`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StatusLineSetting {
+    /// No `statusLine`: no usage is recorded (fix: install agent-queue's).
+    Missing,
+    /// Another command: no usage is recorded (fix: move it to
+    /// `[statusline] command` and install agent-queue's).
+    Other(String),
+    /// `agent-queue statusline`; without a `refreshInterval`, an idle agent
+    /// stops reporting.
+    Installed { refresh_interval: Option<f64> },
+}
+
+/// The status line a `settings.json` (its parsed JSON) installs.
+pub fn statusline_setting(settings: &Value) -> StatusLineSetting {
     let line = &settings["statusLine"];
-    line["type"] == "command"
-        && line["command"].as_str().is_some_and(|c| {
-            let words: Vec<&str> = c.split_whitespace().collect();
-            words
-                .iter()
-                .any(|w| w.ends_with("agent-queue") || w.ends_with("agent-queue'"))
-                && words.contains(&"statusline")
+    let Some(command) = line["command"].as_str() else {
+        return StatusLineSetting::Missing;
+    };
+    let words: Vec<&str> = command.split_whitespace().collect();
+    let ours = line["type"] == "command"
+        && words.iter().any(|w| {
+            let w = w.trim_matches(['\'', '"']);
+            w == "agent-queue" || w.ends_with("/agent-queue")
         })
+        && words.contains(&"statusline");
+    if ours {
+        StatusLineSetting::Installed {
+            refresh_interval: line["refreshInterval"].as_f64(),
+        }
+    } else {
+        StatusLineSetting::Other(command.to_string())
+    }
 }
 
 #[cfg(test)]

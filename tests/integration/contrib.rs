@@ -375,12 +375,14 @@ fn the_claude_code_settings_install_the_status_line_with_a_refresh_interval() {
     let path = repo().join("contrib/claude-code/settings.json");
     let json: serde_json::Value =
         serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
-    assert!(
-        agent_queue::accounts::usage::statusline_installed(&json),
-        "{json}"
-    );
-    let every = json["statusLine"]["refreshInterval"].as_u64().unwrap_or(0);
-    assert!((1..=30).contains(&every), "{json}");
+    use agent_queue::accounts::usage::{statusline_setting, StatusLineSetting};
+    let StatusLineSetting::Installed {
+        refresh_interval: Some(every),
+    } = statusline_setting(&json)
+    else {
+        panic!("not agent-queue's status line with a refreshInterval: {json}");
+    };
+    assert!((1.0..=30.0).contains(&every), "{json}");
     let readme = fs::read_to_string(repo().join("README.md")).unwrap();
     let line = serde_json::to_string(&json["statusLine"]).unwrap();
     let shown = readme

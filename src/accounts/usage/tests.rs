@@ -286,17 +286,36 @@ fn status_shows_each_window_with_its_reset_and_when_it_was_observed() {
 }
 
 #[test]
-fn the_status_line_is_installed_when_settings_run_agent_queue_statusline() {
-    let ok = json!({"statusLine": {"type": "command", "command": "agent-queue -q statusline", "refreshInterval": 5}});
-    assert!(statusline_installed(&ok));
-    let path = json!({"statusLine": {"type": "command", "command": "/usr/local/bin/agent-queue statusline"}});
-    assert!(statusline_installed(&path));
-    for no in [
-        json!({}),
-        json!({"statusLine": {"type": "command", "command": "ccstatusline"}}),
-        json!({"statusLine": {"type": "command", "command": "agent-queue hook"}}),
-        json!({"statusLine": "agent-queue statusline"}),
+fn a_settings_json_says_which_status_line_it_installs() {
+    let ours = json!({"statusLine": {"type": "command", "command": "agent-queue -q statusline", "refreshInterval": 5}});
+    assert_eq!(
+        statusline_setting(&ours),
+        StatusLineSetting::Installed {
+            refresh_interval: Some(5.0)
+        }
+    );
+    let path = json!({"statusLine": {"type": "command", "command": "'/usr/local/bin/agent-queue' statusline"}});
+    assert_eq!(
+        statusline_setting(&path),
+        StatusLineSetting::Installed {
+            refresh_interval: None
+        }
+    );
+    assert_eq!(statusline_setting(&json!({})), StatusLineSetting::Missing);
+    assert_eq!(
+        statusline_setting(&json!({"statusLine": "agent-queue statusline"})),
+        StatusLineSetting::Missing
+    );
+    for other in [
+        "ccstatusline",
+        "agent-queue hook",
+        "my-agent-queue statusline",
     ] {
-        assert!(!statusline_installed(&no), "{no}");
+        let settings = json!({"statusLine": {"type": "command", "command": other}});
+        assert_eq!(
+            statusline_setting(&settings),
+            StatusLineSetting::Other(other.into()),
+            "{other}"
+        );
     }
 }
