@@ -239,3 +239,62 @@ fn read_file(path: &Path) -> Option<Known> {
     file.take(MAX_FILE).read_to_string(&mut text).ok()?;
     serde_json::from_str(&text).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::{Duration, Instant};
+
+    #[test]
+    fn a_recycle_waits_for_the_status_line_of_its_own_start_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Book::of(&dir.path().join("state.json"));
+        let short = Duration::from_millis(200);
+        // No status line ran in this start: nothing to wait for.
+        assert_eq!(book.await_report("s/1", "n1", short), Heard::Silent);
+        book.seen("s/1", "n0").unwrap();
+        assert_eq!(book.await_report("s/1", "n1", short), Heard::Silent);
+        // It ran before the wait began, and not again.
+        book.seen("s/1", "n1").unwrap();
+        std::thread::sleep(Duration::from_millis(5));
+        let start = Instant::now();
+        assert_eq!(book.await_report("s/1", "n1", short), Heard::TimedOut);
+        assert!(start.elapsed() >= short);
+        // It runs again while the recycle waits.
+        let writer = {
+            let book = book.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                book.seen("s/1", "n1").unwrap();
+            })
+        };
+        assert_eq!(
+            book.await_report("s/1", "n1", Duration::from_secs(10)),
+            Heard::Reported
+        );
+        writer.join().unwrap();
+    }
+
+    #[test]
+    fn a_record_is_dropped_while_another_is_written_and_unreadable_files_are_nothing_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Book::of(&dir.path().join("state.json"));
+        assert_eq!(
+            book.update("max/a", |k| k.announced = Some(9)).unwrap(),
+            Update::Done(())
+        );
+        assert_eq!(book.read("max/a").unwrap().announced, Some(9));
+        let lock = try_lock(&book.dir.join(format!("{}.lock", file_safe("max/a"))))
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            book.update("max/a", |k| k.announced = None).unwrap(),
+            Update::Busy
+        );
+        drop(lock);
+        assert_eq!(book.read("max/a").unwrap().announced, Some(9));
+        std::fs::write(book.file("broken"), "{ torn").unwrap();
+        let all = book.read_all();
+        assert_eq!(all.keys().collect::<Vec<_>>(), ["max/a"]);
+    }
+}
