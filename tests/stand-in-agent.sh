@@ -29,9 +29,14 @@
 #   AQ_STATUSLINE    command run (by sh) like Claude Code's statusLine, with
 #                    its JSON on stdin, at start and when a turn ends (before
 #                    its Stop hook); its output is shown as `[status] <line>`
+#   AQ_STATUSLINE_AFTER  seconds: the status line of a turn runs that long
+#                    after its Stop hook instead of before it (as Claude Code
+#                    refreshes it ~0.3 s after an answer), and only if the
+#                    agent has not exited by then
 #   AQ_RATE_LIMITS   file: its content, when it exists, is the JSON's
 #                    `rate_limits` (the account's usage, as a subscription's
-#                    Claude Code has it from the API's answers)
+#                    Claude Code has it from the API's answers) once a turn
+#                    was answered
 #   AQ_AGENT_LIMIT_UNTIL  epoch seconds: until then, a message is answered as
 #                    a limited account's Claude Code does: its limit line and
 #                    its menu (which waits for an answer), and the StopFailure
@@ -70,7 +75,8 @@ hook() {
 statusline() {
     [ -n "${AQ_STATUSLINE:-}" ] || return 0
     limits=''
-    if [ -n "${AQ_RATE_LIMITS:-}" ] && [ -s "$AQ_RATE_LIMITS" ]; then
+    # As Claude Code: no usage before the first answer.
+    if [ "$n" -gt 0 ] && [ -n "${AQ_RATE_LIMITS:-}" ] && [ -s "$AQ_RATE_LIMITS" ]; then
         limits=",\"rate_limits\":$(cat "$AQ_RATE_LIMITS")"
     fi
     status=$(printf '{"session_id":"%s","transcript_path":"%s","cwd":"%s","model":{"id":"stand-in","display_name":"Stand-in"}%s}' \
@@ -123,8 +129,8 @@ if [ "${AQ_AGENT_DIALOG:-}" = trust ]; then
     clear
 fi
 
-statusline
 n=0
+statusline
 while :; do
     # Bracketed paste on, then the prompt line.
     printf '%s[?2004h%s ' "$esc" "$marker"
@@ -191,7 +197,12 @@ $line"
         sleep "$AQ_AGENT_WORK"
     fi
     echo "done."
-    statusline
+    if [ -z "${AQ_STATUSLINE_AFTER:-}" ]; then
+        statusline
+    else
+        agent=$$
+        (sleep "$AQ_STATUSLINE_AFTER"; ! kill -0 "$agent" 2>/dev/null || statusline) &
+    fi
     hook Stop ",\"stop_hook_active\":false,\"last_assistant_message\":\"Done: $(printf '%s\n' "$msg" | head -n 1 | json)\""
     if [ -n "${AQ_STOP_HOOK:-}" ]; then
         sh -c "$AQ_STOP_HOOK" </dev/null

@@ -277,10 +277,12 @@ fn usage_file(w: &World) -> std::path::PathBuf {
 #[test]
 fn the_status_line_records_only_its_own_agents_account_and_always_exits_0() {
     let w = started_without_tmux("[accounts.max-a]\nhold_at = 90\n");
-    let reset = epoch() + 7200;
+    // Half a minute more, so the spans shown read the same however slow
+    // the machine (a span shows whole minutes, cut down).
+    let reset = epoch() + 7200 + 30;
     let input = format!(
         "{{\"session_id\": \"x\", \"rate_limits\": {}}}",
-        limits((42.0, reset), (81.0, epoch() + 86_400))
+        limits((42.0, reset), (81.0, epoch() + 86_400 + 30))
     );
     // An agent agent-queue started: recorded, one line back.
     let out = statusline(&w, Some("n1"), &input);
@@ -409,4 +411,41 @@ fn the_status_line_never_waits_on_a_lock() {
     assert_eq!(w.account("max-a")["five_hour"]["used_percentage"], 20.0);
     statusline(&w, Some("n1"), &input(30.0));
     assert_eq!(w.account("max-a")["five_hour"]["used_percentage"], 30.0);
+}
+
+/// Claude Code shows a turn's usage to its status line ~0.3 s after the
+/// answer, after its Stop hook has started the recycle: the recycle waits
+/// for it before `/exit`, or the only turn of a fresh agent would go
+/// unrecorded (the stand-in, like Claude Code, runs no status line once it
+/// has exited).
+#[test]
+fn the_usage_of_the_last_turn_is_recorded_before_the_recycle_types_exit() {
+    let mut w = World::new(1);
+    w.pool_config("account = \"max-a\"");
+    w.config("[accounts.max-a]\nhold_at = 95\n");
+    let limits_file = w.path("limits.json");
+    let reset = epoch() + 3600;
+    std::fs::write(&limits_file, limits((97.0, reset), (50.0, reset + 86_400))).unwrap();
+    let statusline = format!("{} -q statusline", sh_quote(&bin().display().to_string()));
+    w.agent_env.insert("AQ_STATUSLINE".into(), statusline);
+    w.agent_env
+        .insert("AQ_STATUSLINE_AFTER".into(), "0.3".into());
+    w.agent_env
+        .insert("AQ_RATE_LIMITS".into(), limits_file.display().to_string());
+    w.start_pool();
+    let p = w.project("p");
+    w.task(&p, "only.md", "default", "the only turn");
+    w.ok(&["scan"]);
+    w.wait_received(1, WAIT);
+    w.wait_until(WAIT, "the agent was recycled", || {
+        w.idle_at_shell("ccl-auto-1")
+    });
+    let a = w.account("max-a");
+    assert_eq!(a["five_hour"]["used_percentage"], 97.0, "{a}");
+    assert_eq!(a["held_until"], rfc3339(reset), "{a}");
+    assert!(
+        w.screen("ccl-auto-1").contains("[status] max-a · 5h 97%"),
+        "{}",
+        w.screen("ccl-auto-1")
+    );
 }
