@@ -71,7 +71,7 @@ impl Run for StatusLine {
 fn own_line(config: &Config, json: &Value) -> String {
     let now = now();
     let reading = usage::read(json, now);
-    let Some((session, run, task)) = managed(config) else {
+    let Some(Managed { session, run, task }) = managed(config) else {
         return line(&Shown::of(&reading));
     };
     let Some(pool) = config.pool_of(&session) else {
@@ -115,10 +115,18 @@ fn own_line(config: &Config, json: &Value) -> String {
     })
 }
 
-/// The session agent-queue started this agent in, the start's nonce and
-/// the name of its task: from `AGENT_QUEUE_RUN` alone, so no tmux server
-/// is asked.
-fn managed(config: &Config) -> Option<(String, String, Option<String>)> {
+/// An agent agent-queue started.
+struct Managed {
+    session: String,
+    /// Its start's nonce (`AGENT_QUEUE_RUN`).
+    run: String,
+    /// The name of its task, if it holds one.
+    task: Option<String>,
+}
+
+/// The session agent-queue started this agent in: from `AGENT_QUEUE_RUN`
+/// alone, so no tmux server is asked.
+fn managed(config: &Config) -> Option<Managed> {
     let run = std::env::var(mark_idle::RUN_VAR).ok()?;
     let d = Dispatcher::new(config);
     let session = match mark_idle::session_of_start(&d, &run) {
@@ -141,9 +149,15 @@ fn managed(config: &Config) -> Option<(String, String, Option<String>)> {
         .and_then(|s| s.sessions.get(&session)?.task.clone())
         .and_then(|t| {
             let name = t.file_name()?.to_string_lossy().into_owned();
-            Some(inbox::original_name(&name).to_string())
+            // Shown in a terminal: a name cannot bring escape sequences.
+            Some(
+                inbox::original_name(&name)
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .collect(),
+            )
         });
-    Some((session, run, task))
+    Some(Managed { session, run, task })
 }
 
 /// `[statusline] command`, run by `sh` with the same JSON on stdin: its
