@@ -16,6 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub mod book;
+mod view;
+
+pub use view::{View, WindowView};
 
 /// Two readings whose resets are closer than this are of one window: the
 /// next window of either kind cannot start within an hour of the last.
@@ -299,67 +302,6 @@ pub fn held(
     now: u64,
 ) -> Option<Hold> {
     state.usage.get(account)?.hold(config.hold_at(account), now)
-}
-
-/// An account's usage as `status` shows it (JSON keys of the contract).
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct View {
-    pub five_hour: Option<WindowView>,
-    pub seven_day: Option<WindowView>,
-    /// RFC 3339: when a status line last reported a current figure.
-    pub observed_at: Option<String>,
-    /// RFC 3339, when the account is held.
-    pub held_until: Option<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct WindowView {
-    pub used_percentage: f64,
-    /// RFC 3339.
-    pub resets_at: String,
-}
-
-impl View {
-    /// What is known of an account at `now` (nothing: an API-key account,
-    /// or one whose agents have not answered since their windows reset).
-    pub fn of(known: Option<&Known>, hold_at: Option<f64>, now: u64) -> View {
-        use crate::output::clock::format_utc;
-        let Some(known) = known else {
-            return View::default();
-        };
-        let window = |kind| {
-            known.current(kind, now).map(|s| WindowView {
-                used_percentage: s.used.percent(),
-                resets_at: format_utc(s.resets_at),
-            })
-        };
-        View {
-            five_hour: window(WindowKind::FiveHour),
-            seven_day: window(WindowKind::SevenDay),
-            observed_at: known.observed_at(now).map(format_utc),
-            held_until: known.hold(hold_at, now).map(|h| format_utc(h.until)),
-        }
-    }
-
-    /// For people: `5h 42% · 7d 81%`, or `unknown`.
-    pub fn summary(&self) -> String {
-        let parts: Vec<String> = [("5h", &self.five_hour), ("7d", &self.seven_day)]
-            .into_iter()
-            .filter_map(|(name, w)| {
-                w.as_ref().map(|w| {
-                    format!(
-                        "{name} {}",
-                        Tenths::from_percent(w.used_percentage).unwrap_or_default()
-                    )
-                })
-            })
-            .collect();
-        if parts.is_empty() {
-            "unknown".into()
-        } else {
-            parts.join(" · ")
-        }
-    }
 }
 
 /// The room an account has for `prefer = "headroom"`: 100 % less its
