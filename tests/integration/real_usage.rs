@@ -96,6 +96,27 @@ fn an_account_reported_at_97_percent_by_the_real_status_line_gets_no_next_task()
         with_usage["rate_limits"]["five_hour"]["resets_at"],
         five_hour
     );
+    // For the record: how long after the Stop hook the status line ran.
+    let stamps = |prefix: &str| -> Vec<u128> {
+        let mut at: Vec<u128> = std::fs::read_dir(r.w.path("witness"))
+            .unwrap()
+            .filter_map(|e| {
+                let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                let rest = name.strip_prefix(prefix)?.strip_suffix(".json")?;
+                rest.split('.')
+                    .find_map(|p| p.parse().ok().filter(|n| *n > 1 << 60))
+            })
+            .collect();
+        at.sort();
+        at
+    };
+    if let Some(stop) = stamps("Stop.ccl-auto-1.").first() {
+        let after = stamps("statusline.").into_iter().find(|t| t > stop);
+        eprintln!(
+            "status line after the Stop hook: {:?} ms",
+            after.map(|t| (t - stop) / 1_000_000)
+        );
+    }
 
     // The session is recycled and free but for the hold; the next task
     // goes to max-b, and max-a's API hears nothing more.
