@@ -67,6 +67,9 @@ _agent__queue() {
             agent__queue,status)
                 cmd="agent__queue__subcmd__status"
                 ;;
+            agent__queue,statusline)
+                cmd="agent__queue__subcmd__statusline"
+                ;;
             agent__queue,submit)
                 cmd="agent__queue__subcmd__submit"
                 ;;
@@ -120,6 +123,9 @@ _agent__queue() {
                 ;;
             agent__queue__subcmd__help,status)
                 cmd="agent__queue__subcmd__help__subcmd__status"
+                ;;
+            agent__queue__subcmd__help,statusline)
+                cmd="agent__queue__subcmd__help__subcmd__statusline"
                 ;;
             agent__queue__subcmd__help,submit)
                 cmd="agent__queue__subcmd__help__subcmd__submit"
@@ -520,6 +526,20 @@ _agent__queue() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        agent__queue__subcmd__help__subcmd__statusline)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         agent__queue__subcmd__help__subcmd__submit)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -743,6 +763,24 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__status)
+            opts="-q -v -h --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__statusline)
             opts="-q -v -h --config --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -40,6 +40,7 @@ complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "history" -d
 complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "demo" -d 'Run the scan / mark-idle cycle on an embedded example, on a private tmux server'
 complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "submit" -d 'Write a task into a project\'s inbox safely (staged, flushed, renamed)'
 complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "hook" -d 'Claude Code\'s hooks call this with their JSON on stdin: receipts, the task\'s end'
+complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "statusline" -d 'Claude Code\'s status line calls this with its JSON on stdin: records the account\'s usage, prints one line'
 complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "clear-cooldown" -d 'Let sessions take tasks again before their cooldown ends (after fixing its cause)'
 complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "cancel" -d 'Cancel tasks: pending ones stay unrun, held ones have their agent stopped'
 complete -c agent-queue -n "__fish_agent_queue_needs_command" -f -a "requeue" -d 'Put finished (.dispatched, .rejected, .cancelled) tasks back into their inbox'
@@ -109,6 +110,11 @@ complete -c agent-queue -n "__fish_agent_queue_using_subcommand hook" -l json -d
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand hook" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand hook" -s v -l verbose -d 'Also log each step on stderr'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand hook" -s h -l help -d 'Print help'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand statusline" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand statusline" -l json -d 'Print one JSON object per line on stdout, for pipelines'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand statusline" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand statusline" -s v -l verbose -d 'Also log each step on stderr'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand statusline" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand clear-cooldown" -l account -d 'Also lift this account\'s usage limit (e.g. after a plan upgrade); repeatable' -r
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand clear-cooldown" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand clear-cooldown" -l forget-agent -d 'The agent agent-queue started in the named sessions is gone (killed with -9): forget its report, so the session is free again once at its shell'

@@ -27,6 +27,17 @@
 #   AQ_AGENT_BARRIER N: show the prompt only once N agents have started (in
 #                    AQ_AGENT_LOG), which only concurrent launches achieve
 #   AQ_AGENT_QUIT_AT_PROMPT  1: draw the prompt, then exit without reading
+#   AQ_STATUSLINE    command run (by sh) like Claude Code's statusLine, with
+#                    its JSON on stdin, at start and when a turn ends (before
+#                    its Stop hook); its output is shown as `[status] <line>`
+#   AQ_STATUSLINE_AFTER  seconds: the status line of a turn runs that long
+#                    after its Stop hook instead of before it (as Claude Code
+#                    refreshes it ~0.3 s after an answer), and only if the
+#                    agent has not exited by then
+#   AQ_RATE_LIMITS   file: its content, when it exists, is the JSON's
+#                    `rate_limits` (the account's usage, as a subscription's
+#                    Claude Code has it from the API's answers) once a turn
+#                    was answered
 #   AQ_AGENT_LIMIT_UNTIL  epoch seconds: until then, a message is answered as
 #                    a limited account's Claude Code does: its limit line and
 #                    its menu (which waits for an answer), and the StopFailure
@@ -63,6 +74,18 @@ hook() {
     [ -n "${AQ_HOOK:-}" ] || return 0
     printf '{"session_id":"%s","transcript_path":"%s","cwd":"%s","permission_mode":"bypassPermissions","hook_event_name":"%s"%s}' \
         "$agent_session" "$transcript" "$(pwd | json)" "$1" "$2" | sh -c "$AQ_HOOK"
+}
+# statusline: runs AQ_STATUSLINE with the status line's JSON on stdin.
+statusline() {
+    [ -n "${AQ_STATUSLINE:-}" ] || return 0
+    limits=''
+    # As Claude Code: no usage before the first answer.
+    if [ "$n" -gt 0 ] && [ -n "${AQ_RATE_LIMITS:-}" ] && [ -s "$AQ_RATE_LIMITS" ]; then
+        limits=",\"rate_limits\":$(cat "$AQ_RATE_LIMITS")"
+    fi
+    status=$(printf '{"session_id":"%s","transcript_path":"%s","cwd":"%s","model":{"id":"stand-in","display_name":"Stand-in"}%s}' \
+        "$agent_session" "$transcript" "$(pwd | json)" "$limits" | sh -c "$AQ_STATUSLINE")
+    echo "[status] $status"
 }
 # How many agents have started (AQ_AGENT_BARRIER's files in AQ_AGENT_LOG).
 started_agents() {
@@ -112,6 +135,7 @@ fi
 
 n=0
 draft=${AQ_AGENT_DRAFT:-}
+statusline
 while :; do
     # Bracketed paste on, then the prompt line.
     printf '%s[?2004h%s %s' "$esc" "$marker" "$draft"
@@ -180,6 +204,12 @@ $line"
         sleep "$AQ_AGENT_WORK"
     fi
     echo "done."
+    if [ -z "${AQ_STATUSLINE_AFTER:-}" ]; then
+        statusline
+    else
+        agent=$$
+        (sleep "$AQ_STATUSLINE_AFTER"; ! kill -0 "$agent" 2>/dev/null || statusline) &
+    fi
     hook Stop ",\"stop_hook_active\":false,\"last_assistant_message\":\"Done: $(printf '%s\n' "$msg" | head -n 1 | json)\""
     if [ -n "${AQ_STOP_HOOK:-}" ]; then
         sh -c "$AQ_STOP_HOOK" </dev/null

@@ -71,6 +71,17 @@ pub enum Command {
     Submit(SubmitArgs),
     /// Claude Code's hooks call this with their JSON on stdin: receipts, the task's end
     Hook,
+    /// Claude Code's status line calls this with its JSON on stdin: records the account's usage, prints one line
+    #[command(
+        long_about = "Claude Code runs this as the statusLine command of every pool agent, every \
+    refreshInterval seconds, with a JSON object on stdin. It records the usage of the session's \
+    account (rate_limits: five_hour and seven_day, sent for subscription accounts), which holds \
+    an account at [accounts.NAME] hold_at and orders pools by [routing] prefer = \"headroom\", and \
+    prints one line: the account, its five-hour and seven-day use, the task. With [statusline] \
+    command set, that command runs with the same JSON and its output is printed instead. Asks \
+    no tmux server, never waits on a lock, and exits 0 on any input."
+    )]
+    Statusline,
     /// Let sessions take tasks again before their cooldown ends (after fixing its cause)
     ClearCooldown(ClearCooldownArgs),
     /// Cancel tasks: pending ones stay unrun, held ones have their agent stopped

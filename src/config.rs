@@ -17,9 +17,11 @@ use crate::error::bad_input;
 use crate::queue::task::Priority;
 use crate::store::security::Security;
 
+mod accounts;
 mod agent;
 mod pool;
 
+pub use accounts::{AccountSettings, Prefer, Routing, StatusLine};
 use agent::merge_dialogs;
 pub use agent::{default_dialogs, Agent, Dialog, Models};
 use pool::RawPool;
@@ -44,6 +46,10 @@ pub struct Config {
     pub history: History,
     /// `[notify]`: a command run for chosen history events.
     pub notify: crate::store::notify::Notify,
+    /// `[accounts.NAME]`, by account name.
+    pub accounts: BTreeMap<String, AccountSettings>,
+    pub routing: Routing,
+    pub statusline: StatusLine,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -134,6 +140,11 @@ struct Raw {
     history: History,
     #[serde(default)]
     notify: crate::store::notify::Notify,
+    accounts: BTreeMap<String, AccountSettings>,
+    #[serde(default)]
+    routing: Routing,
+    #[serde(default)]
+    statusline: StatusLine,
 }
 
 #[derive(Deserialize, Default)]
@@ -241,13 +252,18 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         }
         agent.dialogs = merge_dialogs(default_dialogs(), agent.dialogs);
         within(&mut agent.resume_dir);
-        agent.limits = crate::accounts::limits::Patterns::new(&agent.limit_patterns)
-            .map_err(|e| bad_input(format!("{table} limit_patterns: {e}")))?;
-        if let Some(p) = agent.limit_patterns.iter().find(|p| matches_every_line(p)) {
-            return Err(bad_input(format!(
-                "{table} limit_patterns: {p:?} matches an empty line, so every screen would \
-                 read as a usage limit"
-            )));
+        // Compiling the built-in patterns is most of what loading a config
+        // costs (the status line runs every few seconds in every agent):
+        // they are known to compile, so only the operator's are checked.
+        if agent.limit_patterns != crate::accounts::limits::default_patterns() {
+            crate::accounts::limits::Patterns::new(&agent.limit_patterns)
+                .map_err(|e| bad_input(format!("{table} limit_patterns: {e}")))?;
+            if let Some(p) = agent.limit_patterns.iter().find(|p| matches_every_line(p)) {
+                return Err(bad_input(format!(
+                    "{table} limit_patterns: {p:?} matches an empty line, so every screen would \
+                     read as a usage limit"
+                )));
+            }
         }
         if let Some(key) = agent.env.keys().find(|k| !is_env_name(k)) {
             return Err(bad_input(format!(
@@ -294,6 +310,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
             )));
         }
     }
+    accounts::check(&raw.accounts, &pools)?;
     let mut state_file = raw.state.file.unwrap_or_else(default_state_file);
     let mut dedicated = raw.dedicated;
     within(&mut state_file);
@@ -314,6 +331,9 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         security: raw.security,
         history: raw.history,
         notify: raw.notify,
+        accounts: raw.accounts,
+        routing: raw.routing,
+        statusline: raw.statusline,
     })
 }
 
@@ -371,6 +391,11 @@ impl Config {
             .models
             .for_priority(priority)
             .to_string()
+    }
+
+    /// `[accounts.NAME] hold_at` of `account`, if it has one.
+    pub fn hold_at(&self, account: &str) -> Option<f64> {
+        self.accounts.get(account).and_then(|a| a.hold_at)
     }
 
     /// The history journal: `history.jsonl` beside the state file.

@@ -269,6 +269,15 @@ fn detail(e: &Entry) -> String {
             .map(|id| format!("agent session {id}"))
             .unwrap_or_default(),
         Some(Event::Done { message, .. }) => message.clone().unwrap_or_default(),
+        Some(Event::Held {
+            account,
+            until,
+            window,
+            used_percentage,
+        }) => {
+            format!("account {account} at {used_percentage}% of its {window} usage, until {until}")
+        }
+        Some(Event::Released { account, .. }) => format!("account {account}"),
         _ => [e.str("reason"), e.str("message"), e.str("model")]
             .into_iter()
             .find(|s| !s.is_empty())

@@ -24,6 +24,7 @@ mod prune;
 mod requeue;
 mod scan;
 mod status;
+mod statusline;
 mod submit;
 
 /// What every subcommand can reach: the global flags and, on demand, the config.
@@ -63,6 +64,7 @@ impl Run for Command {
             Command::Demo => demo::Demo.run(ctx),
             Command::Submit(a) => a.run(ctx),
             Command::Hook => hook::Hook.run(ctx),
+            Command::Statusline => statusline::StatusLine.run(ctx),
             Command::ClearCooldown(a) => a.run(ctx),
             Command::Prune(a) => a.run(ctx),
             Command::GenerateDocs(a) => a.run(ctx),

@@ -38,6 +38,7 @@ impl Run for ScanArgs {
         if self.dry_run {
             return plan(&d);
         }
+        crate::accounts::usage::book::Book::of(&config.state_file).settle_all(&config, now());
         let mut failed = 0;
         // A task whose launch failed is not tried again by the same scan:
         // a task that stops every agent at a dialog would otherwise take

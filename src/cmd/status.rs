@@ -45,6 +45,10 @@ struct AccountRow {
     /// RFC 3339, or null when it is not limited.
     limited_until: Option<String>,
     reason: Option<String>,
+    /// Its usage before the limit: `five_hour`, `seven_day`, `observed_at`,
+    /// `held_until`.
+    #[serde(flatten)]
+    usage: crate::accounts::usage::View,
 }
 
 #[derive(Serialize)]
@@ -191,6 +195,7 @@ fn account_rows(config: &Config, state: &State) -> Vec<AccountRow> {
         .iter()
         .map(|p| p.account.clone())
         .chain(state.accounts.keys().cloned())
+        .chain(state.usage.keys().cloned())
     {
         if !names.contains(&name) {
             names.push(name);
@@ -206,6 +211,11 @@ fn account_rows(config: &Config, state: &State) -> Vec<AccountRow> {
             AccountRow {
                 limited_until: limit.map(|a| format_utc(a.limited_until)),
                 reason: limit.map(|a| a.reason.clone()),
+                usage: crate::accounts::usage::View::of(
+                    state.usage.get(&account),
+                    config.hold_at(&account),
+                    now,
+                ),
                 account,
             }
         })
@@ -291,7 +301,15 @@ fn render(r: &Report) -> String {
     }
     let mut out = table(&rows);
     out.push('\n');
-    let mut rows = vec![["ACCOUNT", "USAGE LIMIT", "REASON"].map(String::from)];
+    let mut rows = vec![[
+        "ACCOUNT",
+        "USAGE LIMIT",
+        "REASON",
+        "USAGE",
+        "OBSERVED",
+        "HOLD",
+    ]
+    .map(String::from)];
     for a in &r.accounts {
         rows.push([
             a.account.clone(),
@@ -299,6 +317,12 @@ fn render(r: &Report) -> String {
                 .as_ref()
                 .map_or("-".into(), |u| format!("until {u}")),
             a.reason.clone().unwrap_or_else(|| "-".into()),
+            a.usage.summary(),
+            a.usage.observed_at.clone().unwrap_or_else(|| "-".into()),
+            a.usage
+                .held_until
+                .as_ref()
+                .map_or("-".into(), |u| format!("until {u}")),
         ]);
     }
     out.push_str(&table(&rows));

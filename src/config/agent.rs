@@ -10,6 +10,8 @@ use std::time::Duration;
 use serde::Deserialize;
 
 use super::{duration, expand_tilde, path};
+use std::sync::OnceLock;
+
 use crate::accounts::limits::Patterns;
 use crate::queue::task::Priority;
 
@@ -35,16 +37,26 @@ pub struct Agent {
     pub claude_code: bool,
     /// Regular expressions for the agent's own "usage limit" lines.
     pub limit_patterns: Vec<String>,
-    /// `limit_patterns` compiled, once, when the config is read: every
-    /// launch and every scan reads screens with them.
+    /// `limit_patterns` compiled, once, on first use ([`Agent::limits`]):
+    /// every launch and every scan reads screens with them, while the
+    /// status line and the hooks, which load the config every few seconds,
+    /// never pay for compiling them.
     #[serde(skip)]
-    pub limits: Patterns,
+    pub(crate) limits: OnceLock<Patterns>,
     /// How long an account whose limit names no reset time is left alone.
     #[serde(deserialize_with = "duration")]
     pub limit_wait: Duration,
     /// Added to a reset time before the account gets work again.
     #[serde(deserialize_with = "duration")]
     pub limit_margin: Duration,
+}
+
+impl Agent {
+    /// The usage-limit patterns, compiled (checked when the config was read).
+    pub fn limits(&self) -> &Patterns {
+        self.limits
+            .get_or_init(|| Patterns::new(&self.limit_patterns).unwrap_or_default())
+    }
 }
 
 impl Default for Agent {
@@ -62,7 +74,7 @@ impl Default for Agent {
             env: BTreeMap::new(),
             claude_code: true,
             limit_patterns: crate::accounts::limits::default_patterns(),
-            limits: Patterns::default(),
+            limits: OnceLock::new(),
             limit_wait: Duration::from_secs(3600),
             limit_margin: Duration::from_secs(60),
         }

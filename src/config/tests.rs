@@ -292,3 +292,38 @@ fn values_that_load_but_cannot_work_are_errors_that_name_them() {
     .unwrap();
     assert!(c.pools[1].contains("x-4294967295"));
 }
+
+#[test]
+fn accounts_routing_and_statusline_read_and_check_their_values() {
+    let base = "[projects]\npaths = [\"/p\"]\n[pool]\naccount = \"max-a\"\n";
+    let c = parse(
+        &format!(
+            "{base}[accounts.max-a]\nhold_at = 95\n[routing]\nprefer = \"headroom\"\n\
+             [statusline]\ncommand = \"ccstatusline\"\n"
+        ),
+        Path::new("/c.toml"),
+    )
+    .unwrap();
+    assert_eq!(c.hold_at("max-a"), Some(95.0));
+    assert_eq!(c.hold_at("max-b"), None);
+    assert_eq!(c.routing.prefer, Prefer::Headroom);
+    assert_eq!(c.statusline.command.as_deref(), Some("ccstatusline"));
+    let d = parse(base, Path::new("/c.toml")).unwrap();
+    assert_eq!(d.routing.prefer, Prefer::Config);
+    assert!(d.statusline.command.is_none());
+    for (extra, needle) in [
+        (
+            "[accounts.max-x]\nhold_at = 95\n",
+            "[accounts.max-x]: no pool uses",
+        ),
+        ("[accounts.max-a]\nhold_at = 0\n", "hold_at = 0"),
+        ("[accounts.max-a]\nhold_at = 120\n", "hold_at = 120"),
+        ("[accounts.max-a]\nhold = 95\n", "unknown field `hold`"),
+        ("[routing]\nprefer = \"fastest\"\n", "fastest"),
+        ("[statusline]\ncmd = \"x\"\n", "unknown field `cmd`"),
+    ] {
+        let err = parse(&format!("{base}{extra}"), Path::new("/c.toml")).unwrap_err();
+        assert!(crate::error::is_bad_input(&err), "{err:#}");
+        assert!(format!("{err:#}").contains(needle), "{needle}: {err:#}");
+    }
+}

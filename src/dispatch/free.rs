@@ -27,6 +27,12 @@ pub enum Busy {
         account: String,
         until: u64,
     },
+    /// Its pool's account is at or above its `hold_at`: held before its
+    /// limit until that window resets.
+    NearLimit {
+        account: String,
+        hold: crate::accounts::usage::Hold,
+    },
     /// Its tmux server could not be asked.
     Unreachable,
     /// The program agent-queue started there has not returned.
@@ -58,6 +64,13 @@ impl std::fmt::Display for Busy {
                 f,
                 "account `{account}` hit its usage limit, until {}",
                 crate::clock::format_utc(*until)
+            ),
+            Busy::NearLimit { account, hold } => write!(
+                f,
+                "account `{account}` is held: {} of its {} usage, until {}",
+                hold.used,
+                hold.window.words(),
+                crate::clock::format_utc(hold.until)
             ),
             Busy::Unreachable => f.write_str("its tmux server does not answer"),
             Busy::Started => f.write_str("the agent agent-queue started there still runs"),
@@ -121,7 +134,7 @@ pub enum Chooser {
 }
 
 /// Whether `session` may take a task, as `chooser` picks. An account's
-/// usage limit holds for both.
+/// usage limit, and its hold before the limit, hold for both.
 pub fn check(
     config: &Config,
     snapshot: &Snapshot,
@@ -153,6 +166,12 @@ pub fn check(
             return Err(Busy::Limited {
                 account: pool.account.clone(),
                 until,
+            });
+        }
+        if let Some(hold) = crate::accounts::usage::held(config, state, &pool.account, now) {
+            return Err(Busy::NearLimit {
+                account: pool.account.clone(),
+                hold,
             });
         }
     }
@@ -408,6 +427,46 @@ mod tests {
         assert_eq!(
             free_pool(&c, &c.pools[0], &snap, &state, 1110),
             vec!["ccl-auto-1"]
+        );
+    }
+
+    #[test]
+    fn an_account_held_near_its_limit_has_no_free_session_until_its_window_resets() {
+        use crate::accounts::usage::{Known, Reading, Tenths, Window};
+        let mut c = config();
+        c.accounts.insert(
+            c.pools[0].account.clone(),
+            crate::config::AccountSettings {
+                hold_at: Some(95.0),
+            },
+        );
+        let snap = snapshot(&[("ccl-auto-1", "bash")]);
+        let mut state = State::default();
+        let mut k = Known::new(&c.pools[0].account);
+        let five_hour = Some(Window {
+            used: Tenths(960),
+            resets_at: 2000,
+        });
+        k.record(
+            &Reading {
+                five_hour,
+                seven_day: None,
+            },
+            1000,
+        );
+        state.usage.insert(c.pools[0].account.clone(), k);
+        let busy = check(&c, &snap, &state, "ccl-auto-1", 1000, Chooser::Automatic).unwrap_err();
+        assert!(
+            matches!(&busy, Busy::NearLimit { hold, .. } if hold.until == 2000),
+            "{busy:?}"
+        );
+        assert!(
+            busy.to_string().contains("96% of its five-hour usage"),
+            "{busy}"
+        );
+        assert_eq!(
+            check(&c, &snap, &state, "ccl-auto-1", 2000, Chooser::Automatic),
+            Ok(())
         );
     }
 

@@ -133,7 +133,7 @@ impl Dispatcher<'_> {
             .filter_map(|(name, s)| {
                 let started = s.started.as_ref()?;
                 let pool = self.config.pool_of(name)?;
-                let patterns = &pool.agent.limits;
+                let patterns = pool.agent.limits();
                 let screen = self.tmux(name).screen(&started.pane).ok()?;
                 if screen.pid != started.pid {
                     return None;

@@ -181,14 +181,29 @@ impl How {
     }
 }
 
-/// Types `/exit` into the started agent and waits until it has exited.
-/// Returns whether it did.
+/// How long `/exit` waits for an agent's status line to run once more
+/// after its turn, when it has one (Claude Code runs it about 0.3 s after
+/// an answer).
+const USAGE_WAIT: Duration = Duration::from_millis(1500);
+
+/// Types `/exit` into the started agent, once its status line has had its
+/// say, and waits until it has exited. Returns whether it did.
 fn exit_agent(
     d: &Dispatcher,
     session: &str,
     started: &Started,
     limit: Duration,
 ) -> anyhow::Result<bool> {
+    // The agent's status line has yet to record the usage of the turn
+    // that just ended; /exit now would take it away.
+    let heard = crate::accounts::usage::book::Book::of(&d.config.state_file).await_report(
+        session,
+        &started.nonce,
+        USAGE_WAIT,
+    );
+    report::debug(format!(
+        "{session}: its status line before /exit: {heard:?}"
+    ));
     let tmux = d.tmux(session);
     let pane = AgentPane {
         tmux: &tmux,

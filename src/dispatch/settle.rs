@@ -103,7 +103,7 @@ impl Dispatcher<'_> {
             message: launch::message(agent, &claim.pending.name, &claim.pending.task),
             progress: Some(&claim.lock),
             receipts: Some(&self.store),
-            limits: &agent.limits,
+            limits: agent.limits(),
             expect_receipt: claim.expect_receipt,
             hands_off: claim.hands_off,
         };

@@ -18,7 +18,7 @@ use crate::queue::task::Priority;
 
 /// What happened to a task, as printed by `scan`, `dispatch` and `mark-idle`,
 /// and as the history journal keeps it and reads it back.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "lowercase")]
 pub enum Event {
     Dispatched {
@@ -90,6 +90,18 @@ pub enum Event {
         #[serde(default, with = "json_path_opt")]
         task: Option<PathBuf>,
     },
+    /// An account's usage reached its `hold_at`: no new task goes to it
+    /// until `until` (RFC 3339), when that window resets.
+    Held {
+        account: String,
+        until: String,
+        /// `five_hour` or `seven_day`.
+        window: String,
+        used_percentage: f64,
+    },
+    /// An account's hold is over (its window reset, or a newer reading is
+    /// below `hold_at`).
+    Released { account: String },
     /// A task's agent ended without saying it was done (no Stop hook).
     Ended {
         #[serde(with = "json_path")]
@@ -203,10 +215,12 @@ impl Event {
             | Event::Requeued { .. }
             | Event::Paused { .. }
             | Event::Resumed { .. }
+            | Event::Released { .. }
             | Event::Pruned { .. } => Level::Info,
             Event::Rejected { .. }
             | Event::Skipped { .. }
             | Event::Ended { .. }
+            | Event::Held { .. }
             | Event::Limited { .. } => Level::Warning,
             Event::Failed { .. } => Level::Error,
         }
@@ -262,6 +276,19 @@ impl Event {
                     "account {account} hit its usage limit in {session} ({reason}); \
                      no task goes to it until {until}{back}"
                 )
+            }
+            Event::Held {
+                account,
+                until,
+                window,
+                used_percentage,
+            } => format!(
+                "account {account} is held: {used_percentage}% of its {} usage; no new task \
+                 goes to it until {until}",
+                window.replace('_', "-")
+            ),
+            Event::Released { account } => {
+                format!("account {account} is no longer held; it takes tasks again")
             }
             Event::Received { task, session, .. } => {
                 format!("{session} received {}", task.display())
@@ -346,6 +373,8 @@ impl Event {
             Event::Idle { .. } => "idle",
             Event::Submitted { .. } => "submitted",
             Event::Pruned { .. } => "pruned",
+            Event::Held { .. } => "held",
+            Event::Released { .. } => "released",
             Event::Cancelled { .. } => "cancelled",
             Event::Requeued { .. } => "requeued",
             Event::Paused { .. } => "paused",

@@ -1,14 +1,16 @@
 //! Which pool takes a task. A task that names `pool:` goes only there; one
 //! that needs Claude Code (the default) only to pools whose agent profile
 //! is Claude Code; the rest to any pool. Among the pools it may go to, the
-//! first in config order that has a free session and whose account is not
-//! at its usage limit takes it. Priorities order the whole queue across
+//! first in config order (or, with `[routing] prefer = "headroom"`, the one
+//! whose account has the most room left) that has a free session and whose
+//! account is neither at its usage limit nor held near it takes it. Priorities order the whole queue across
 //! pools: a task that must wait for its pool does not hold back a later
 //! task that another pool can take. Pure: the free sessions come in.
 
 use std::collections::VecDeque;
 
-use crate::config::{Config, Pool};
+use crate::accounts::usage::{held, room};
+use crate::config::{Config, Pool, Prefer};
 use crate::queue::task::Task;
 use crate::store::state::State;
 
@@ -18,7 +20,8 @@ pub enum Waits {
     /// No pool may take it at all: a matter of the config or the task's
     /// header (`scan` says so once per scan; `dispatch` refuses it).
     NoPool(String),
-    /// Every pool it may go to belongs to an account at its usage limit.
+    /// Every pool it may go to belongs to an account at its usage limit,
+    /// or held before it (`hold_at`).
     Limited(Vec<(String, u64)>),
     /// The pools it may go to have no free session now.
     NoFreeSession(Vec<String>),
@@ -35,7 +38,7 @@ impl std::fmt::Display for Waits {
                     .collect();
                 write!(
                     f,
-                    "every account it may go to is at its usage limit ({})",
+                    "every account it may go to is at its usage limit or held near it ({})",
                     list.join(", ")
                 )
             }
@@ -101,7 +104,13 @@ pub fn route(
     state: &State,
     now: u64,
 ) -> Result<(usize, String), Waits> {
-    let pools = eligible(config, task).map_err(Waits::NoPool)?;
+    let mut pools = eligible(config, task).map_err(Waits::NoPool)?;
+    if config.routing.prefer == Prefer::Headroom {
+        // Stable: ties, and accounts of unknown use, keep config order.
+        pools.sort_by_key(|&i| {
+            std::cmp::Reverse(room(state.usage.get(&config.pools[i].account), now))
+        });
+    }
     for &i in &pools {
         if let Some(session) = free.pools[i].pop_front() {
             return Ok((i, session));
@@ -113,6 +122,7 @@ pub fn route(
             let account = &config.pools[i].account;
             state
                 .limited_until(account, now)
+                .or_else(|| held(config, state, account, now).map(|h| h.until))
                 .map(|until| (account.clone(), until))
         })
         .collect();
@@ -247,5 +257,110 @@ mod tests {
             route(&c, &task(None, true), &mut free, &s, 600),
             Err(Waits::NoFreeSession(_))
         ));
+    }
+
+    /// max-a and max-b with the use given (tenths of a percent; None:
+    /// unknown), both windows resetting at 1000.
+    fn used(a: Option<u32>, b: Option<u32>) -> State {
+        use crate::accounts::usage::{Known, Reading, Tenths, Window};
+        let mut s = State::default();
+        for (name, used) in [("max-a", a), ("max-b", b)] {
+            let Some(used) = used else { continue };
+            let mut k = Known::new(name);
+            let w = Some(Window {
+                used: Tenths(used),
+                resets_at: 1000,
+            });
+            k.record(
+                &Reading {
+                    five_hour: w,
+                    seven_day: None,
+                },
+                0,
+            );
+            s.usage.insert(name.into(), k);
+        }
+        s
+    }
+
+    #[test]
+    fn headroom_sends_a_task_to_the_emptier_account_and_keeps_config_order_on_ties() {
+        let mut c = config();
+        c.routing.prefer = crate::config::Prefer::Headroom;
+        let go = |s: &State| {
+            route(&c, &task(None, true), &mut all_free(&c), s, 10)
+                .unwrap()
+                .1
+        };
+        assert_eq!(go(&used(Some(600), Some(200))), "b-1");
+        assert_eq!(go(&used(Some(200), Some(600))), "a-1");
+        assert_eq!(
+            go(&used(Some(300), Some(300))),
+            "a-1",
+            "a tie keeps config order"
+        );
+        assert_eq!(go(&used(None, None)), "a-1", "unknowns keep config order");
+        assert_eq!(go(&used(Some(100), None)), "b-1", "unknown counts as room");
+        // Once its window reset, what was known says nothing.
+        let stale = |s: &State| {
+            route(&c, &task(None, true), &mut all_free(&c), s, 1000)
+                .unwrap()
+                .1
+        };
+        assert_eq!(stale(&used(Some(600), Some(200))), "a-1");
+        // A full pool is passed over whatever its room.
+        let mut free = all_free(&c);
+        free.pools[1].clear();
+        assert_eq!(
+            route(
+                &c,
+                &task(None, true),
+                &mut free,
+                &used(Some(600), Some(200)),
+                10
+            )
+            .unwrap()
+            .1,
+            "a-1"
+        );
+        // Config order by default.
+        let c = config();
+        let s = used(Some(600), Some(200));
+        assert_eq!(
+            route(&c, &task(None, true), &mut all_free(&c), &s, 10)
+                .unwrap()
+                .1,
+            "a-1"
+        );
+    }
+
+    #[test]
+    fn held_accounts_are_named_when_every_pool_is_held_or_limited() {
+        let c = crate::config::parse(
+            "[projects]\npaths = [\"/p\"]\n\
+             [pool]\nprefix = \"a-\"\nstart = 1\nsize = 1\naccount = \"max-a\"\n\
+             [pools.b]\nprefix = \"b-\"\nstart = 1\nsize = 1\naccount = \"max-b\"\n\
+             [accounts.max-a]\nhold_at = 95\n",
+            Path::new("/etc/aq.toml"),
+        )
+        .unwrap();
+        let mut s = used(Some(960), Some(960));
+        s.accounts.insert(
+            "max-b".into(),
+            AccountState {
+                limited_until: 500,
+                ..AccountState::default()
+            },
+        );
+        // What `free_pool` leaves: nothing of either.
+        let mut free = Free {
+            pools: vec![Default::default(), Default::default()],
+        };
+        let e = route(&c, &task(None, true), &mut free, &s, 10).unwrap_err();
+        assert_eq!(
+            e,
+            Waits::Limited(vec![("max-a".into(), 1000), ("max-b".into(), 500)])
+        );
+        assert!(e.to_string().contains("held near it"), "{e}");
     }
 }

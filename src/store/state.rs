@@ -124,6 +124,10 @@ pub struct State {
     /// What the operator paused (`pause`, `resume`).
     #[serde(default, skip_serializing_if = "Paused::is_empty")]
     pub paused: Paused,
+    /// Each account's usage before its limit, by name: kept in files of
+    /// its own beside the state (`accounts::usage::book`), read with it.
+    #[serde(skip)]
+    pub usage: BTreeMap<String, crate::accounts::usage::Known>,
 }
 
 /// An account's usage limit: no session of its pools gets a task before
@@ -155,6 +159,7 @@ impl Default for State {
             sessions: BTreeMap::new(),
             accounts: BTreeMap::new(),
             paused: Paused::default(),
+            usage: BTreeMap::new(),
         }
     }
 }
@@ -268,7 +273,12 @@ impl Store {
         crate::store::security::check_state_path(&self.path)?;
         let text = match std::fs::read_to_string(&self.path) {
             Ok(t) => t,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(State {
+                    usage: self.usage(),
+                    ..State::default()
+                })
+            }
             Err(e) => {
                 return Err(e).with_context(|| format!("reading state {}", self.path.display()))
             }
@@ -291,7 +301,13 @@ impl Store {
         }
         // Read in an older shape, written in this one.
         state.version = VERSION;
+        state.usage = self.usage();
         Ok(state)
+    }
+
+    /// Each account's usage, from its own files beside the state.
+    fn usage(&self) -> BTreeMap<String, crate::accounts::usage::Known> {
+        crate::accounts::usage::book::Book::of(&self.path).read_all()
     }
 
     /// Tries to take `session`'s launch lock without waiting: `None` when a
@@ -357,12 +373,31 @@ impl Locked {
 }
 
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_replacing(path, bytes, Durable::Synced)
+}
+
+/// Whether a replacing write waits for the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Durable {
+    /// The file and its folder are fsynced: it survives a crash.
+    Synced,
+    /// Readers see the old or the new file whole, but a crash may lose the
+    /// write (or, on some file systems, leave the file empty): for records
+    /// that the next report brings again.
+    Unsynced,
+}
+
+/// Writes `path` by a temp file beside it and a rename.
+pub fn write_replacing(path: &Path, bytes: &[u8], durable: Durable) -> std::io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     let tmp = suffixed(path, &format!(".tmp.{}", std::process::id()));
     let result = (|| {
         let mut f = private::open(&tmp, Access::New)?;
         f.write_all(bytes)?;
         f.write_all(b"\n")?;
+        if durable == Durable::Unsynced {
+            return std::fs::rename(&tmp, path);
+        }
         f.sync_all()?;
         std::fs::rename(&tmp, path)?;
         File::open(if dir.as_os_str().is_empty() {
@@ -378,14 +413,14 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     result
 }
 
-fn suffixed(path: &Path, suffix: &str) -> PathBuf {
+pub(crate) fn suffixed(path: &Path, suffix: &str) -> PathBuf {
     let mut s = path.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
 }
 
 /// A session name as a file name: tmux allows `/`, `.` and more in names.
-fn file_safe(name: &str) -> String {
+pub(crate) fn file_safe(name: &str) -> String {
     name.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),

@@ -367,3 +367,29 @@ fn the_claude_code_hooks_as_shipped_hand_over_the_next_task() {
         w.inbox(&p)
     );
 }
+
+/// The status line is shipped with the hooks, with a refresh interval so
+/// that idle agents keep reporting, as the README shows it.
+#[test]
+fn the_claude_code_settings_install_the_status_line_with_a_refresh_interval() {
+    let path = repo().join("contrib/claude-code/settings.json");
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+    use agent_queue::accounts::usage::{statusline_setting, StatusLineSetting};
+    let StatusLineSetting::Installed {
+        refresh_interval: Some(every),
+    } = statusline_setting(&json)
+    else {
+        panic!("not agent-queue's status line with a refreshInterval: {json}");
+    };
+    assert!((1.0..=30.0).contains(&every), "{json}");
+    let readme = fs::read_to_string(repo().join("README.md")).unwrap();
+    let line = serde_json::to_string(&json["statusLine"]).unwrap();
+    let shown = readme
+        .lines()
+        .find(|l| l.contains("\"statusLine\""))
+        .expect("the README shows the status line");
+    let shown: serde_json::Value =
+        serde_json::from_str(&format!("{{{}}}", shown.trim().trim_end_matches(','))).unwrap();
+    assert_eq!(shown["statusLine"], json["statusLine"], "README vs {line}");
+}

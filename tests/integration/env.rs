@@ -631,6 +631,14 @@ pub fn expect_exit(
     );
 }
 
+/// Now, in epoch seconds.
+pub fn epoch() -> u64 {
+    SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 pub fn sh_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', "'\\''"))
 }

@@ -20,7 +20,10 @@
 //! [`FakeApi::limit`] makes one account's model turns fail as Anthropic's API
 //! fails them at a usage limit (HTTP 429, a `rate_limit_error` body, and the
 //! `anthropic-ratelimit-unified-*` headers Claude Code reads) until a reset
-//! time; from then on they are answered again.
+//! time; from then on they are answered again. [`FakeApi::usage`] makes
+//! one account's answers carry its usage (the unified `5h`/`7d`
+//! utilization and reset headers), which Claude Code hands to its status
+//! line.
 //!
 //! See docs/real-agent-notes.md.
 
@@ -124,10 +127,35 @@ struct Limit {
     retry_after: Option<u64>,
 }
 
+/// An account's usage as the API reports it on every answer: utilization
+/// (0–1) and reset (epoch seconds) of the five-hour and seven-day windows.
+#[derive(Debug, Clone, Copy)]
+pub struct Usage {
+    pub five_hour: (f64, u64),
+    pub seven_day: (f64, u64),
+}
+
+impl Usage {
+    /// The `anthropic-ratelimit-unified-*` headers that carry it, as
+    /// Claude Code reads them into its status line's `rate_limits`.
+    fn headers(&self) -> String {
+        format!(
+            "anthropic-ratelimit-unified-status: allowed\r\n\
+             anthropic-ratelimit-unified-5h-utilization: {}\r\n\
+             anthropic-ratelimit-unified-5h-reset: {}\r\n\
+             anthropic-ratelimit-unified-7d-utilization: {}\r\n\
+             anthropic-ratelimit-unified-7d-reset: {}\r\n",
+            self.five_hour.0, self.five_hour.1, self.seven_day.0, self.seven_day.1
+        )
+    }
+}
+
 struct Inner {
     requests: Mutex<Vec<RecordedRequest>>,
     /// By credential.
     limits: Mutex<HashMap<String, Limit>>,
+    /// By credential.
+    usage: Mutex<HashMap<String, Usage>>,
     stopped: AtomicBool,
     conns: Mutex<HashMap<u64, TcpStream>>,
     next_conn: AtomicU64,
@@ -156,6 +184,7 @@ impl FakeApi {
         let inner = Arc::new(Inner {
             requests: Mutex::new(Vec::new()),
             limits: Mutex::new(HashMap::new()),
+            usage: Mutex::new(HashMap::new()),
             stopped: AtomicBool::new(false),
             conns: Mutex::new(HashMap::new()),
             next_conn: AtomicU64::new(0),
@@ -220,6 +249,13 @@ impl FakeApi {
     /// Answers the turns held for `text`, and later ones at once.
     pub fn release(&self, text: &str) {
         lock(&self.inner.held).retain(|t| t != text);
+    }
+
+    /// From now on every answer to `credential`'s `POST /v1/messages`
+    /// carries the account's usage in the unified rate-limit headers, as
+    /// Anthropic's API sends them to a subscription.
+    pub fn usage(&self, credential: &str, usage: Usage) {
+        lock(&self.inner.usage).insert(credential.to_string(), usage);
     }
 
     /// Only the `POST /v1/messages` requests (model turns).
@@ -376,9 +412,14 @@ fn serve_connection(stream: TcpStream, inner: &Inner) -> io::Result<()> {
                 thread::sleep(Duration::from_millis(20));
             }
         }
+        let usage = match (req.method.as_str(), req.route(), &req.credential()) {
+            ("POST", "/v1/messages", Some(c)) => lock(&inner.usage).get(c).map(Usage::headers),
+            _ => None,
+        }
+        .unwrap_or_default();
         match limit {
             Some(limit) if refused => refuse(&mut writer, limit, close)?,
-            _ => respond(&mut writer, &req, &body_json, n, close)?,
+            _ => respond(&mut writer, &req, &body_json, n, close, &usage)?,
         }
         if close {
             return Ok(());
@@ -517,6 +558,7 @@ fn respond(
     body: &Value,
     n: usize,
     close: bool,
+    extra_headers: &str,
 ) -> io::Result<()> {
     let route = req.route();
     let head_only = req.method == "HEAD";
@@ -538,6 +580,7 @@ fn respond(
                     sse.as_bytes(),
                     head_only,
                     close,
+                    extra_headers,
                 )
             } else {
                 let msg = json!({
@@ -557,6 +600,7 @@ fn respond(
                     msg.to_string().as_bytes(),
                     head_only,
                     close,
+                    extra_headers,
                 )
             }
         }
@@ -567,9 +611,10 @@ fn respond(
             br#"{"input_tokens":10}"#,
             head_only,
             close,
+            "",
         ),
-        ("HEAD", _) | ("GET", "/") => send(w, 200, "text/plain", b"ok", head_only, close),
-        _ => send(w, 200, "application/json", b"{}", head_only, close),
+        ("HEAD", _) | ("GET", "/") => send(w, 200, "text/plain", b"ok", head_only, close, ""),
+        _ => send(w, 200, "application/json", b"{}", head_only, close, ""),
     }
 }
 
@@ -623,11 +668,12 @@ fn send(
     body: &[u8],
     head_only: bool,
     close: bool,
+    extra_headers: &str,
 ) -> io::Result<()> {
     let reason = if status == 200 { "OK" } else { "Error" };
     let head = format!(
         "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
-         Cache-Control: no-cache\r\nrequest-id: req_fake\r\nConnection: {}\r\n\r\n",
+         Cache-Control: no-cache\r\nrequest-id: req_fake\r\n{extra_headers}Connection: {}\r\n\r\n",
         body.len(),
         if close { "close" } else { "keep-alive" }
     );

@@ -219,24 +219,34 @@ impl Real {
             .unwrap(),
         )
         .unwrap();
+        let ours = |command: &Value| {
+            let rest = command
+                .as_str()
+                .and_then(|c| c.strip_prefix("agent-queue "))
+                .expect("the shipped settings call agent-queue");
+            format!("{} {rest}", sh_quote(&bin().display().to_string()))
+        };
         let mut hooks = contrib["hooks"].clone();
         for (event, groups) in hooks.as_object_mut().unwrap() {
             let groups = groups.as_array_mut().unwrap();
             for group in groups.iter_mut() {
                 for hook in group["hooks"].as_array_mut().unwrap() {
-                    let command = hook["command"].as_str().unwrap();
-                    let rest = command
-                        .strip_prefix("agent-queue ")
-                        .expect("the shipped hook calls agent-queue");
-                    hook["command"] =
-                        json!(format!("{} {rest}", sh_quote(&bin().display().to_string())));
+                    hook["command"] = json!(ours(&hook["command"]));
                 }
             }
             groups.push(
                 json!({"hooks": [{"type": "command", "command": format!("{witness} {event}")}]}),
             );
         }
-        let mut settings = json!({ "hooks": hooks });
+        // The status line too, its JSON kept in witness/statusline.*.json.
+        let mut statusline = contrib["statusLine"].clone();
+        let keep = format!(
+            "f={}/statusline.$(date +%s%N).$$; tee \"$f.tmp\" | {}; mv \"$f.tmp\" \"$f.json\"",
+            sh_quote(&w.path("witness").display().to_string()),
+            ours(&statusline["command"])
+        );
+        statusline["command"] = json!(keep);
+        let mut settings = json!({ "hooks": hooks, "statusLine": statusline });
         if home.skip_bypass {
             settings["skipDangerousModePermissionPrompt"] = json!(true);
         }

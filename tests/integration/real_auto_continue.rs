@@ -9,10 +9,11 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::env::epoch;
 use crate::fake_api::Claim;
 use crate::real_agent::{claude_or_skip, task_file, version_of, Real, WAIT};
 use crate::real_limits::{
-    epoch, stop_failures, turn_of, two_accounts, whole_minute_ahead, TOKEN_A, TOKEN_B,
+    stop_failures, turn_of, two_accounts, whole_minute_ahead, TOKEN_A, TOKEN_B,
 };
 
 /// How far past the reset the limited agent is watched: Claude Code

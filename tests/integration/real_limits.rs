@@ -11,12 +11,12 @@
 //! `CLAUDE_CONFIG_DIR`; see docs/real-agent-notes.md, "Usage limits".
 
 use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use agent_queue::accounts::limits::{reset_time, Patterns};
 use serde_json::Value;
 
-use crate::env::{json_lines, sh_quote, stderr, stdout};
+use crate::env::{epoch, json_lines, sh_quote, stderr, stdout};
 use crate::fake_api::Claim;
 use crate::real_agent::{claude_or_skip, task_file, version_of, Home, Real, API_KEY, WAIT};
 
@@ -27,13 +27,6 @@ pub(crate) const TOKEN_B: &str = "sk-ant-oat01-fakefakefake-account-b-0123456789
 /// agent to start, take the task, hit the limit and for the test to look
 /// at everything that must hold while the limit lasts.
 const LIMIT_AHEAD: u64 = 12;
-
-pub(crate) fn epoch() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
 
 /// The first whole minute at least `secs` ahead. Claude Code shows a
 /// reset to the minute (`resets 1:16am` for 01:16:40: the seconds are
@@ -267,7 +260,15 @@ fn claude_code_at_a_usage_limit_shows_lines_that_agent_queue_reads() {
         line.starts_with("Session limit reached · Retrying in "),
         "{line:?}"
     );
-    assert!(screen.contains("esc to interrupt"), "{screen}");
+    // Busy: the footer says so, unless a status line (as the settings
+    // here install) takes the footer's place.
+    assert!(
+        screen.contains("esc to interrupt")
+            || screen
+                .lines()
+                .any(|l| l.trim_start().starts_with("agent-queue")),
+        "{screen}"
+    );
     // The time in parentheses is the limit's reset (Claude Code 2.1.197
     // draws `(${resetsAt})` from the unified reset header), not the retry.
     assert_eq!(
@@ -336,10 +337,10 @@ pub(crate) fn turn_of(r: &Real, token: &str, message: &str, status: u16) -> bool
 }
 
 /// The pool `default` (`ccl-auto-1`) runs account max-a, whose agent profile
-/// gives Claude Code its own config folder and token; the pool `b` (`b-1`)
-/// runs account max-b, likewise; both sessions started.
-pub(crate) fn two_accounts(claude: &Path) -> Real {
-    let mut r = Real::new(claude, 1, Home::ready());
+/// gives Claude Code its own config folder and token (`TOKEN_A`); the pool
+/// `b` (`b-1`) runs account max-b, likewise (`TOKEN_B`); `extra` is more
+/// config. No API key in their sessions.
+pub(crate) fn two_subscriptions(r: &mut Real, extra: &str) {
     r.w.agent_env.remove("ANTHROPIC_API_KEY");
     let profile = |name: &str, token: &str| {
         let env: Vec<String> = subscription(&r.config_dir(name), token)
@@ -357,14 +358,20 @@ pub(crate) fn two_accounts(claude: &Path) -> Real {
     r.w.pool_config("account = \"max-a\"\nagent = \"claude-a\"");
     r.w.config(&format!(
         "[pools.b]\nprefix = \"b-\"\nstart = 1\nsize = 1\naccount = \"max-b\"\nagent = \"claude-b\"\n\
-         {profiles}"
+         {profiles}{extra}"
     ));
     r.w.start_session("ccl-auto-1");
     r.w.start_session("b-1");
+}
+
+/// Two subscriptions (`two_subscriptions`), with both sessions started.
+pub(crate) fn two_accounts(claude: &Path) -> Real {
+    let mut r = Real::new(claude, 1, Home::ready());
+    two_subscriptions(&mut r, "");
     r
 }
 
-/// Two accounts as `two_accounts` has them; max-a is at its session limit
+/// Two subscriptions (`two_subscriptions`); max-a is at its session limit
 /// until a reset some seconds ahead.
 #[test]
 fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works_after_the_reset() {
