@@ -55,6 +55,9 @@ _agent__queue() {
             agent__queue,peek)
                 cmd="agent__queue__subcmd__peek"
                 ;;
+            agent__queue,prune)
+                cmd="agent__queue__subcmd__prune"
+                ;;
             agent__queue,requeue)
                 cmd="agent__queue__subcmd__requeue"
                 ;;
@@ -112,6 +115,9 @@ _agent__queue() {
             agent__queue__subcmd__help,peek)
                 cmd="agent__queue__subcmd__help__subcmd__peek"
                 ;;
+            agent__queue__subcmd__help,prune)
+                cmd="agent__queue__subcmd__help__subcmd__prune"
+                ;;
             agent__queue__subcmd__help,requeue)
                 cmd="agent__queue__subcmd__help__subcmd__requeue"
                 ;;
@@ -137,7 +143,7 @@ _agent__queue() {
 
     case "${cmd}" in
         agent__queue)
-            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown cancel requeue pause resume peek doctor help"
+            opts="-q -v -h -V --config --json --quiet --verbose --help --version parse free-session dispatch scan mark-idle status history demo submit hook statusline clear-cooldown cancel requeue pause resume peek doctor prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -275,7 +281,7 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__help)
-            opts="parse free-session dispatch scan mark-idle status history demo submit hook clear-cooldown cancel requeue pause resume peek doctor help"
+            opts="parse free-session dispatch scan mark-idle status history demo submit hook statusline clear-cooldown cancel requeue pause resume peek doctor prune help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -457,6 +463,20 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__help__subcmd__peek)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__help__subcmd__prune)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -679,6 +699,28 @@ _agent__queue() {
             fi
             case "${prev}" in
                 --lines)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        agent__queue__subcmd__prune)
+            opts="-q -v -h --older-than --dry-run --config --json --quiet --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --older-than)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -140,6 +140,7 @@ struct Raw {
     history: History,
     #[serde(default)]
     notify: crate::store::notify::Notify,
+    #[serde(default)]
     accounts: BTreeMap<String, AccountSettings>,
     #[serde(default)]
     routing: Routing,

@@ -298,6 +298,48 @@ pub fn hooks(name: &str, settings_file: &Path, settings: &Value) -> Vec<Check> {
         .collect()
 }
 
+/// Whether the account's `settings.json` runs `agent-queue statusline` as
+/// its status line, with a `refreshInterval` so idle agents keep reporting.
+/// A `warn`, not a `fail`: without it delivery works, only the usage before
+/// the limit (`hold_at`, `prefer = "headroom"`) is unknown.
+pub fn statusline(name: &str, settings_file: &Path, settings: &Value) -> Check {
+    use crate::accounts::usage::{statusline_setting, StatusLineSetting};
+    let what = format!("status line (account {name})");
+    let fix = "add the statusLine of contrib/claude-code/settings.json to it";
+    match statusline_setting(settings) {
+        StatusLineSetting::Installed {
+            refresh_interval: Some(_),
+        } => Check::ok(what, "runs agent-queue statusline"),
+        StatusLineSetting::Installed {
+            refresh_interval: None,
+        } => Check::warn(
+            what,
+            format!(
+                "{}: agent-queue statusline has no refreshInterval, so an idle agent stops \
+                 reporting its account's usage",
+                settings_file.display()
+            ),
+            "set \"refreshInterval\": 5 in its statusLine",
+        ),
+        StatusLineSetting::Other(command) => Check::warn(
+            what,
+            format!(
+                "{} runs `{command}` as its status line: the account's usage is not recorded",
+                settings_file.display()
+            ),
+            "move that command to [statusline] command, and install agent-queue statusline",
+        ),
+        StatusLineSetting::Missing => Check::warn(
+            what,
+            format!(
+                "{} has no statusLine: the account's usage before its limit is not recorded",
+                settings_file.display()
+            ),
+            fix,
+        ),
+    }
+}
+
 /// `agent-queue hook`, or `/path/to/agent-queue -q hook`, …
 fn runs_hook(command: &str) -> bool {
     let words: Vec<&str> = command.split_whitespace().collect();

@@ -270,6 +270,7 @@ fn claude(config: &Config, panes: &[PoolPane]) -> Vec<Check> {
             answered: &answered,
         }));
         out.extend(checks::hooks(name, &files.settings, &settings));
+        out.push(checks::statusline(name, &files.settings, &settings));
     }
     out
 }

@@ -105,3 +105,22 @@ fn a_line_says_status_what_and_fix() {
     assert_eq!(c.line(), "fail  x: y; fix: z");
     assert_eq!(Check::ok("x", "y").line(), "ok    x: y");
 }
+
+#[test]
+fn the_status_line_is_checked_with_its_refresh() {
+    let file = Path::new("/h/.claude/settings.json");
+    let installed = json!({"statusLine": {"type": "command", "command": "agent-queue statusline", "refreshInterval": 5}});
+    assert_eq!(statusline("a", file, &installed).status, Status::Ok);
+    let no_refresh =
+        json!({"statusLine": {"type": "command", "command": "agent-queue statusline"}});
+    let c = statusline("a", file, &no_refresh);
+    assert_eq!(c.status, Status::Warn);
+    assert!(c.detail.contains("refreshInterval"), "{}", c.detail);
+    let other = json!({"statusLine": {"type": "command", "command": "ccstatusline"}});
+    let c = statusline("a", file, &other);
+    assert_eq!(c.status, Status::Warn);
+    assert!(c.detail.contains("ccstatusline"), "{}", c.detail);
+    let c = statusline("a", file, &json!({}));
+    assert_eq!(c.status, Status::Warn);
+    assert!(c.detail.contains("no statusLine"), "{}", c.detail);
+}
