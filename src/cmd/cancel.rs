@@ -28,6 +28,7 @@ use crate::store::state::{Phase, State};
 impl Run for CancelArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
+        crate::store::journal::open(&config);
         let d = Dispatcher::new(&config);
         let mut outcome = Outcome::Done;
         for target in &self.targets {

@@ -34,6 +34,7 @@ enum Verb {
 
 fn change(ctx: &Ctx, args: &PauseArgs, verb: Verb) -> anyhow::Result<Outcome> {
     let config = ctx.config()?;
+    crate::store::journal::open(&config);
     let sel = selection(&config, args)?;
     let store = Store::new(config.state_file.clone());
     let mut locked = store.lock()?;

@@ -27,8 +27,6 @@ use crate::store::state::{State, Store};
 /// Where a project's finished task files go.
 pub const ARCHIVE: &str = ".agent-queue/archive";
 
-/// The suffixes of a task whose life in the inbox is over.
-
 /// What prune would do, for `--dry-run`.
 #[derive(Serialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -81,6 +79,7 @@ impl Plan<'_> {
 impl Run for PruneArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
+        crate::store::journal::open(&config);
         let older_than = crate::config::parse_duration(&self.older_than).ok_or_else(|| {
             bad_input(format!(
                 "--older-than {}: not a duration (write e.g. 7d, 12h, 30m)",

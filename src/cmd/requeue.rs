@@ -16,6 +16,7 @@ use crate::store::state::Store;
 impl Run for RequeueArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
+        crate::store::journal::open(&config);
         let store = Store::new(config.state_file.clone());
         let mut outcome = Outcome::Done;
         for task in &self.tasks {

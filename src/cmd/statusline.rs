@@ -55,6 +55,8 @@ impl Run for StatusLine {
         };
         match ctx.config() {
             Ok(config) => {
+                // `held` and `released` go to the history.
+                crate::store::journal::open(&config);
                 let line = own_line(&config, &json);
                 print(chained(&config, &bytes).unwrap_or(line));
             }

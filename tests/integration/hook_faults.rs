@@ -143,7 +143,7 @@ fn a_reset_already_past_holds_the_account_for_limit_wait() {
     );
     let err = crate::env::stderr(&out);
     assert!(
-        err.contains("is already past; waiting [agent] limit_wait (3600s)"),
+        err.contains("is already past; waiting [agent] limit_wait (1h00m)"),
         "{err}"
     );
     let account = w.account("default");
