@@ -5,6 +5,7 @@
 //! deadline; nothing sleeps a fixed time hoping the agent is ready.
 
 pub mod ready;
+pub mod secrets;
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -21,7 +22,7 @@ use crate::tmux::Screen;
 use ready::{Failure, ReadyWait, Step};
 
 pub use crate::pane::agent::POLL;
-pub use words::{agent_command, command_line, message, resume_id, strip_controls};
+pub use words::{agent_command, command_line, environment, message, resume_id, strip_controls};
 
 mod words;
 /// How long a paste may take to show in the agent's input before Enter is
@@ -216,14 +217,37 @@ impl Launch<'_> {
             .find(|d| screen.text.contains(&d.matches))
     }
 
-    /// Runs the whole launch; on error the caller puts the task back.
+    /// Runs the whole launch; on error the caller puts the task back. An
+    /// error never quotes a value of the profile's environment (the agent
+    /// could print one): each is replaced by `$NAME`.
     pub fn run(&self) -> Result<(), LaunchError> {
+        let env = environment(self.agent);
+        if env.is_some() {
+            report::debug(format!(
+                "{}: the agent's environment ({}) goes through a tmux buffer, not the typed line",
+                self.session(),
+                secrets::names(&self.agent.env)
+            ));
+        }
+        let outcome = self.run_with(env.as_deref());
+        if outcome.is_err() && env.is_some() {
+            self.pane.forget_env();
+        }
+        outcome.map_err(|mut e| {
+            e.message = secrets::redact(&e.message, &self.agent.env);
+            e
+        })
+    }
+
+    fn run_with(&self, env: Option<&str>) -> Result<(), LaunchError> {
         // The pane is reset first, so that only what it shows after this
         // launch counts (an agent that exited leaves its last screen, prompt
         // marker included).
-        self.pane
-            .type_line(&self.command_line)
-            .map_err(|e| self.tmux_error(e))?;
+        match env {
+            Some(env) => self.pane.type_line_with_env(&self.command_line, env),
+            None => self.pane.type_line(&self.command_line),
+        }
+        .map_err(|e| self.tmux_error(e))?;
         self.note(Stage::Typed);
         let ready = self.wait_ready()?;
         self.note(Stage::Ready);

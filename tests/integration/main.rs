@@ -25,5 +25,7 @@ mod properties;
 mod real_agent;
 mod real_limits;
 mod scan;
+mod secrets;
 mod security;
+mod sshd;
 mod status;
