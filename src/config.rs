@@ -19,6 +19,7 @@ use crate::store::security::Security;
 
 mod agent;
 mod pool;
+mod shown;
 
 use agent::merge_dialogs;
 pub use agent::{default_dialogs, Agent, Dialog, Models};
@@ -206,8 +207,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
             *p = dir.join(&*p);
         }
     };
-    let raw: Raw =
-        toml::from_str(text).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
+    let raw: Raw = toml::from_str(text).map_err(|e| bad_input(shown::toml_error(text, &e)))?;
     let mut projects = raw.projects.ok_or_else(|| {
         bad_input("missing [projects]: say which projects to scan (paths or roots)")
     })?;
@@ -220,6 +220,16 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         if agent.ready_marker.trim().is_empty() {
             return Err(bad_input(format!(
                 "{table} ready_marker is empty: it would match every screen"
+            )));
+        }
+        if let Some(d) = agent.dialogs.iter().find(|d| {
+            (d.choose.is_some() && !d.answer.is_empty())
+                || d.choose.as_deref().is_some_and(|c| c.trim().is_empty())
+        }) {
+            return Err(bad_input(format!(
+                "{table} dialog `{}`: give `choose` (the text of the option to pick) or \
+                 `answer` (keys), not both, and `choose` not empty",
+                d.name
             )));
         }
         agent.dialogs = merge_dialogs(default_dialogs(), agent.dialogs);
@@ -239,7 +249,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         let table = format!("[agents.{name}]");
         let parsed: Agent = value
             .try_into()
-            .map_err(|e| bad_input(format!("{table}: {}", e.to_string().trim_end())))?;
+            .map_err(|e| bad_input(format!("{table}: {}", shown::table_error(&e.to_string()))))?;
         agents.insert(name, profile(&table, parsed)?);
     }
     let pools = pool::resolve(raw.pool, raw.pools, &agent, &agents, &raw.tmux.command)?;

@@ -349,6 +349,7 @@ impl<'a> Dispatcher<'a> {
                 started: &claim.started,
             },
             agent,
+            task: &claim.dispatched,
             command_line: launch::command_line(
                 agent,
                 &claim.pending.project,

@@ -4,11 +4,13 @@
 //! check that Enter was taken. Every wait is a poll of the screen with a
 //! deadline; nothing sleeps a fixed time hoping the agent is ready.
 
+mod answer;
 pub mod ready;
 pub mod secrets;
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::accounts::limits::Patterns;
@@ -106,6 +108,8 @@ pub struct Launch<'a> {
     /// The pane it launches into, with the start's nonce.
     pub pane: AgentPane<'a>,
     pub agent: &'a Agent,
+    /// The task's file (claimed: `.dispatched`), for the history.
+    pub task: &'a Path,
     pub command_line: String,
     pub message: String,
     /// The launch lock file, where the stage reached is noted.
@@ -316,10 +320,7 @@ impl Launch<'_> {
             match wait.next(&s.text, &self.pane.activity(&s), start.elapsed()) {
                 Step::Ready => return Ok(s),
                 Step::Wait => {}
-                Step::Answer(d) => self
-                    .pane
-                    .config_keys(&d.answer)
-                    .map_err(|e| self.tmux_error(e))?,
+                Step::Answer(d) => self.answer(d, &s)?,
                 Step::Fail(failure) => return Err(self.failure(failure, &s)),
             }
             std::thread::sleep(POLL);
@@ -338,7 +339,7 @@ impl Launch<'_> {
             ),
             Failure::Exited(status, dialog) => {
                 let at = dialog
-                    .map(|d| format!(", at its {} screen", d.name))
+                    .map(|d| format!(", at its {} screen{}", d.name, fix(d)))
                     .unwrap_or_default();
                 self.fail_quoting(
                     format!("the agent exited (status {status}) before its prompt{at}"),
@@ -347,6 +348,11 @@ impl Launch<'_> {
                 )
             }
             Failure::Replaced => self.fail("its pane was closed or replaced during the launch", s),
+            Failure::Unanswered(d) if !fix(d).is_empty() => self.fail_at(
+                format!("the agent stopped at its {} screen{}", d.name, fix(d)),
+                s,
+                d,
+            ),
             Failure::Unanswered(d) => self.fail_at(
                 format!(
                     "the agent stopped at its {} dialog, which the config does not answer ([[agent.dialog]])",
@@ -461,6 +467,21 @@ impl Launch<'_> {
             screen::tail(&s.text, 4)
         ));
         Ok(())
+    }
+}
+
+/// What to do about a screen that no answer gets past (the agent exits
+/// there), for the built-in dialogs that are such; empty for the others.
+fn fix(d: &Dialog) -> &'static str {
+    match d.name.to_ascii_lowercase().as_str() {
+        "no service" => {
+            ": Claude Code is in its first-run onboarding, which needs Anthropic's servers; \
+             no [[agent.dialog]] answer gets past it. Set \"hasCompletedOnboarding\": true in \
+             the account's ~/.claude.json (or $CLAUDE_CONFIG_DIR/.claude.json), or run `claude` \
+             once by hand and log in (docs/claude-code.md)"
+        }
+        "as root" => ": as root, --dangerously-skip-permissions needs IS_SANDBOX=1 in the agent's environment",
+        _ => "",
     }
 }
 

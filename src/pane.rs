@@ -27,6 +27,7 @@
 //! there, never in the shell.
 
 pub mod agent;
+pub mod menu;
 pub mod screen;
 
 use serde::{Deserialize, Serialize};

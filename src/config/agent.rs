@@ -73,6 +73,18 @@ pub struct Dialog {
     /// tmux key names to send; empty: fail the launch, naming the dialog.
     #[serde(default)]
     pub answer: Vec<String>,
+    /// The text of the menu option to pick (`pane::menu`): the cursor is
+    /// moved onto it, seen there, then Enter. Preferred to `answer`, whose
+    /// keys name a position that changes between versions.
+    #[serde(default)]
+    pub choose: Option<String>,
+}
+
+impl Dialog {
+    /// The config answers it (else the launch fails, naming it).
+    pub fn is_answered(&self) -> bool {
+        !self.answer.is_empty() || self.choose.is_some()
+    }
 }
 
 /// The screens Claude Code 2.1.197 is known to show instead of its prompt
@@ -96,6 +108,7 @@ pub fn default_dialogs() -> Vec<Dialog> {
         name: name.into(),
         matches: matches.into(),
         answer: Vec::new(),
+        choose: None,
     };
     vec![
         d("folder trust", "Yes, I trust this folder"),

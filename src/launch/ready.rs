@@ -90,7 +90,7 @@ impl<'a> ReadyWait<'a> {
             Activity::Replaced => return Step::Fail(Failure::Replaced),
         }
         let step = match dialog {
-            Some(d) if d.answer.is_empty() => Step::Fail(Failure::Unanswered(d)),
+            Some(d) if !d.is_answered() => Step::Fail(Failure::Unanswered(d)),
             Some(d) => match self.answered.iter().find(|(n, _)| *n == d.name) {
                 None => {
                     self.answered.push((&d.name, elapsed));

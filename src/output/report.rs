@@ -117,6 +117,16 @@ pub enum Event {
         #[serde(serialize_with = "json_path_opt::serialize")]
         task: Option<PathBuf>,
     },
+    /// A launch answered a dialog of the agent's as the config says (the
+    /// agent records it: a folder trusted, a key approved).
+    Answered {
+        #[serde(serialize_with = "json_path::serialize")]
+        task: PathBuf,
+        session: String,
+        dialog: String,
+        /// The option picked (`choose`), or the keys sent (`answer`).
+        option: String,
+    },
     /// `submit`: a task landed in an inbox.
     Submitted {
         #[serde(serialize_with = "json_path::serialize")]
@@ -137,7 +147,8 @@ impl Event {
             | Event::Idle { .. }
             | Event::Received { .. }
             | Event::Done { .. }
-            | Event::Submitted { .. } => Level::Info,
+            | Event::Submitted { .. }
+            | Event::Answered { .. } => Level::Info,
             Event::Rejected { .. }
             | Event::Skipped { .. }
             | Event::Ended { .. }
@@ -219,6 +230,15 @@ impl Event {
             Event::Submitted { task, priority, .. } => {
                 format!("submitted {} ({priority})", task.display())
             }
+            Event::Answered {
+                task,
+                session,
+                dialog,
+                option,
+            } => format!(
+                "{session}: answered the agent's {dialog} dialog with `{option}` (launching {})",
+                task.display()
+            ),
         }
     }
 
@@ -339,6 +359,13 @@ pub fn event(e: &Event) {
     if json() {
         print_json(e);
     }
+    record(e);
+}
+
+/// Reports an event on stderr and in the history journal, but not among
+/// the `--json` lines of stdout (whose events scripts match by kind).
+pub fn logged(e: &Event) {
+    log(e.level(), &e.human());
     record(e);
 }
 

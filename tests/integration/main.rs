@@ -9,6 +9,7 @@ mod first_run;
 mod cli;
 mod completions;
 mod contrib;
+mod dialogs;
 mod dispatch;
 mod docs;
 mod guarantees;
