@@ -15,6 +15,10 @@ use crate::tmux::Screen;
 
 /// How long one cursor move may take to show.
 const MOVE_SETTLE: Duration = Duration::from_secs(2);
+/// How long the cursor must stay on the option before Enter.
+const STAYS: Duration = Duration::from_millis(200);
+/// How often the moves are made again when the cursor was put back.
+const ATTEMPTS: usize = 3;
 
 impl Launch<'_> {
     /// Answers dialog `d`, shown on `screen`.
@@ -37,8 +41,47 @@ impl Launch<'_> {
         Ok(())
     }
 
-    /// Picks the option that reads `choose`; returns its text.
+    /// Picks the option that reads `choose`: moves the cursor onto it,
+    /// and presses Enter once the cursor has stayed there `STAYS` (a
+    /// dialog drawn again puts its cursor back: then it starts over, at
+    /// most `ATTEMPTS` times). Returns the option's text.
     fn choose(&self, d: &Dialog, choose: &str, screen: &Screen) -> Result<String, LaunchError> {
+        let marker = &self.agent.ready_marker;
+        let mut screen = screen.clone();
+        for _ in 0..ATTEMPTS {
+            let (option, landed) = self.move_to(d, choose, &screen)?;
+            screen = self.poll(POLL, STAYS, |s| {
+                menu::read(&s.text, marker).is_none_or(|m| m.pick(choose) != Pick::Confirm)
+            })?;
+            if menu::read(&screen.text, marker).is_some_and(|m| m.pick(choose) == Pick::Confirm)
+                && !self.pane.ended(&screen)
+            {
+                self.pane.keys(&["Enter"]).map_err(|e| self.tmux_error(e))?;
+                return Ok(option);
+            }
+            if self.pane.ended(&screen) || !screen.text.contains(&d.matches) {
+                screen = landed;
+                break;
+            }
+        }
+        Err(self.fail_at(
+            format!(
+                "the cursor did not stay on `{choose}` in the {} dialog; Enter was not pressed",
+                d.name
+            ),
+            &screen,
+            d,
+        ))
+    }
+
+    /// Moves the cursor onto the option for `choose`; its text, and the
+    /// screen that shows the cursor there.
+    fn move_to(
+        &self,
+        d: &Dialog,
+        choose: &str,
+        screen: &Screen,
+    ) -> Result<(String, Screen), LaunchError> {
         let marker = &self.agent.ready_marker;
         let not_a_menu = || {
             self.fail_at(
@@ -101,7 +144,6 @@ impl Launch<'_> {
                 d,
             ));
         };
-        self.pane.keys(&["Enter"]).map_err(|e| self.tmux_error(e))?;
-        Ok(option)
+        Ok((option, last))
     }
 }

@@ -56,10 +56,16 @@ fn an_option_that_is_not_there_fails_the_launch_naming_the_dialog_and_its_option
     let p = w.project("p");
     let task = w.task(&p, "t.md", "high", "x");
     w.start_pool();
-    let out = w.fails(&["dispatch", task.to_str().unwrap()], 3, "folder trust dialog");
+    let out = w.fails(
+        &["dispatch", task.to_str().unwrap()],
+        3,
+        "folder trust dialog",
+    );
     let err = stderr(&out);
     assert!(
-        err.contains("has no option `Always trust` (it offers: No, exit / Yes, I trust this folder)"),
+        err.contains(
+            "has no option `Always trust` (it offers: No, exit / Yes, I trust this folder)"
+        ),
         "{err}"
     );
     assert!(task.exists(), "back in its inbox");

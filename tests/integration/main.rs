@@ -24,6 +24,7 @@ mod panes;
 mod pools;
 mod properties;
 mod real_agent;
+mod real_first_run;
 mod real_limits;
 mod scan;
 mod secrets;

@@ -47,6 +47,11 @@ fn claude() -> Result<PathBuf, String> {
             Err(format!("AGENT_QUEUE_CLAUDE={} is not a file", p.display()))
         };
     }
+    claude_of(VERSION)
+}
+
+/// The claude binary of `version`, where the install script puts it.
+pub(crate) fn claude_of(version: &str) -> Result<PathBuf, String> {
     let cache = std::env::var_os("XDG_CACHE_HOME")
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
@@ -54,7 +59,7 @@ fn claude() -> Result<PathBuf, String> {
             PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
         });
     let dir = cache.join(format!(
-        "agent-queue/claude-code-{VERSION}/node_modules/@anthropic-ai"
+        "agent-queue/claude-code-{version}/node_modules/@anthropic-ai"
     ));
     let found = fs::read_dir(&dir).ok().and_then(|entries| {
         entries
@@ -65,8 +70,8 @@ fn claude() -> Result<PathBuf, String> {
     });
     found.ok_or_else(|| {
         format!(
-            "Claude Code {VERSION} is not installed (nothing under {}); \
-             run contrib/install-claude-code.sh, or set AGENT_QUEUE_CLAUDE",
+            "Claude Code {version} is not installed (nothing under {}); \
+             run contrib/install-claude-code.sh {version}, or set AGENT_QUEUE_CLAUDE",
             dir.display()
         )
     })
@@ -96,18 +101,18 @@ pub(crate) fn claude_or_skip(test: &str) -> Option<PathBuf> {
 #[derive(Clone)]
 pub(crate) struct Home {
     /// `hasCompletedOnboarding`: no first-run screens.
-    onboarded: bool,
+    pub(crate) onboarded: bool,
     /// The key's suffix in `customApiKeyResponses`: `Some(true)` approved,
     /// `Some(false)` rejected, `None` never asked.
-    key: Option<bool>,
+    pub(crate) key: Option<bool>,
     /// `skipDangerousModePermissionPrompt`: no bypass warning.
-    skip_bypass: bool,
+    pub(crate) skip_bypass: bool,
     /// The projects root is trusted (and so every project under it).
-    trusted: bool,
+    pub(crate) trusted: bool,
     /// `IS_SANDBOX=1`, which root needs for `--dangerously-skip-permissions`.
-    sandbox: bool,
+    pub(crate) sandbox: bool,
     /// `[agent] command`, when not the default `claude …`.
-    command: Option<String>,
+    pub(crate) command: Option<String>,
 }
 
 impl Home {
@@ -298,7 +303,7 @@ impl Real {
     }
 
     /// `~/.claude.json` as the agents left it.
-    fn claude_json(&self) -> Value {
+    pub(crate) fn claude_json(&self) -> Value {
         serde_json::from_str(&fs::read_to_string(self.w.home().join(".claude.json")).unwrap())
             .unwrap()
     }
@@ -319,7 +324,7 @@ impl Real {
         dir
     }
 
-    fn trusted(&self, project: &Path) -> bool {
+    pub(crate) fn trusted(&self, project: &Path) -> bool {
         self.claude_json()["projects"][project.display().to_string()]["hasTrustDialogAccepted"]
             == json!(true)
     }
