@@ -26,6 +26,7 @@ mod properties;
 mod real_agent;
 mod real_first_run;
 mod real_limits;
+mod refused_input;
 mod scan;
 mod secrets;
 mod security;
