@@ -194,7 +194,9 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         Err(e) => return Err(bad_input(format!("reading config {}: {e}", path.display()))),
     };
     crate::store::security::check_config_file(path)?;
-    parse(&text, path).with_context(|| format!("config {}", path.display()))
+    let config = parse(&text, path).with_context(|| format!("config {}", path.display()))?;
+    shown::warn_if_secrets_readable(&config);
+    Ok(config)
 }
 
 /// Parses config text read from `path`, the folder that relative paths in

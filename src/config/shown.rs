@@ -1,9 +1,33 @@
-//! How a config error shows the config: toml quotes the line at fault, and
-//! the line at fault may hold a profile's `env` value, a secret (an API
-//! key). Such a line is named by its number, never quoted, and the strings
-//! in the message are masked; every other error reads as toml wrote it.
+//! How the config speaks of what it holds, when a profile's `env` value may
+//! be a secret (an API key): toml quotes the line at fault in an error, and
+//! such a line is named by its number, never quoted, with the strings in
+//! the message masked (every other error reads as toml wrote it); and a
+//! config that sets `env` values and that others may read is warned about.
 
 use regex::Regex;
+
+/// A config whose profiles set `env` values (API keys, often) should be
+/// readable by its owner alone: said on every run until it is.
+pub fn warn_if_secrets_readable(config: &super::Config) {
+    use std::os::unix::fs::PermissionsExt;
+    let profiles = std::iter::once(&config.agent).chain(config.pools.iter().map(|p| &p.agent));
+    let names: std::collections::BTreeSet<&str> = profiles
+        .flat_map(|a| a.env.keys().map(String::as_str))
+        .collect();
+    let Ok(meta) = std::fs::metadata(&config.path) else {
+        return;
+    };
+    let mode = meta.permissions().mode() & 0o777;
+    if !names.is_empty() && mode & 0o044 != 0 {
+        crate::output::report::warn(format!(
+            "config {} sets env values ({}) and others may read it (mode {mode:04o}): \
+             chmod 600 {}",
+            config.path.display(),
+            names.into_iter().collect::<Vec<_>>().join(", "),
+            config.path.display()
+        ));
+    }
+}
 
 /// A parse error of the config text, as it is shown.
 pub fn toml_error(text: &str, e: &toml::de::Error) -> String {

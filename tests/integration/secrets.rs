@@ -137,7 +137,7 @@ fn the_secret_reaches_the_agent_alone(w: &World) {
     );
     assert!(samples.leaks.is_empty(), "in ps: {:?}", samples.leaks);
     assert!(
-        samples.saw_script > 0 && samples.runs > 20,
+        samples.saw_script >= 2,
         "the samples covered the launch: {} runs, {} with the start script",
         samples.runs,
         samples.saw_script
@@ -160,11 +160,16 @@ fn the_secret_reaches_the_agent_alone(w: &World) {
     ] {
         assert!(!text.contains(SECRET), "the secret is in {what}:\n{text}");
     }
-    // `-v` names what the agent is given, never its value.
+    // `-v` names what the agent is given, never its value; a config that
+    // others may read (the test's is 0644) is warned about, by name.
+    let err = stderr(&out);
     assert!(
-        stderr(&out).contains("ANTHROPIC_API_KEY"),
-        "{}",
-        stderr(&out)
+        err.contains("the agent's environment (ANTHROPIC_API_KEY) goes through a tmux buffer"),
+        "{err}"
+    );
+    assert!(
+        err.contains("sets env values (ANTHROPIC_API_KEY) and others may read it (mode 0644)"),
+        "{err}"
     );
     assert!(
         stdout(&w.tmux_ok(&["list-buffers"])).is_empty(),

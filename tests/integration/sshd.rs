@@ -4,6 +4,11 @@
 //! pool's `tmux` prefix starts with to reach it (the program is `ssh`, with a
 //! client config of its own: this key, this known host, no prompt).
 //!
+//! The remote commands run in the user's login shell; `SHLVL=1` keeps bash
+//! from reading the user's `~/.bashrc` for them (it does so for a command
+//! that sshd starts at shell level 1), so nothing of the user's shell setup
+//! slows down or breaks each tmux call.
+//!
 //! sshd refuses to start as root without its privilege separation folder
 //! (`/run/sshd`, fixed when it was built); as root the fixture makes it.
 
@@ -87,7 +92,7 @@ impl Sshd {
                 "ListenAddress 127.0.0.1\nPort {port}\nHostKey {host}\nPidFile none\n\
                  AuthorizedKeysFile {auth}\nPermitRootLogin prohibit-password\n\
                  PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
-                 StrictModes no\nLogLevel ERROR\n",
+                 StrictModes no\nLogLevel ERROR\nSetEnv SHLVL=1\n",
                 host = p("host_key").display(),
                 auth = p("authorized_keys").display(),
             ),
