@@ -171,6 +171,14 @@ fn the_secret_reaches_the_agent_alone(w: &World) {
         err.contains("sets env values (ANTHROPIC_API_KEY) and others may read it (mode 0644)"),
         "{err}"
     );
+    // `status` names what the pool's agent is given.
+    let status: serde_json::Value =
+        serde_json::from_str(&stdout(&w.ok(&["--json", "status"]))).unwrap();
+    assert_eq!(
+        status["pools"][0]["env"],
+        serde_json::json!(["ANTHROPIC_API_KEY"])
+    );
+    assert!(stdout(&w.ok(&["status"])).contains("(env ANTHROPIC_API_KEY)"));
     assert!(
         stdout(&w.tmux_ok(&["list-buffers"])).is_empty(),
         "the start script deleted its buffer"
