@@ -5,6 +5,7 @@
 //! deadline; nothing sleeps a fixed time hoping the agent is ready.
 
 mod answer;
+mod failure;
 pub mod ready;
 pub mod secrets;
 
@@ -21,7 +22,7 @@ use crate::pane::screen;
 use crate::pane::Activity;
 use crate::store::state::Store;
 use crate::tmux::Screen;
-use ready::{Failure, ReadyWait, Step};
+use ready::{ReadyWait, Step};
 
 pub use crate::pane::agent::POLL;
 pub use words::{agent_command, command_line, environment, message, resume_id, strip_controls};
@@ -327,57 +328,6 @@ impl Launch<'_> {
         }
     }
 
-    fn failure(&self, failure: Failure<'_>, s: &Screen) -> LaunchError {
-        match failure {
-            Failure::NotStarted => self.fail(
-                format!(
-                    "the typed command did not start within {}s (is the pane at a shell \
-                     prompt, with `tmux` on its PATH?)",
-                    ready::START_GRACE.as_secs()
-                ),
-                s,
-            ),
-            Failure::Exited(status, dialog) => {
-                let at = dialog
-                    .map(|d| format!(", at its {} screen{}", d.name, fix(d)))
-                    .unwrap_or_default();
-                self.fail_quoting(
-                    format!("the agent exited (status {status}) before its prompt{at}"),
-                    s,
-                    6,
-                )
-            }
-            Failure::Replaced => self.fail("its pane was closed or replaced during the launch", s),
-            Failure::Unanswered(d) if !fix(d).is_empty() => self.fail_at(
-                format!("the agent stopped at its {} screen{}", d.name, fix(d)),
-                s,
-                d,
-            ),
-            Failure::Unanswered(d) => self.fail_at(
-                format!(
-                    "the agent stopped at its {} dialog, which the config does not answer ([[agent.dialog]])",
-                    d.name
-                ),
-                s,
-                d,
-            ),
-            Failure::Stayed(d) => self.fail_at(
-                format!("the {} dialog stayed after its configured answer", d.name),
-                s,
-                d,
-            ),
-            Failure::Limit(line) => self.limit_error(line),
-            Failure::Timeout => self.fail(
-                format!(
-                    "no ready marker `{}` within {}s",
-                    self.agent.ready_marker,
-                    self.agent.ready_timeout.as_secs_f32()
-                ),
-                s,
-            ),
-        }
-    }
-
     /// Whether the agent's hook has sent the receipt for this start.
     fn received(&self) -> bool {
         self.receipts.is_some_and(|store| {
@@ -467,21 +417,6 @@ impl Launch<'_> {
             screen::tail(&s.text, 4)
         ));
         Ok(())
-    }
-}
-
-/// What to do about a screen that no answer gets past (the agent exits
-/// there), for the built-in dialogs that are such; empty for the others.
-fn fix(d: &Dialog) -> &'static str {
-    match d.name.to_ascii_lowercase().as_str() {
-        "no service" => {
-            ": Claude Code is in its first-run onboarding, which needs Anthropic's servers; \
-             no [[agent.dialog]] answer gets past it. Set \"hasCompletedOnboarding\": true in \
-             the account's ~/.claude.json (or $CLAUDE_CONFIG_DIR/.claude.json), or run `claude` \
-             once by hand and log in (docs/claude-code.md)"
-        }
-        "as root" => ": as root, --dangerously-skip-permissions needs IS_SANDBOX=1 in the agent's environment",
-        _ => "",
     }
 }
 
