@@ -121,3 +121,27 @@ fn choose_and_answer_together_are_a_config_error_naming_the_dialog() {
     );
     w.fails(&["status"], 2, "dialog `folder trust`");
 }
+
+#[test]
+fn the_no_service_screen_says_what_to_do() {
+    let mut w = World::new(1);
+    w.agent_env.insert(
+        "AQ_AGENT_EXIT".into(),
+        " Unable to connect to Anthropic services".into(),
+    );
+    let p = w.project("p");
+    let task = w.task(&p, "t.md", "high", "x");
+    w.start_pool();
+    let out = w.fails(
+        &["dispatch", task.to_str().unwrap()],
+        3,
+        "at its no service screen",
+    );
+    let err = stderr(&out);
+    assert!(err.contains("\"hasCompletedOnboarding\": true"), "{err}");
+    assert!(
+        err.contains("run `claude` once by hand and log in"),
+        "{err}"
+    );
+    assert!(!err.contains("which the config does not answer"), "{err}");
+}

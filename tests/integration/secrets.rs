@@ -20,6 +20,8 @@ const WAIT: Duration = Duration::from_secs(60);
 
 /// `ps -eo args`, run again 10 ms after each run ends, until stopped.
 struct Sampler {
+    /// Whether a needle was given.
+    needle: bool,
     stop: Arc<AtomicBool>,
     handle: JoinHandle<Samples>,
 }
@@ -29,15 +31,20 @@ struct Samples {
     runs: usize,
     /// Lines that held the secret.
     leaks: Vec<String>,
-    /// Runs that saw the start script running (`agent-queue-env-…` is its
-    /// last argument): the samples covered the launch.
+    /// Runs that saw this test's start script running (its project, then
+    /// `agent-queue-env-…`, are its last arguments): the samples covered
+    /// the launch.
     saw_script: usize,
+    /// Runs that saw a line with the needle given (the ssh to this
+    /// test's sshd).
+    saw_needle: usize,
 }
 
 impl Sampler {
-    fn start() -> Sampler {
+    fn start(project: String, needle: Option<String>) -> Sampler {
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        let has_needle = needle.is_some();
         let handle = std::thread::spawn(move || {
             let mut s = Samples::default();
             while !flag.load(Ordering::SeqCst) {
@@ -49,14 +56,24 @@ impl Sampler {
                         .filter(|l| l.contains(SECRET))
                         .map(String::from),
                 );
-                if text.lines().any(|l| l.contains("agent-queue-env-")) {
+                if text
+                    .lines()
+                    .any(|l| l.contains(&format!("{project} agent-queue-env-")))
+                {
                     s.saw_script += 1;
+                }
+                if needle.as_ref().is_some_and(|n| text.contains(n.as_str())) {
+                    s.saw_needle += 1;
                 }
                 std::thread::sleep(Duration::from_millis(10));
             }
             s
         });
-        Sampler { stop, handle }
+        Sampler {
+            needle: has_needle,
+            stop,
+            handle,
+        }
     }
 
     fn finish(self) -> Samples {
@@ -113,11 +130,13 @@ fn world(tmux: Option<Vec<String>>) -> World {
     w
 }
 
-/// Dispatches one task, ends it, and looks everywhere for the secret.
-fn the_secret_reaches_the_agent_alone(w: &World) {
+/// Dispatches one task, ends it, and looks everywhere for the secret;
+/// `ssh`: the pool's tmux prefix, which the samples must see.
+fn the_secret_reaches_the_agent_alone(w: &World, ssh: Option<Vec<String>>) {
     let p = w.project("p");
     let task = w.task(&p, "t.md", "high", "Use the second account.");
-    let sampler = Sampler::start();
+    let sampler = Sampler::start(p.display().to_string(), ssh.map(|prefix| prefix.join(" ")));
+    let ssh = sampler.needle;
     let out = w.ok(&["-v", "dispatch", task.to_str().unwrap()]);
     let got = w.wait_received(1, WAIT);
     let screen_with_task = scrollback(w);
@@ -136,6 +155,9 @@ fn the_secret_reaches_the_agent_alone(w: &World) {
         "the agent has the key"
     );
     assert!(samples.leaks.is_empty(), "in ps: {:?}", samples.leaks);
+    if ssh {
+        assert!(samples.saw_needle > 0, "ps never showed the ssh");
+    }
     assert!(
         samples.saw_script >= 2,
         "the samples covered the launch: {} runs, {} with the start script",
@@ -192,14 +214,15 @@ fn scrollback(w: &World) -> String {
 
 #[test]
 fn a_profile_secret_reaches_the_agent_and_nothing_else() {
-    the_secret_reaches_the_agent_alone(&world(None));
+    the_secret_reaches_the_agent_alone(&world(None), None);
 }
 
 #[test]
 #[ignore = "starts a private sshd, which as root needs /run/sshd"]
 fn a_profile_secret_reaches_an_agent_behind_ssh_and_nothing_else() {
     let sshd = Sshd::start().unwrap_or_else(|why| panic!("the test sshd cannot run: {why}"));
-    the_secret_reaches_the_agent_alone(&world(Some(sshd.ssh_prefix())));
+    let prefix = sshd.ssh_prefix();
+    the_secret_reaches_the_agent_alone(&world(Some(prefix.clone())), Some(prefix));
 }
 
 #[test]
