@@ -36,8 +36,11 @@ impl Launch<'_> {
             ),
             Failure::Unanswered(d) => self.fail_at(
                 format!(
-                    "the agent stopped at its {} dialog, which the config does not answer ([[agent.dialog]])",
-                    d.name
+                    "the agent stopped at its {} dialog, which the config does not answer ([[agent.dialog]]{})",
+                    d.name,
+                    d.accepted_by
+                        .map(|a| format!(" name = {:?}, match = {:?}, choose = {a:?} accepts it", d.name, d.matches))
+                        .unwrap_or_default()
                 ),
                 s,
                 d,

@@ -145,3 +145,20 @@ fn the_no_service_screen_says_what_to_do() {
     );
     assert!(!err.contains("which the config does not answer"), "{err}");
 }
+
+#[test]
+fn an_unanswered_built_in_dialog_names_the_choose_that_accepts_it() {
+    let mut w = World::new(1);
+    w.agent_env.insert("AQ_AGENT_DIALOG".into(), "menu".into());
+    let p = w.project("p");
+    let task = w.task(&p, "t.md", "high", "x");
+    w.start_pool();
+    w.fails(
+        &["dispatch", task.to_str().unwrap()],
+        3,
+        "the agent stopped at its folder trust dialog, which the config does not answer \
+         ([[agent.dialog]] name = \"folder trust\", match = \"Yes, I trust this folder\", \
+         choose = \"Yes, I trust this folder\" accepts it)",
+    );
+    assert!(task.exists());
+}
