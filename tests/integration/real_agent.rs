@@ -77,6 +77,19 @@ pub(crate) fn claude_of(version: &str) -> Result<PathBuf, String> {
     })
 }
 
+/// What `claude --version` says: `2.1.332`.
+pub(crate) fn version_of(claude: &Path) -> String {
+    let out = std::process::Command::new(claude)
+        .arg("--version")
+        .output()
+        .expect("claude --version runs");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// Says loudly, past the test harness's capture, that `test` did not run.
 pub(crate) fn skipped(test: &str, why: &str) {
     let line = "!".repeat(78);
@@ -632,9 +645,9 @@ fn an_untrusted_project_fails_at_the_trust_dialog_by_name_unless_the_config_answ
     assert!(!r.trusted(&p));
     assert!(r.prompts().is_empty() && r.api.turn_requests().is_empty());
 
-    // Answered by the config (`1` picks "Yes"), the task goes through; the
-    // first session is cooling down, the second takes it.
-    r.w.config("[[agent.dialog]]\nname = \"folder trust\"\nmatch = \"Yes, I trust this folder\"\nanswer = [\"1\"]\n");
+    // Answered by the config (the option "Yes", wherever it is), the task
+    // goes through; the first session is cooling down, the second takes it.
+    r.w.config("[[agent.dialog]]\nname = \"folder trust\"\nmatch = \"Yes, I trust this folder\"\nchoose = \"Yes, I trust this folder\"\n");
     let (out, _) = r.ok(&["--json", "scan"]);
     assert_eq!(json_lines(&out)[0]["session"], "ccl-auto-2");
     r.wait_until(WAIT, "the task reached the agent", || {
@@ -662,14 +675,18 @@ fn the_api_key_question_and_the_bypass_warning_fail_by_name_and_pass_when_answer
     let body = "Say hello.";
     let task = task_file(&p, "t.md", "high", body);
     r.w.start_pool();
-    // Name, text on screen, the key that accepts (Enter would not: on the
-    // API key it means "No", on the warning it means "No, exit").
+    // Name, text on screen, the option that accepts (Enter alone would
+    // not: on the API key it means "No", on the warning "No, exit").
     let dialogs = [
-        ("API key", "Do you want to use this API key?", "1"),
-        ("bypass warning", "running in Bypass Permissions mode", "2"),
+        ("API key", "Do you want to use this API key?", "Yes"),
+        (
+            "bypass warning",
+            "running in Bypass Permissions mode",
+            "Yes, I accept",
+        ),
     ];
-    let answer = |(name, matches, key): (&str, &str, &str)| {
-        format!("[[agent.dialog]]\nname = {name:?}\nmatch = {matches:?}\nanswer = [{key:?}]\n")
+    let answer = |(name, matches, option): (&str, &str, &str)| {
+        format!("[[agent.dialog]]\nname = {name:?}\nmatch = {matches:?}\nchoose = {option:?}\n")
     };
 
     let task_arg = task.to_str().unwrap();
@@ -751,6 +768,23 @@ fn a_first_run_and_a_refused_key_fail_the_launch_by_name() {
         let p = r.project("app");
         let task = task_file(&p, "t.md", "high", "Say hello.");
         r.w.start_pool();
+        if version_of(&claude) != VERSION {
+            // 2.1.332 given an API key shows its onboarding or (in some
+            // runs) goes straight to its prompt, and uses a key whose
+            // suffix was rejected: either the launch fails naming the
+            // screen, or the agent takes the task; it is never lost.
+            let (out, _) = r.run(&["scan"]);
+            let err = stderr(&out);
+            if out.status.success() {
+                r.wait_until(WAIT, "the task reached the agent", || {
+                    !r.prompts().is_empty()
+                });
+            } else {
+                assert!(err.contains(&format!("its {name} dialog")), "{err}");
+                assert!(task.exists(), "{err}");
+            }
+            continue;
+        }
         let (out, took) = r.fails(&["scan"], 3, "");
         assert!(took < FAST, "{name}: failing took {took:?}");
         let err = stderr(&out);
