@@ -94,32 +94,21 @@ impl Launch<'_> {
             )
         };
         let menu = menu::read(&screen.text, marker).ok_or_else(not_a_menu)?;
-        let steps = match menu.pick(choose) {
-            Pick::Confirm => 0,
-            Pick::Move(n) => n,
-            Pick::NotFound(options) => {
-                return Err(self.fail_at(
-                    format!(
-                        "the {} dialog has no option `{choose}` (it offers: {})",
-                        d.name,
-                        options.join(" / ")
-                    ),
-                    screen,
-                    d,
-                ))
-            }
-            Pick::Ambiguous(options) => {
-                return Err(self.fail_at(
-                    format!(
-                        "`{choose}` is in several options of the {} dialog ({}): write one whole",
-                        d.name,
-                        options.join(" / ")
-                    ),
-                    screen,
-                    d,
-                ))
-            }
+        let wrong = match menu.pick(choose) {
+            Pick::Confirm => Ok(0),
+            Pick::Move(n) => Ok(n),
+            Pick::NotFound(options) => Err(format!(
+                "the {} dialog has no option `{choose}` (it offers: {})",
+                d.name,
+                options.join(" / ")
+            )),
+            Pick::Ambiguous(options) => Err(format!(
+                "`{choose}` is in several options of the {} dialog ({}): write one whole",
+                d.name,
+                options.join(" / ")
+            )),
         };
+        let steps = wrong.map_err(|what| self.fail_at(what, screen, d))?;
         let key = if steps > 0 { "Down" } else { "Up" };
         let mut cursor = menu.cursor as i32;
         let mut last = screen.clone();
