@@ -841,7 +841,7 @@ _agent__queue() {
             return 0
             ;;
         agent__queue__subcmd__submit)
-            opts="-q -v -h --title --priority --tag --create --config --json --quiet --verbose --help"
+            opts="-q -v -h --title --priority --tag --create --allow-empty --config --json --quiet --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

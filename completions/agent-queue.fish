@@ -102,6 +102,7 @@ complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l prior
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l tag -d 'A tag (repeatable)' -r
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l config -d 'Config file [default: $AGENT_QUEUE_CONFIG, else $XDG_CONFIG_HOME/agent-queue/config.toml]' -r -F
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l create -d 'Create the project\'s inbox when it does not exist'
+complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l allow-empty -d 'Write the task even when its body is empty (the agent is then sent [agent] empty_body)'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -l json -d 'Print one JSON object per line on stdout, for pipelines'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -s q -l quiet -d 'Silence the informational lines on stderr (errors still show)'
 complete -c agent-queue -n "__fish_agent_queue_using_subcommand submit" -s v -l verbose -d 'Also log each step on stderr'

@@ -18,7 +18,11 @@
 #   AQ_AGENT_DROP_ENTER  file: while it exists, the first Enter is dropped
 #                    (the text stays in the input, as when Claude Code drops
 #                    an Enter that comes too soon) and the file is removed
-#   AQ_AGENT_DIALOG  "trust": first show a folder-trust dialog (Enter accepts)
+#   AQ_AGENT_DIALOG  "trust": first show a folder-trust dialog (Enter accepts);
+#                    "menu": first show it as Claude Code 2.1.332 does (no
+#                    numbers, the cursor on "No, exit" first, Up/Down move it
+#                    round, Enter picks; "No, exit" exits)
+#   AQ_AGENT_MENU_STUCK  1: the "menu" cursor does not move
 #   AQ_AGENT_EXIT    text: print it and exit before the prompt
 #   AQ_AGENT_MARKER  the prompt marker (default ❯)
 #   AQ_AGENT_START_ONCE  file: the first agent to start creates it and waits
@@ -130,6 +134,37 @@ if [ "${AQ_AGENT_DIALOG:-}" = trust ]; then
     echo "   2. No, exit"
     IFS= read -r answer || exit 0
     [ -z "$answer" ] || exit 1
+    clear
+fi
+if [ "${AQ_AGENT_DIALOG:-}" = menu ]; then
+    saved=$(stty -g)
+    stty -icanon -echo min 1 time 0
+    cur=0
+    while :; do
+        clear
+        echo " Quick safety check: Is this a project you created or one you trust?"
+        echo
+        if [ "$cur" = 0 ]; then
+            echo " $marker No, exit"
+            echo "   Yes, I trust this folder"
+        else
+            echo "   No, exit"
+            echo " $marker Yes, I trust this folder"
+        fi
+        echo
+        echo " Enter to confirm · Esc to cancel"
+        c=$(dd bs=1 count=1 2>/dev/null)
+        case $c in
+            '') break ;;
+            "$esc")
+                k=$(dd bs=1 count=2 2>/dev/null)
+                case $k in
+                    '[A' | '[B') [ "${AQ_AGENT_MENU_STUCK:-}" = 1 ] || cur=$((1 - cur)) ;;
+                esac ;;
+        esac
+    done
+    stty "$saved"
+    [ "$cur" = 1 ] || exit 1
     clear
 fi
 

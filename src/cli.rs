@@ -205,6 +205,9 @@ pub struct SubmitArgs {
     /// Create the project's inbox when it does not exist
     #[arg(long)]
     pub create: bool,
+    /// Write the task even when its body is empty (the agent is then sent [agent] empty_body)
+    #[arg(long)]
+    pub allow_empty: bool,
 }
 
 #[derive(Debug, Args)]

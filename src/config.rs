@@ -20,6 +20,7 @@ use crate::store::security::Security;
 mod accounts;
 mod agent;
 mod pool;
+mod shown;
 
 pub use accounts::{AccountSettings, Prefer, Routing, StatusLine};
 use agent::merge_dialogs;
@@ -217,7 +218,9 @@ pub fn load(path: &Path) -> anyhow::Result<Config> {
         Err(e) => return Err(bad_input(format!("reading config {}: {e}", path.display()))),
     };
     crate::store::security::check_config_file(path)?;
-    parse(&text, path).with_context(|| format!("config {}", path.display()))
+    let config = parse(&text, path).with_context(|| format!("config {}", path.display()))?;
+    shown::warn_if_secrets_readable(&config);
+    Ok(config)
 }
 
 /// Parses config text read from `path`, the folder that relative paths in
@@ -230,8 +233,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
             *p = dir.join(&*p);
         }
     };
-    let raw: Raw =
-        toml::from_str(text).map_err(|e| bad_input(e.to_string().trim_end().to_string()))?;
+    let raw: Raw = toml::from_str(text).map_err(|e| bad_input(shown::toml_error(text, &e)))?;
     let mut projects = raw.projects.ok_or_else(|| {
         bad_input("missing [projects]: say which projects to scan (paths or roots)")
     })?;
@@ -249,6 +251,16 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         if agent.ready_marker.trim().is_empty() {
             return Err(bad_input(format!(
                 "{table} ready_marker is empty: it would match every screen"
+            )));
+        }
+        if let Some(d) = agent.dialogs.iter().find(|d| {
+            (d.choose.is_some() && !d.answer.is_empty())
+                || d.choose.as_deref().is_some_and(|c| c.trim().is_empty())
+        }) {
+            return Err(bad_input(format!(
+                "{table} dialog `{}`: give `choose` (the text of the option to pick) or \
+                 `answer` (keys), not both, and `choose` not empty",
+                d.name
             )));
         }
         agent.dialogs = merge_dialogs(default_dialogs(), agent.dialogs);
@@ -279,7 +291,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         let table = format!("[agents.{name}]");
         let parsed: Agent = value
             .try_into()
-            .map_err(|e| bad_input(format!("{table}: {}", e.to_string().trim_end())))?;
+            .map_err(|e| bad_input(format!("{table}: {}", shown::table_error(&e.to_string()))))?;
         agents.insert(name, profile(&table, parsed)?);
     }
     let pools = pool::resolve(raw.pool, raw.pools, &agent, &agents, &raw.tmux.command)?;

@@ -4,10 +4,14 @@
 //! check that Enter was taken. Every wait is a poll of the screen with a
 //! deadline; nothing sleeps a fixed time hoping the agent is ready.
 
+mod answer;
+mod failure;
 pub mod ready;
+pub mod secrets;
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use crate::accounts::limits::Patterns;
@@ -18,10 +22,10 @@ use crate::pane::screen;
 use crate::pane::Activity;
 use crate::store::state::Store;
 use crate::tmux::Screen;
-use ready::{Failure, ReadyWait, Step};
+use ready::{ReadyWait, Step};
 
 pub use crate::pane::agent::POLL;
-pub use words::{command_line, message, resume_id};
+pub use words::{command_line, environment, message, resume_id};
 
 mod words;
 /// How long a paste may take to show in the agent's input before Enter is
@@ -111,6 +115,15 @@ impl LaunchError {
             | LaunchError::Person { message, .. } => message,
         }
     }
+
+    /// Its words, to change them (a secret's value never leaves a launch).
+    fn message_mut(&mut self) -> &mut String {
+        match self {
+            LaunchError::Failed(message)
+            | LaunchError::Limit { message, .. }
+            | LaunchError::Person { message, .. } => message,
+        }
+    }
 }
 
 impl std::fmt::Display for LaunchError {
@@ -125,6 +138,8 @@ pub struct Launch<'a> {
     /// The pane it launches into, with the start's nonce.
     pub pane: AgentPane<'a>,
     pub agent: &'a Agent,
+    /// The task's file (claimed: `.dispatched`), for the history.
+    pub task: &'a Path,
     pub command_line: String,
     pub message: String,
     /// The launch lock file, where the stage reached is noted.
@@ -282,14 +297,38 @@ impl Launch<'_> {
             .find(|d| screen.text.contains(&d.matches))
     }
 
-    /// Runs the whole launch; on error the caller puts the task back.
+    /// Runs the whole launch; on error the caller puts the task back. An
+    /// error never quotes a value of the profile's environment (the agent
+    /// could print one): each is replaced by `$NAME`.
     pub fn run(&self) -> Result<(), LaunchError> {
+        let env = environment(self.agent);
+        if env.is_some() {
+            report::debug(format!(
+                "{}: the agent's environment ({}) goes through a tmux buffer, not the typed line",
+                self.session(),
+                secrets::names(&self.agent.env)
+            ));
+        }
+        let outcome = self.run_with(env.as_deref());
+        if outcome.is_err() && env.is_some() {
+            self.pane.forget_env();
+        }
+        outcome.map_err(|mut e| {
+            let shown = secrets::redact(e.message(), &self.agent.env);
+            *e.message_mut() = shown;
+            e
+        })
+    }
+
+    fn run_with(&self, env: Option<&str>) -> Result<(), LaunchError> {
         // The pane is reset first, so that only what it shows after this
         // launch counts (an agent that exited leaves its last screen, prompt
         // marker included).
-        self.pane
-            .type_line(&self.command_line)
-            .map_err(|e| self.tmux_error(e))?;
+        match env {
+            Some(env) => self.pane.type_line_with_env(&self.command_line, env),
+            None => self.pane.type_line(&self.command_line),
+        }
+        .map_err(|e| self.tmux_error(e))?;
         self.note(Stage::Typed);
         let ready = self.wait_ready()?;
         self.note(Stage::Ready);
@@ -359,59 +398,10 @@ impl Launch<'_> {
             match wait.next(&s.text, &self.pane.activity(&s), start.elapsed()) {
                 Step::Ready => return Ok(s),
                 Step::Wait => {}
-                Step::Answer(d) => self
-                    .pane
-                    .config_keys(&d.answer)
-                    .map_err(|e| self.tmux_error(e))?,
+                Step::Answer(d) => self.answer(d, &s)?,
                 Step::Fail(failure) => return Err(self.failure(failure, &s)),
             }
             std::thread::sleep(POLL);
-        }
-    }
-
-    fn failure(&self, failure: Failure<'_>, s: &Screen) -> LaunchError {
-        match failure {
-            Failure::NotStarted => self.fail(
-                format!(
-                    "the typed command did not start within {} (is the pane at a shell \
-                     prompt, with `tmux` on its PATH?)",
-                    crate::clock::format_duration(ready::START_GRACE)
-                ),
-                s,
-            ),
-            Failure::Exited(status, dialog) => {
-                let at = dialog
-                    .map(|d| format!(", at its {} screen", d.name))
-                    .unwrap_or_default();
-                self.fail_quoting(
-                    format!("the agent exited (status {status}) before its prompt{at}"),
-                    s,
-                    6,
-                )
-            }
-            Failure::Replaced => self.fail("its pane was closed or replaced during the launch", s),
-            Failure::Unanswered(d) => self.fail_at(
-                format!(
-                    "the agent stopped at its {} dialog, which the config does not answer ([[agent.dialog]])",
-                    d.name
-                ),
-                s,
-                d,
-            ),
-            Failure::Stayed(d) => self.fail_at(
-                format!("the {} dialog stayed after its configured answer", d.name),
-                s,
-                d,
-            ),
-            Failure::Limit(line) => self.limit_error(line),
-            Failure::Timeout => self.fail(
-                format!(
-                    "no ready marker `{}` within {}",
-                    self.agent.ready_marker,
-                    crate::clock::format_duration(self.agent.ready_timeout)
-                ),
-                s,
-            ),
         }
     }
 

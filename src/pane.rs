@@ -27,6 +27,7 @@
 //! there, never in the shell.
 
 pub mod agent;
+pub mod menu;
 pub mod screen;
 
 use serde::{Deserialize, Serialize};
@@ -144,7 +145,8 @@ pub fn nonce() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The script `sh` runs: `$1` is the nonce, `$2` the project folder, and
+/// The script `sh` runs: `$1` is the nonce, `$2` the project folder, `$3`
+/// (when given) the tmux buffer that holds the profile's environment, and
 /// `agent` the agent command line (already quoted where it needs to be).
 ///
 /// - `trap : INT TERM QUIT HUP`: a Ctrl-C, Ctrl-\\, TERM or HUP that ends
@@ -157,6 +159,9 @@ pub fn nonce() -> String {
 ///   as end of input: it exits.
 /// - `|| exit`: without a way to report, the agent is not started at all.
 /// - `AGENT_QUEUE_RUN`: the agent's hooks say which start they belong to.
+/// - the environment: read from its buffer and the buffer deleted in one
+///   tmux call, then `eval`ed (agent-queue wrote and quoted every line);
+///   if that fails, the agent is not started (`done` with tmux's status).
 /// - the terminal's modes are saved before the agent and restored after,
 ///   with bracketed paste off, so an agent that crashed in raw mode leaves
 ///   the shell usable.
@@ -166,7 +171,7 @@ fn script(agent: &str) -> String {
         &format!("tmux set-option -p -t \"$TMUX_PANE\" {OPTION} \"$1 run $$\" || exit"),
         &format!("export {RUN_VAR}=\"$1\""),
         "t=$(stty -g 2>/dev/null)",
-        &format!("cd \"$2\" && {agent}"),
+        &format!("{LOAD_ENV} && cd \"$2\" && {agent}"),
         "s=$?",
         "printf '\\033[?2004l'",
         "if [ -n \"$t\" ]; then stty -icanon -echo min 0 time 5; cat >/dev/null; stty \"$t\"; fi",
@@ -175,18 +180,33 @@ fn script(agent: &str) -> String {
     .join("; ")
 }
 
+/// Loads the environment from the buffer named by `$3`, if any.
+const LOAD_ENV: &str = "{ [ -z \"$3\" ] || { e=$(tmux save-buffer -b \"$3\" - \\; delete-buffer -b \"$3\") && eval \"$e\" && unset e; }; }";
+
+/// The tmux buffer through which a start's environment reaches its script:
+/// loaded from agent-queue's standard input, so no value is ever a
+/// process's argument (see docs/security.md).
+pub fn env_buffer(nonce: &str) -> String {
+    format!("agent-queue-env-{nonce}")
+}
+
 /// The line typed into the pane's shell: one `sh -c` with the script and
 /// its arguments each as one quoted word, read the same by sh, bash, zsh
-/// and fish.
-pub fn command_line(agent: &str, nonce: &str, project: &str) -> String {
+/// and fish. It holds no secret: a profile's environment goes by `buffer`.
+pub fn command_line(agent: &str, nonce: &str, project: &str, buffer: Option<&str>) -> String {
     // The leading space keeps the line out of the shell's history (bash
     // with `ignorespace`, zsh with `HIST_IGNORE_SPACE`, fish always).
-    format!(
+    let mut line = format!(
         " sh -c {} agent-queue {} {}",
         quote(&script(agent)),
         quote(nonce),
         quote(project)
-    )
+    );
+    if let Some(b) = buffer {
+        line.push(' ');
+        line.push_str(&quote(b));
+    }
+    line
 }
 
 #[cfg(test)]
@@ -272,7 +292,7 @@ mod tests {
 
     #[test]
     fn the_typed_line_reports_start_and_end_through_the_pane_option() {
-        let line = command_line("claude --model 'son net'", "0a1b", "/srv/p/it's");
+        let line = command_line("claude --model 'son net'", "0a1b", "/srv/p/it's", None);
         assert!(line.starts_with(" sh -c '"), "{line}");
         assert!(
             line.ends_with(" agent-queue 0a1b '/srv/p/it'\\''s'"),
@@ -289,7 +309,7 @@ mod tests {
             .unwrap();
         let script = String::from_utf8(out.stdout).unwrap();
         assert!(
-            script.contains("cd \"$2\" && claude --model 'son net'; s=$?"),
+            script.contains("; }; } && cd \"$2\" && claude --model 'son net'; s=$?"),
             "{script}"
         );
         assert!(script.contains("@agent-queue \"$1 done $s\""), "{script}");

@@ -334,39 +334,54 @@ impl Tmux {
     /// of bash, zsh and fish and in a terminal's own line editing, all in
     /// order with what follows, unlike `C-c`), then types `line` and Enter.
     pub fn reset_and_type(&self, target: &str, line: &str) -> anyhow::Result<()> {
+        self.load_reset_and_type(target, line, None)
+    }
+
+    /// `reset_and_type`, in the same tmux call as loading `(name, bytes)`
+    /// into a named buffer from standard input first: what the buffer holds
+    /// is never an argument of any process, here or on a host over ssh.
+    pub fn load_reset_and_type(
+        &self,
+        target: &str,
+        line: &str,
+        buffer: Option<(&str, &[u8])>,
+    ) -> anyhow::Result<()> {
         let t = target;
         let line = literal(line);
-        self.run(
-            &[
-                "send-keys",
-                "-R",
-                "-t",
-                t,
-                ";",
-                "clear-history",
-                "-t",
-                t,
-                ";",
-                "send-keys",
-                "-t",
-                t,
-                "C-e",
-                "C-u",
-                ";",
-                "send-keys",
-                "-t",
-                t,
-                "-l",
-                "--",
-                &line,
-                ";",
-                "send-keys",
-                "-t",
-                t,
-                "Enter",
-            ],
-            None,
-        )?;
+        let load = match buffer {
+            Some((name, _)) => vec!["load-buffer", "-b", name, "-", ";"],
+            None => Vec::new(),
+        };
+        let keys = [
+            "send-keys",
+            "-R",
+            "-t",
+            t,
+            ";",
+            "clear-history",
+            "-t",
+            t,
+            ";",
+            "send-keys",
+            "-t",
+            t,
+            "C-e",
+            "C-u",
+            ";",
+            "send-keys",
+            "-t",
+            t,
+            "-l",
+            "--",
+            &line,
+            ";",
+            "send-keys",
+            "-t",
+            t,
+            "Enter",
+        ];
+        let args: Vec<&str> = load.into_iter().chain(keys).collect();
+        self.run(&args, buffer.map(|(_, bytes)| bytes))?;
         Ok(())
     }
 
@@ -378,6 +393,11 @@ impl Tmux {
             None,
         )?;
         Ok(out.lines().filter_map(|l| l.trim().parse().ok()).max())
+    }
+
+    /// Deletes a named buffer, if it is still there.
+    pub fn forget_buffer(&self, name: &str) {
+        let _ = self.run(&["delete-buffer", "-b", name], None);
     }
 
     /// Unsets the pane option the started script reports through.

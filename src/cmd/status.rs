@@ -28,6 +28,8 @@ struct PoolRow {
     pool: String,
     account: String,
     agent: String,
+    /// The names its profile's `env` sets: never their values (secrets).
+    env: Vec<String>,
     /// The tmux command of its server (another host: `ssh host tmux`).
     host: String,
     sessions: String,
@@ -176,6 +178,7 @@ fn pool_rows(config: &Config, state: &State, sessions: &[SessionRow]) -> Vec<Poo
             pool: p.name.clone(),
             account: p.account.clone(),
             agent: p.agent_name.clone(),
+            env: p.agent.env.keys().cloned().collect(),
             host: p.tmux.join(" "),
             sessions: p.range(),
             free: of(p.name.clone()).filter(|s| s.free).count(),
@@ -290,7 +293,10 @@ fn render(r: &Report) -> String {
                 p.pool.clone()
             },
             p.account.clone(),
-            p.agent.clone(),
+            match p.env.is_empty() {
+                true => p.agent.clone(),
+                false => format!("{} (env {})", p.agent, p.env.join(", ")),
+            },
             p.sessions.clone(),
             p.free.to_string(),
             match p.reachable {

@@ -28,6 +28,9 @@ use crate::store::security::Trust;
 
 impl Run for SubmitArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        // The task is read, and checked, before anything is made: a failed
+        // producer upstream (an empty or unreadable input) writes nothing.
+        let task = self.task()?;
         let project = std::path::absolute(&self.project).unwrap_or_else(|_| self.project.clone());
         let inbox = inbox::inbox_of(&project);
         let staging = project.join(STAGING);
@@ -53,7 +56,6 @@ impl Run for SubmitArgs {
         }
         make_dir(&staging)?;
 
-        let task = self.task()?;
         let text = task::render(&task);
         let name = file_name(task.title.as_deref());
         // submit works without a config; with one, it follows its settle
@@ -120,6 +122,12 @@ impl SubmitArgs {
             ),
         };
         let mut task = task::parse(&bytes).map_err(|e| bad_input(format!("{label}: {e}")))?;
+        if task.body.is_empty() && !self.allow_empty {
+            return Err(bad_input(format!(
+                "{label}: the task's body is empty (did the command that writes it fail?); \
+                 nothing was written. Pass --allow-empty to send the agent [agent] empty_body"
+            )));
+        }
         if let Some(p) = &self.priority {
             task.priority = Priority::parse(p).ok_or_else(|| {
                 bad_input(format!(

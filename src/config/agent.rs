@@ -91,6 +91,22 @@ pub struct Dialog {
     /// tmux key names to send; empty: fail the launch, naming the dialog.
     #[serde(default)]
     pub answer: Vec<String>,
+    /// The text of the menu option to pick (`pane::menu`): the cursor is
+    /// moved onto it, seen there, then Enter. Preferred to `answer`, whose
+    /// keys name a position that changes between versions.
+    #[serde(default)]
+    pub choose: Option<String>,
+    /// For a built-in dialog left unanswered: the option that accepts it,
+    /// which the launch's error offers as the `choose` to configure.
+    #[serde(skip)]
+    pub accepted_by: Option<&'static str>,
+}
+
+impl Dialog {
+    /// The config answers it (else the launch fails, naming it).
+    pub fn is_answered(&self) -> bool {
+        !self.answer.is_empty() || self.choose.is_some()
+    }
 }
 
 /// The screens Claude Code 2.1.197 is known to show instead of its prompt
@@ -98,12 +114,13 @@ pub struct Dialog {
 /// with the same name replaces one of these; others are added after them.
 /// None is answered by default: the launch fails naming it.
 ///
-/// - folder trust: a folder not yet trusted in `~/.claude.json` (`1` or
-///   Enter accepts);
-/// - API key: `ANTHROPIC_API_KEY` set but not yet approved (`1` accepts;
+/// - folder trust: a folder not yet trusted in `~/.claude.json` (choose
+///   "Yes, I trust this folder": first on 2.1.197, second on 2.1.332);
+/// - API key: `ANTHROPIC_API_KEY` set but not yet approved (choose "Yes";
 ///   Enter means No, and leaves an agent that is not logged in);
 /// - bypass warning: `--dangerously-skip-permissions` without
-///   `skipDangerousModePermissionPrompt` (`2` accepts; Enter means "No, exit");
+///   `skipDangerousModePermissionPrompt` (choose "Yes, I accept"; Enter
+///   means "No, exit");
 /// - onboarding, security notes: the first run of a new user (Enter goes on);
 /// - no service: the first run's connectivity check failed (it then exits);
 /// - as root: root without `IS_SANDBOX=1` (it then exits);
@@ -114,11 +131,25 @@ pub fn default_dialogs() -> Vec<Dialog> {
         name: name.into(),
         matches: matches.into(),
         answer: Vec::new(),
+        choose: None,
+        accepted_by: None,
+    };
+    let menu = |name: &str, matches: &str, accept: &'static str| Dialog {
+        accepted_by: Some(accept),
+        ..d(name, matches)
     };
     vec![
-        d("folder trust", "Yes, I trust this folder"),
-        d("API key", "Do you want to use this API key?"),
-        d("bypass warning", "running in Bypass Permissions mode"),
+        menu(
+            "folder trust",
+            "Yes, I trust this folder",
+            "Yes, I trust this folder",
+        ),
+        menu("API key", "Do you want to use this API key?", "Yes"),
+        menu(
+            "bypass warning",
+            "running in Bypass Permissions mode",
+            "Yes, I accept",
+        ),
         d(
             "onboarding",
             "Choose the text style that looks best with your terminal",

@@ -90,6 +90,7 @@ impl Dispatcher<'_> {
                 started: &claim.started,
             },
             agent,
+            task: &claim.dispatched,
             command_line: launch::command_line(
                 agent,
                 claim

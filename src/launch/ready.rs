@@ -23,6 +23,14 @@ use crate::pane::Activity;
 pub const START_GRACE: Duration = Duration::from_secs(5);
 /// How long a dialog may stay after its answer.
 pub const DIALOG_SETTLE: Duration = Duration::from_secs(5);
+/// How long a dialog shows before it is answered: Claude Code (2.1.197 and
+/// 2.1.332) draws a dialog, then within about 300 ms draws it again with
+/// its cursor back at the start, dropping the keys that came between.
+pub const DIALOG_QUIET: Duration = Duration::from_millis(700);
+/// A dialog answered by `choose` that still shows this long after its
+/// answer is answered once more (the answer reads the menu afresh, so a
+/// lost key costs nothing); key answers are sent once.
+pub const CHOOSE_AGAIN: Duration = Duration::from_secs(2);
 
 /// What to do after a read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +68,17 @@ pub struct ReadyWait<'a> {
     agent: &'a Agent,
     limits: &'a Patterns,
     ready_once: bool,
-    /// Dialogs answered, and when (time since the command was typed).
-    answered: Vec<(&'a str, Duration)>,
+    /// Dialogs answered: when first, when last (times since the command
+    /// was typed), and how often.
+    answered: Vec<Answered<'a>>,
+    /// The dialog on the last screen, and since when it shows.
+    showing: Option<(&'a str, Duration)>,
+}
+
+struct Answered<'a> {
+    name: &'a str,
+    last: Duration,
+    times: u32,
 }
 
 impl<'a> ReadyWait<'a> {
@@ -71,6 +88,7 @@ impl<'a> ReadyWait<'a> {
             limits,
             ready_once: false,
             answered: Vec::new(),
+            showing: None,
         }
     }
 
@@ -89,18 +107,15 @@ impl<'a> ReadyWait<'a> {
             Activity::Exited(status) => return Step::Fail(Failure::Exited(*status, dialog)),
             Activity::Replaced => return Step::Fail(Failure::Replaced),
         }
+        let since = match (dialog, self.showing) {
+            (Some(d), Some((name, at))) if name == d.name => at,
+            _ => elapsed,
+        };
+        self.showing = dialog.map(|d| (d.name.as_str(), since));
         let step = match dialog {
-            Some(d) if d.answer.is_empty() => Step::Fail(Failure::Unanswered(d)),
-            Some(d) => match self.answered.iter().find(|(n, _)| *n == d.name) {
-                None => {
-                    self.answered.push((&d.name, elapsed));
-                    Step::Answer(d)
-                }
-                Some((_, at)) if elapsed.saturating_sub(*at) > DIALOG_SETTLE => {
-                    Step::Fail(Failure::Stayed(d))
-                }
-                Some(_) => Step::Wait,
-            },
+            Some(d) if !d.is_answered() => Step::Fail(Failure::Unanswered(d)),
+            Some(_) if elapsed.saturating_sub(since) < DIALOG_QUIET => Step::Wait,
+            Some(d) => self.answer(d, elapsed),
             None => {
                 let ready = screen::is_ready(text, &self.agent.ready_marker);
                 let twice = ready && self.ready_once;
@@ -118,6 +133,30 @@ impl<'a> ReadyWait<'a> {
             Step::Wait if elapsed > self.agent.ready_timeout => Step::Fail(Failure::Timeout),
             step => step,
         }
+    }
+
+    /// A configured answer to `d`, which has shown long enough: given once
+    /// (a `choose` answer once more when the dialog stays), then the dialog
+    /// may stay no longer than `DIALOG_SETTLE`.
+    fn answer(&mut self, d: &'a Dialog, elapsed: Duration) -> Step<'a> {
+        let Some(a) = self.answered.iter_mut().find(|a| a.name == d.name) else {
+            self.answered.push(Answered {
+                name: &d.name,
+                last: elapsed,
+                times: 1,
+            });
+            return Step::Answer(d);
+        };
+        let waited = elapsed.saturating_sub(a.last);
+        if d.choose.is_some() && a.times < 2 && waited > CHOOSE_AGAIN {
+            a.last = elapsed;
+            a.times += 1;
+            return Step::Answer(d);
+        }
+        if waited > DIALOG_SETTLE {
+            return Step::Fail(Failure::Stayed(d));
+        }
+        Step::Wait
     }
 }
 
@@ -166,8 +205,16 @@ mod tests {
         assert_eq!(got, [Step::Wait, Step::Wait, Step::Wait, Step::Ready]);
     }
 
+    /// Feeds screens at the given times (ms since the command was typed).
+    fn timed<'a>(w: &mut ReadyWait<'a>, screens: &[(u64, &str)]) -> Vec<Step<'a>> {
+        screens
+            .iter()
+            .map(|(ms, text)| w.next(text, &Activity::Running, Duration::from_millis(*ms)))
+            .collect()
+    }
+
     #[test]
-    fn a_dialog_between_two_prompts_starts_the_count_again() {
+    fn a_dialog_is_answered_once_it_has_shown_for_a_while_and_the_prompt_counts_again_after() {
         let mut a = agent();
         for d in a.dialogs.iter_mut().filter(|d| d.name == "folder trust") {
             d.answer = vec!["1".into()];
@@ -175,21 +222,60 @@ mod tests {
         let p = Patterns::default();
         let mut w = ReadyWait::new(&a, &p);
         let ready = ready_screen();
-        let got = steps(
+        let quiet = DIALOG_QUIET.as_millis() as u64;
+        let got = timed(
             &mut w,
             &[
-                (&ready, Activity::Running),
-                (REAL_TRUST, Activity::Running),
-                (REAL_TRUST, Activity::Running),
-                (&ready, Activity::Running),
-                (&ready, Activity::Running),
+                (40, &ready),
+                (80, REAL_TRUST),
+                (80 + quiet - 1, REAL_TRUST),
+                (80 + quiet, REAL_TRUST),
+                (120 + quiet, REAL_TRUST),
+                (4000, REAL_TRUST),
+                (4040, &ready),
+                (4080, &ready),
             ],
         );
         assert_eq!(got[0], Step::Wait);
-        assert!(matches!(got[1], Step::Answer(d) if d.name == "folder trust"));
-        assert_eq!(got[2], Step::Wait, "answered once, not again");
-        assert_eq!(got[3], Step::Wait, "the prompt's first read after a dialog");
-        assert_eq!(got[4], Step::Ready);
+        assert_eq!(
+            got[1..3],
+            [Step::Wait, Step::Wait],
+            "not while it may be redrawn"
+        );
+        assert!(matches!(got[3], Step::Answer(d) if d.name == "folder trust"));
+        assert_eq!(got[4..6], [Step::Wait, Step::Wait], "keys are sent once");
+        assert_eq!(got[6], Step::Wait, "the prompt's first read after a dialog");
+        assert_eq!(got[7], Step::Ready);
+    }
+
+    #[test]
+    fn a_chosen_option_is_chosen_once_more_when_the_dialog_stays_then_it_fails() {
+        let mut a = agent();
+        for d in a.dialogs.iter_mut().filter(|d| d.name == "folder trust") {
+            d.choose = Some("Yes, I trust this folder".into());
+        }
+        let p = Patterns::default();
+        let mut w = ReadyWait::new(&a, &p);
+        let at = DIALOG_QUIET.as_millis() as u64 + 100;
+        let again = at + CHOOSE_AGAIN.as_millis() as u64 + 1;
+        let late = again + DIALOG_SETTLE.as_millis() as u64 + 1;
+        let got = timed(
+            &mut w,
+            &[
+                (100, REAL_332_TRUST),
+                (at, REAL_332_TRUST),
+                (at + 100, REAL_332_TRUST),
+                (again, REAL_332_TRUST),
+                (again + 100, REAL_332_TRUST),
+                (late, REAL_332_TRUST),
+            ],
+        );
+        assert_eq!(got[0], Step::Wait);
+        assert!(matches!(got[1], Step::Answer(_)));
+        assert_eq!(got[2], Step::Wait);
+        assert!(matches!(got[3], Step::Answer(_)), "{got:?}");
+        assert_eq!(got[4], Step::Wait);
+        assert!(matches!(got[5], Step::Fail(Failure::Stayed(d)) if d.name == "folder trust"));
     }
 
     #[test]
@@ -201,6 +287,9 @@ mod tests {
             (REAL_API_KEY, "API key"),
             (REAL_BYPASS, "bypass warning"),
             (REAL_ONBOARDING, "onboarding"),
+            (REAL_332_TRUST, "folder trust"),
+            (REAL_332_API_KEY, "API key"),
+            (REAL_332_BYPASS, "bypass warning"),
         ] {
             let mut w = ReadyWait::new(&a, &p);
             let got = w.next(screen, &Activity::Running, MS);
@@ -214,11 +303,13 @@ mod tests {
             d.answer = vec!["Enter".into()];
         }
         let mut w = ReadyWait::new(&a, &p);
+        assert_eq!(w.next(REAL_BYPASS, &Activity::Running, MS), Step::Wait);
+        let quiet = MS + DIALOG_QUIET;
         assert!(matches!(
-            w.next(REAL_BYPASS, &Activity::Running, MS),
+            w.next(REAL_BYPASS, &Activity::Running, quiet),
             Step::Answer(_)
         ));
-        let late = MS + DIALOG_SETTLE + Duration::from_secs(1);
+        let late = quiet + DIALOG_SETTLE + Duration::from_secs(1);
         assert!(matches!(
             w.next(REAL_BYPASS, &Activity::Running, late),
             Step::Fail(Failure::Stayed(d)) if d.name == "bypass warning"

@@ -39,27 +39,34 @@ fn the_command_line_quotes_the_folder_and_model() {
 }
 
 #[test]
-fn a_profile_environment_is_exported_for_the_agent_alone() {
+fn a_profile_environment_goes_by_buffer_and_never_into_the_typed_line() {
     let mut a = agent();
     a.env
         .insert("CLAUDE_CONFIG_DIR".into(), "~/.claude b".into());
-    a.env.insert("X".into(), "it's".into());
+    a.env.insert("X".into(), "it's \\ $(secret)".into());
     let cmd = agent_command(&a, "opus", None);
-    assert_eq!(
-        cmd,
-        "{ export CLAUDE_CONFIG_DIR=\"$HOME\"/'.claude b'; export X='it'\\''s'; \
-         claude --model opus --dangerously-skip-permissions; }"
+    assert_eq!(cmd, "claude --model opus --dangerously-skip-permissions");
+    let line = command_line(&a, Path::new("/p"), "opus", None, "n1");
+    assert!(
+        !line.contains("secret") && !line.contains(".claude b"),
+        "{line}"
     );
+    assert!(
+        line.ends_with(" agent-queue n1 /p agent-queue-env-n1"),
+        "{line}"
+    );
+    assert_eq!(environment(&agent()), None);
+    let env = environment(&a).unwrap();
     let out = std::process::Command::new("sh")
         .arg("-c")
-        .arg(cmd.replace(
-            "claude --model opus --dangerously-skip-permissions",
-            "printf '%s|%s' \"$CLAUDE_CONFIG_DIR\" \"$X\"",
-        ))
+        .arg(format!("{env}printf '%s|%s' \"$CLAUDE_CONFIG_DIR\" \"$X\""))
         .env("HOME", "/h")
         .output()
         .unwrap();
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "/h/.claude b|it's");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "/h/.claude b|it's \\ $(secret)"
+    );
 }
 
 #[test]

@@ -23,23 +23,32 @@ pub fn resume_id(text: &str) -> Option<&str> {
     ok.then_some(id)
 }
 
-/// The agent command with its model and resume id, as `sh` will run it,
-/// with the profile's environment exported for it alone.
+/// The agent command with its model and resume id, as `sh` will run it.
+/// The profile's environment is not in it: it reaches the script through
+/// a tmux buffer (`environment`), never through a command line.
 pub fn agent_command(agent: &Agent, model: &str, resume: Option<&str>) -> String {
     let mut cmd = agent.command.replace("{model}", &quote(model));
     if let Some(id) = resume {
         cmd.push_str(" --resume ");
         cmd.push_str(&quote(id));
     }
+    cmd
+}
+
+/// The profile's environment as the lines the started script `eval`s
+/// (`export NAME='value'`), or `None` when the profile sets none. The
+/// names were checked when the config was read; every value is quoted.
+pub fn environment(agent: &Agent) -> Option<String> {
     if agent.env.is_empty() {
-        return cmd;
+        return None;
     }
-    let exports: Vec<String> = agent
-        .env
-        .iter()
-        .map(|(k, v)| format!("export {k}={}", env_value(v)))
-        .collect();
-    format!("{{ {}; {cmd}; }}", exports.join("; "))
+    Some(
+        agent
+            .env
+            .iter()
+            .map(|(k, v)| format!("export {k}={}\n", env_value(v)))
+            .collect(),
+    )
 }
 
 /// A value as `sh` reads it; `~/…` is under the `$HOME` of the host the
@@ -62,10 +71,12 @@ pub fn command_line(
     resume: Option<&str>,
     nonce: &str,
 ) -> String {
+    let buffer = (!agent.env.is_empty()).then(|| pane::env_buffer(nonce));
     pane::command_line(
         &agent_command(agent, model, resume),
         nonce,
         &project.to_string_lossy(),
+        buffer.as_deref(),
     )
 }
 

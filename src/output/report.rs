@@ -190,6 +190,16 @@ pub enum Event {
         #[serde(skip_serializing_if = "Option::is_none")]
         branch: Option<String>,
     },
+    /// A launch answered a dialog of the agent's as the config says (the
+    /// agent records it: a folder trusted, a key approved).
+    Answered {
+        #[serde(serialize_with = "json_path::serialize")]
+        task: PathBuf,
+        session: String,
+        dialog: String,
+        /// The option picked (`choose`), or the keys sent (`answer`).
+        option: String,
+    },
     /// `submit`: a task landed in an inbox.
     Submitted {
         #[serde(with = "json_path")]
@@ -216,6 +226,7 @@ impl Event {
             | Event::Paused { .. }
             | Event::Resumed { .. }
             | Event::Released { .. }
+            | Event::Answered { .. }
             | Event::Pruned { .. } => Level::Info,
             Event::Rejected { .. }
             | Event::Skipped { .. }
@@ -353,6 +364,15 @@ impl Event {
             Event::Submitted { task, priority, .. } => {
                 format!("submitted {} ({priority})", task.display())
             }
+            Event::Answered {
+                task,
+                session,
+                dialog,
+                option,
+            } => format!(
+                "{session}: answered the agent's {dialog} dialog with `{option}` (launching {})",
+                task.display()
+            ),
         }
     }
 
@@ -373,6 +393,7 @@ impl Event {
             Event::Idle { .. } => "idle",
             Event::Submitted { .. } => "submitted",
             Event::Pruned { .. } => "pruned",
+            Event::Answered { .. } => "answered",
             Event::Held { .. } => "held",
             Event::Released { .. } => "released",
             Event::Cancelled { .. } => "cancelled",
@@ -521,6 +542,13 @@ pub fn event(e: &Event) {
     if json() {
         print_json(e);
     }
+    record(e);
+}
+
+/// Reports an event on stderr and in the history journal, but not among
+/// the `--json` lines of stdout (whose events scripts match by kind).
+pub fn logged(e: &Event) {
+    log(e.level(), &e.human());
     record(e);
 }
 

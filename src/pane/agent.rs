@@ -76,6 +76,21 @@ impl AgentPane<'_> {
         self.tmux.reset_and_type(self.target(), line)
     }
 
+    /// `type_line`, with the start's environment (`launch::environment`)
+    /// handed over in the same tmux call through the buffer the line's
+    /// script reads and deletes (`pane::env_buffer`).
+    pub fn type_line_with_env(&self, line: &str, env: &str) -> anyhow::Result<()> {
+        let buffer = pane::env_buffer(&self.started.nonce);
+        self.tmux
+            .load_reset_and_type(self.target(), line, Some((&buffer, env.as_bytes())))
+    }
+
+    /// Deletes the environment's buffer of a start whose script never read it.
+    pub fn forget_env(&self) {
+        self.tmux
+            .forget_buffer(&pane::env_buffer(&self.started.nonce));
+    }
+
     /// Key names agent-queue or the config chose (never a task's text).
     pub fn keys(&self, keys: &[&str]) -> anyhow::Result<()> {
         let keys: Vec<String> = keys.iter().map(|k| k.to_string()).collect();

@@ -164,6 +164,35 @@ pub(crate) mod real_screens {
         ❯ 2. Dark mode ✔\n   \
         3. Light mode\n";
 
+    /// Claude Code 2.1.332's trust dialog: no numbers, "No, exit" first
+    /// and under the cursor.
+    pub(crate) const REAL_332_TRUST: &str = "────────────────────────────────────────────────────────\n \
+        Accessing workspace:\n\n /tmp/aq18cap/proj\n\n \
+        Quick safety check: Is this a project you created or one you trust? (Like your own code, a well-known open source project, or work from your team). If not,\n \
+        take a moment to review what's in this folder first.\n\n \
+        Claude Code'll be able to read, edit, and execute files here.\n\n \
+        Security guide\n\n \
+        ❯ No, exit\n   \
+        Yes, I trust this folder\n\n \
+        Enter to confirm · Esc to cancel\n";
+
+    pub(crate) const REAL_332_API_KEY: &str =
+        "────────────────────────────────────────────────────────\n  \
+        Detected a custom API key in your environment\n\n  \
+        ANTHROPIC_API_KEY: sk-ant-...0123456789ABCDEFGHIJ\n\n  \
+        Do you want to use this API key?\n\n    \
+        Yes\n  \
+        ❯ No (recommended)\n\n  \
+        Enter to confirm · Esc to cancel\n";
+
+    pub(crate) const REAL_332_BYPASS: &str = "────────────────────────────────────────────────────────\n  \
+        WARNING: Claude Code running in Bypass Permissions mode\n\n  \
+        In Bypass Permissions mode, Claude Code will not ask for your approval before running potentially dangerous commands.\n  \
+        https://code.claude.com/docs/en/security\n\n  \
+        ❯ No, exit\n    \
+        Yes, I accept\n\n  \
+        Enter to confirm · Esc to cancel\n";
+
     pub(crate) const REAL_NO_SERVICE: &str =
         "# cd /tmp/aqx/proj && claude --model sonnet --dangerously-skip-permissions\n\
         Welcome to Claude Code v2.1.197\n\

@@ -244,12 +244,19 @@ pub fn read_project(project: &Path, settle: Duration, trust: &Trust, mode: Mode)
 
 fn handle_broken(path: &Path, reason: &str, age: Duration, mode: Mode) {
     if age < REJECT_AFTER || mode == Mode::Quiet {
-        if mode != Mode::Quiet {
-            report::debug(format!(
-                "{} does not parse ({reason}); left for a later scan as it changed {} ago",
-                path.display(),
-                format_duration(age)
-            ));
+        // Said by every scan, not only with -v: a task that does not parse
+        // must not look like one that was never written.
+        let left = REJECT_AFTER.saturating_sub(age).max(Duration::from_secs(1));
+        let line = format!(
+            "{} does not parse ({reason}); it is left alone for now (its writer may not be \
+             done) and the first scan {} from now renames it .rejected unless it is fixed",
+            path.display(),
+            format_duration(left)
+        );
+        match mode {
+            Mode::Act | Mode::Look => report::warn(line),
+            Mode::Rescan => report::debug(line),
+            Mode::Quiet => {}
         }
         return;
     }

@@ -10,6 +10,8 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+mod keys;
+
 /// Larger files are refused: a task is a prompt, not a payload.
 pub const MAX_TASK_BYTES: u64 = 1024 * 1024;
 
@@ -244,7 +246,7 @@ fn parse_header(yaml: &str) -> Result<Header, TaskError> {
     if blank {
         return Ok(Header::default());
     }
-    serde_norway::from_str::<Header>(yaml).map_err(|e| {
+    let header = serde_norway::from_str::<Header>(yaml).map_err(|e| {
         // +1: the opening `---` is line 1 of the file.
         let line = e.location().map(|l| l.line() + 1);
         let mut message = e.to_string();
@@ -255,7 +257,27 @@ fn parse_header(yaml: &str) -> Result<Header, TaskError> {
             message = "the header is not a mapping of `key: value` lines".to_string();
         }
         error(line, format!("invalid header: {message}"))
-    })
+    })?;
+    // Parsed as a Header, the text is a mapping: its keys, as written.
+    let keys: Vec<String> = serde_norway::from_str::<serde_norway::Mapping>(yaml)
+        .map(|m| {
+            m.keys()
+                .filter_map(|k| k.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default();
+    for key in keys {
+        if let Some(meant) = keys::near_miss(&key) {
+            return Err(error(
+                key_line(yaml, &key),
+                format!(
+                    "unknown header key `{key}`: did you mean `{meant}`? (other unknown keys \
+                     are allowed, for other tools)"
+                ),
+            ));
+        }
+    }
+    Ok(header)
 }
 
 /// The file line of a top-level header key, for errors serde cannot place.

@@ -220,7 +220,7 @@ fn the_example_config_loads_with_every_commented_out_line_in() {
         "shells",
         "message",
         "empty_body",
-        "answer",
+        "choose",
         "critical",
         "low",
         "trusted_uids",

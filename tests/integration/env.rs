@@ -215,6 +215,12 @@ impl World {
     /// another socket (a second server, or a "remote host"); that server is
     /// the caller's to kill.
     pub fn start_session_on(&self, socket: &str, name: &str) {
+        self.start_session_running(socket, name, &["/bin/sh"]);
+    }
+
+    /// Starts a session as `start_session_on` does, its pane running
+    /// `shell` (a program and its arguments) instead of `/bin/sh`.
+    pub fn start_session_running(&self, socket: &str, name: &str, shell: &[&str]) {
         let mut args: Vec<String> = ["new-session", "-d", "-s", name, "-x", "160", "-y", "40"]
             .map(String::from)
             .to_vec();
@@ -234,7 +240,8 @@ impl World {
             args.push("-e".into());
             args.push(format!("{k}={v}"));
         }
-        args.push("/bin/sh".into());
+        args.extend(shell.iter().map(|a| a.to_string()));
+        let program = Path::new(shell[0]).file_name().unwrap().to_string_lossy();
         let mut cmd = Command::new("tmux");
         cmd.args(["-L", socket, "-f", "/dev/null"])
             .env("HOME", self.home());
@@ -256,7 +263,7 @@ impl World {
                     .args(["-t", &format!("={name}:"), "#{pane_current_command}"])
                     .output()
                     .unwrap();
-                String::from_utf8_lossy(&out.stdout).trim() == "sh"
+                String::from_utf8_lossy(&out.stdout).trim() == program
             },
         );
     }

@@ -51,7 +51,7 @@ fn scan_dispatch_and_submit_refuse_the_same_inbox_and_accept_the_same_trusted_gr
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    drop(submit.stdin.take());
+    std::io::Write::write_all(&mut submit.stdin.take().unwrap(), b"more work").unwrap();
     let out = submit.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

@@ -184,3 +184,29 @@ fn isolation_is_read_and_a_wrong_one_names_its_line() {
         e.message
     );
 }
+
+#[test]
+fn a_near_miss_of_a_known_key_is_an_error_naming_both_and_other_keys_pass() {
+    let e = err(b"---\ntitle: x\nprioirty: high\n---\nbody\n");
+    assert_eq!(e.line, Some(3));
+    assert!(
+        e.message
+            .contains("unknown header key `prioirty`: did you mean `priority`?"),
+        "{e}"
+    );
+    for (key, meant) in [
+        ("titel", "title"),
+        ("tag", "tags"),
+        ("need_claude_code", "needs_claude_code"),
+        ("pools", "pool"),
+    ] {
+        let e = err(format!("---\n{key}: x\n---\nbody\n").as_bytes());
+        assert!(
+            e.message.contains(&format!("did you mean `{meant}`")),
+            "{e}"
+        );
+        assert_eq!(e.line, Some(2));
+    }
+    let t = ok("---\nauthor: me\nstatus: open\npriority: low\n---\nbody\n");
+    assert_eq!(t.priority, Priority::Low);
+}
