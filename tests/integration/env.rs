@@ -6,6 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
+use std::os::unix::ffi::OsStringExt;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -332,6 +333,21 @@ impl World {
     /// Idle in the state, and no started agent runs in its pane.
     pub fn idle_at_shell(&self, session: &str) -> bool {
         self.session_state(session) == "idle" && !self.agent_runs(session)
+    }
+
+    /// Whether a detached `agent-queue recycle` of this world still runs:
+    /// until it ends, it may still hand its session the next pending task.
+    pub fn recycling(&self) -> bool {
+        let config = self.config_path().into_os_string().into_vec();
+        let Ok(procs) = fs::read_dir("/proc") else {
+            return false;
+        };
+        procs.flatten().any(|p| {
+            fs::read(p.path().join("cmdline")).is_ok_and(|line| {
+                let args: Vec<&[u8]> = line.split(|b| *b == 0).collect();
+                args.contains(&&b"recycle"[..]) && args.contains(&config.as_slice())
+            })
+        })
     }
 
     /// The agents run no Stop hook: a session keeps its task until the

@@ -196,11 +196,13 @@ fn nonce(w: &World, session: &str) -> String {
 }
 
 fn planned(w: &World) -> String {
-    let plan = json_lines(&w.ok(&["--json", "scan", "--dry-run"]));
-    events_named(&plan, "planned")[0]["session"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    let out = w.ok(&["--json", "-v", "scan", "--dry-run"]);
+    let plan = json_lines(&out);
+    let planned = events_named(&plan, "planned");
+    let Some(first) = planned.first() else {
+        panic!("nothing planned: {plan:?}\n{}", crate::env::stderr(&out));
+    };
+    first["session"].as_str().unwrap().to_string()
 }
 
 #[test]
@@ -223,6 +225,7 @@ fn headroom_sends_the_next_task_to_the_account_with_the_most_room() {
             && w.account("max-a")["five_hour"].is_object()
             && w.idle_at_shell("ccl-auto-1")
             && w.idle_at_shell("b-1")
+            && !w.recycling()
     });
     // max-a at 60 %, max-b at 35 % (its fuller window): max-b goes first.
     w.task(&p, "three.md", "default", "three");
