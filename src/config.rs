@@ -19,11 +19,13 @@ use crate::store::security::Security;
 
 mod agent;
 mod pool;
+mod ssh;
 
 use agent::merge_dialogs;
 pub use agent::{default_dialogs, Agent, Dialog, Models};
 use pool::RawPool;
 pub use pool::{OnLimit, Pool, DEFAULT_POOL};
+pub use ssh::Ssh;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -42,6 +44,8 @@ pub struct Config {
     pub agent: Agent,
     pub security: Security,
     pub history: History,
+    /// `[ssh]`: how the tmux servers of pools with a `host` are reached.
+    pub ssh: Ssh,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,6 +126,8 @@ struct Raw {
     security: Security,
     #[serde(default)]
     history: History,
+    #[serde(default)]
+    ssh: Ssh,
 }
 
 #[derive(Deserialize, Default)]
@@ -216,6 +222,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
             "[tmux] command is empty: it needs at least the program, e.g. [\"tmux\"]",
         ));
     }
+    raw.ssh.check()?;
     let profile = |table: &str, mut agent: Agent| -> anyhow::Result<Agent> {
         if agent.ready_marker.trim().is_empty() {
             return Err(bad_input(format!(
@@ -272,6 +279,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         agent,
         security: raw.security,
         history: raw.history,
+        ssh: raw.ssh,
     })
 }
 

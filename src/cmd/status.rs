@@ -24,10 +24,13 @@ struct PoolRow {
     pool: String,
     account: String,
     agent: String,
-    /// The tmux command of its server (another host: `ssh host tmux`).
+    /// The tmux command of its server (another host: `host: tmux`).
     host: String,
     sessions: String,
     free: usize,
+    /// Its tmux server answered (false: a host that does not answer; its
+    /// sessions keep their tasks).
+    reachable: bool,
 }
 
 #[derive(Serialize)]
@@ -89,7 +92,7 @@ impl Run for Status {
         };
         let sessions = session_rows(&config, &state, &snapshot);
         let report = Report {
-            pools: pool_rows(&config, &sessions),
+            pools: pool_rows(&config, &sessions, &snapshot),
             accounts: account_rows(&config, &state),
             sessions,
             projects: pending::read_all(&config, &Trust::new(&config.security), Mode::Quiet)
@@ -112,7 +115,7 @@ impl Run for Status {
     }
 }
 
-fn pool_rows(config: &Config, sessions: &[SessionRow]) -> Vec<PoolRow> {
+fn pool_rows(config: &Config, sessions: &[SessionRow], snapshot: &Snapshot) -> Vec<PoolRow> {
     config
         .pools
         .iter()
@@ -120,7 +123,11 @@ fn pool_rows(config: &Config, sessions: &[SessionRow]) -> Vec<PoolRow> {
             pool: p.name.clone(),
             account: p.account.clone(),
             agent: p.agent_name.clone(),
-            host: p.tmux.join(" "),
+            host: match p.sessions().next() {
+                Some(s) => servers::server_of(config, &s).describe(),
+                None => p.tmux.join(" "),
+            },
+            reachable: !p.sessions().any(|s| snapshot.is_unknown(&s)),
             sessions: p.range(),
             free: sessions
                 .iter()
@@ -221,7 +228,10 @@ fn render(r: &Report) -> String {
             p.agent.clone(),
             p.sessions.clone(),
             p.free.to_string(),
-            p.host.clone(),
+            match p.reachable {
+                true => p.host.clone(),
+                false => format!("{} (unreachable)", p.host),
+            },
         ]);
     }
     let mut out = table(&rows);

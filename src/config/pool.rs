@@ -32,6 +32,7 @@ pub(super) struct RawPool {
     agent: Option<String>,
     tmux: Option<Vec<String>>,
     on_limit: OnLimit,
+    host: Option<String>,
 }
 
 impl Default for RawPool {
@@ -46,6 +47,7 @@ impl Default for RawPool {
             agent: None,
             tmux: None,
             on_limit: OnLimit::Stop,
+            host: None,
         }
     }
 }
@@ -74,9 +76,12 @@ pub struct Pool {
     /// The profile's name (`default` for `[agent]`).
     pub agent_name: String,
     pub agent: Agent,
-    /// The tmux command of this pool's server.
+    /// The tmux command of this pool's server (on `host` when it names one).
     pub tmux: Vec<String>,
     pub on_limit: OnLimit,
+    /// The host its tmux server is on, reached through `[ssh] command`;
+    /// `None`: this host (or whatever the `tmux` prefix itself reaches).
+    pub host: Option<String>,
 }
 
 impl Pool {
@@ -152,7 +157,15 @@ pub(super) fn resolve(
                 }
             },
         };
-        let tmux = p.tmux.clone().unwrap_or_else(|| default_tmux.to_vec());
+        if let Some(host) = &p.host {
+            super::ssh::check_host(&table, host)?;
+        }
+        // On another host, `[tmux] command` (this host's server) means
+        // nothing: the tmux there is plain `tmux` unless the pool says.
+        let tmux = p.tmux.clone().unwrap_or_else(|| match p.host {
+            Some(_) => vec!["tmux".into()],
+            None => default_tmux.to_vec(),
+        });
         if tmux.is_empty() {
             return Err(bad_input(format!(
                 "{table} tmux is empty: it needs at least the program, e.g. [\"tmux\"]"
@@ -170,6 +183,7 @@ pub(super) fn resolve(
             agent,
             tmux,
             on_limit: p.on_limit,
+            host: p.host,
         };
         if let Some(other) = pools
             .iter()

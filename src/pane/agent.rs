@@ -108,6 +108,10 @@ impl AgentPane<'_> {
             if self.keys(&["C-c"]).is_err() {
                 break;
             }
+            if wait > Duration::from_secs(1) {
+                // The second C-c was the last key.
+                self.release();
+            }
             let start = Instant::now();
             while start.elapsed() < wait {
                 std::thread::sleep(Duration::from_millis(20));
@@ -142,6 +146,15 @@ impl AgentPane<'_> {
         }
     }
 
+    /// Says that nothing more will be typed into this agent, so that the
+    /// started script ends its discarding of input as soon as it returns. A
+    /// failure costs only time (the script waits out its bound).
+    pub fn release(&self) {
+        if let Err(e) = self.tmux.release(&self.started.nonce) {
+            report::debug(format!("{}: {e:#}", self.session));
+        }
+    }
+
     /// Types `/exit` into the agent, Enter once it shows (sent together, an
     /// agent that reads input in chunks could take the pair for a paste),
     /// and waits up to `limit` until it has exited. Returns whether it did.
@@ -153,6 +166,7 @@ impl AgentPane<'_> {
         if self.runs(&s) {
             self.keys(&["Enter"])?;
         }
+        self.release();
         let s = self.poll_until(POLL, limit, |s| !self.runs(s))?;
         Ok(!self.runs(&s))
     }
