@@ -120,6 +120,9 @@ impl Dispatcher<'_> {
         let mut to_stop = Vec::new();
         let now = now();
         for (session, phase, task, started) in holders {
+            if snapshot.is_unknown(&session) {
+                continue; // its server did not answer: neither alive nor dead
+            }
             let pane = snapshot.pane(&session);
             let activity = pane.and_then(|p| free::activity(started.as_ref(), p));
             let shown = task
