@@ -384,6 +384,179 @@ n=$(awk -v a="$h0" -v b="$h1" '$1 >= a && $1 < b' "$W/tmux-calls.log" | wc -l)
 cp "$W/tmux-calls.log" "$W/tmux-calls.recycle.log"
 row "  tmux processes per recycle (info)" "$n" "-" "-" "-" "info"
 
+# --- 5. hosts ------------------------------------------------------------------------
+# Pools on "other hosts": a private sshd on a loopback port (its own host
+# key, config and authorized key in the temp folder; never the system's),
+# four host names for it in an ssh_config of our own, each with a tmux
+# server of its own. The same tmux servers are also reached locally (a pool
+# without `host`), so the two differ only by ssh. The shared connections'
+# masters end with the sshd (killed on exit).
+SSHD=/usr/sbin/sshd
+if [ -x "$SSHD" ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/null; then
+    say "hosts: a private sshd, 4 hosts x 10 sessions"
+    S="$W/ssh"
+    mkdir -p "$S" || die "mkdir $S failed"
+    ssh-keygen -q -t ed25519 -N '' -f "$S/host_key" || die "ssh-keygen failed"
+    ssh-keygen -q -t ed25519 -N '' -f "$S/client_key" || die "ssh-keygen failed"
+    cp "$S/client_key.pub" "$S/authorized_keys"
+    if [ "$(id -u)" = 0 ]; then mkdir -p /run/sshd; fi   # sshd's privilege separation folder, as its unit makes it
+    PORT=$(( 20000 + RANDOM % 20000 ))
+    # SHLVL=1: bash started by sshd then skips the user's ~/.bashrc, which
+    # may do anything on a shared machine (the figures are agent-queue's).
+    printf '%s\n' "ListenAddress 127.0.0.1" "HostKey $S/host_key" "PidFile none" \
+        "AuthorizedKeysFile $S/authorized_keys" "PasswordAuthentication no" \
+        "KbdInteractiveAuthentication no" "UsePAM no" "StrictModes no" "PermitUserRC no" \
+        "MaxStartups 100" "MaxSessions 100" "LogLevel VERBOSE" "SetEnv SHLVL=1" > "$S/sshd_config"
+    "$SSHD" -D -e -f "$S/sshd_config" -p "$PORT" 2> "$S/sshd.log" &
+    SSHD_PID=$!
+    # shellcheck disable=SC2317  # run by the EXIT trap
+    cleanup_hosts() {
+        kill "$SSHD_PID" 2>/dev/null
+        local h
+        for h in 1 2 3 4; do tmux -L "$SOCK-h$h" -f /dev/null kill-server >/dev/null 2>&1; done
+        cleanup
+    }
+    trap cleanup_hosts EXIT
+    printf '[127.0.0.1]:%s %s\n' "$PORT" "$(cat "$S/host_key.pub")" > "$S/known_hosts"
+    : > "$S/ssh_config"
+    for h in 1 2 3 4; do
+        printf '%s\n' "Host h$h" "  HostName 127.0.0.1" "  Port $PORT" "  User $(id -un)" \
+            "  IdentityFile $S/client_key" "  IdentitiesOnly yes" "  UserKnownHostsFile $S/known_hosts" \
+            "  GlobalKnownHostsFile /dev/null" "  StrictHostKeyChecking yes" "  LogLevel ERROR" >> "$S/ssh_config"
+    done
+    up=no
+    for i in $(seq 250); do
+        if ssh -F "$S/ssh_config" -o BatchMode=yes h1 true 2>/dev/null; then up=yes; break; fi
+        sleep 0.02
+    done
+    [ "$up" = yes ] || die "the private sshd did not answer (see $S/sshd.log, AQ_BENCH_KEEP=1)"
+    accepted() { grep -c "Accepted publickey" "$S/sshd.log"; }
+
+    # hosts_config NAME local|remote PROJECT [SIZE]: pools h1..h4, one per
+    # server; its state (and the shared connections' sockets) in a folder
+    # of its own.
+    hosts_config() {
+        local name=$1 how=$2 proj=$3 size=${4:-10} h out="$W/$1.toml"
+        mkdir -p "$W/state/$name"
+        printf '%s\n' "[state]" "file = $(ts "$W/state/$name/state.json")" \
+            "[ssh]" "command = [\"ssh\", \"-F\", $(ts "$S/ssh_config")]" \
+            "[projects]" "paths = [$(ts "$proj")]" "settle = \"0s\"" \
+            "[agent]" "command = $(ts "$AGENT_CMD")" "ready_timeout = \"10s\"" \
+            "resume_dir = $(ts "$W/resume")" > "$out"
+        for h in 1 2 3 4; do
+            printf '%s\n' "[pools.h$h]" "prefix = \"h$h-\"" "start = 1" "size = $size" \
+                "cooldown = \"1m\"" "tmux = [\"tmux\", \"-L\", $(ts "$SOCK-h$h"), \"-f\", \"/dev/null\"]" >> "$out"
+            if [ "$how" = remote ]; then echo "host = \"h$h\"" >> "$out"; fi
+        done
+        echo "$out"
+    }
+    hsession() {  # hsession HOST NAME: a session on that host's tmux server
+        tmux -L "$SOCK-h$1" -f /dev/null new-session -d -s "$2" -x 160 -y 40 \
+            -e "HOME=$HOME" -e "PS1=$ " -e "ENV=/dev/null" -e "PATH=$PATH" -e "AQ_AGENT_LOG=$W/log" \
+            -e "AQ_AGENT_START=$AGENT_START" /bin/sh || die "tmux new-session $2 failed"
+    }
+    hkill() {  # hkill HOST: its tmux server ends, and is gone
+        local i
+        tmux -L "$SOCK-h$1" -f /dev/null kill-server >/dev/null 2>&1
+        for i in $(seq 250); do
+            tmux -L "$SOCK-h$1" -f /dev/null list-sessions 2>&1 | grep -q "no server\|error connecting" && return 0
+            sleep 0.02
+        done
+        die "the tmux server of h$1 did not end"
+    }
+    hosts_up() {  # 4 x 10 sessions at their shells, on fresh servers
+        local h i
+        for h in 1 2 3 4; do
+            hkill "$h"
+            for i in $(seq 10); do hsession "$h" "h$h-$i"; done
+        done
+        for h in 1 2 3 4; do
+            for i in $(seq 200); do
+                [ "$(tmux -L "$SOCK-h$h" -f /dev/null display-message -p -t "=h$h-10:" '#{pane_current_command}' 2>/dev/null)" = sh ] && break
+                sleep 0.02
+            done
+        done
+    }
+
+    # One dispatch into a session on host h1, against the local one above;
+    # the shared connection is up (a scan every minute keeps it).
+    HP=$(project "$W/small/hostone")
+    c=$(hosts_config hone remote "$HP" 1)
+    d=()
+    for r in $(seq "$ONE_ROUNDS"); do
+        hkill 1
+        hsession 1 h1-1
+        rm -f "$W/state/hone/state.json"
+        "$BIN" --config "$c" -q status >/dev/null || die "remote status failed"
+        t=$(task "$HP" "hone-$r.md" 10)
+        t0=$EPOCHREALTIME; "$BIN" --config "$c" -q dispatch "$t"; rc=$?; t1=$EPOCHREALTIME
+        [ "$rc" = 0 ] || die "remote dispatch exited $rc"
+        d+=($(( $(us "$t1") - $(us "$t0") )))
+        wait_msgs "h1-1." "$r" 5
+    done
+    HONE_US=$(printf '%s\n' "${d[@]}" | median)
+    say "remote dispatch: $(printf '%s ' "${d[@]}")us"
+    r=$(ratio "$HONE_US" "$ONE_US")
+    row "one dispatch to another host" "$(secs "$HONE_US")" "local $(secs "$ONE_US")" "${r}x" "<= 1.3x local" "$(verdict "$r" 1.3)"
+
+    # status with 4 hosts x 10 sessions, remote against local.
+    hosts_up
+    HS=$(project "$W/small/hoststatus")
+    LOCAL_STATUS=$(hosts_config hstatus-local local "$HS")
+    REMOTE_STATUS=$(hosts_config hstatus-remote remote "$HS")
+    "$BIN" --config "$REMOTE_STATUS" -q status >/dev/null || die "remote status failed"
+    l=(); m=()
+    for i in $(seq "$RUNS"); do
+        t0=$EPOCHREALTIME; "$BIN" --config "$LOCAL_STATUS" -q status >/dev/null; t1=$EPOCHREALTIME
+        l+=($(( $(us "$t1") - $(us "$t0") )))
+        t0=$EPOCHREALTIME; "$BIN" --config "$REMOTE_STATUS" -q status >/dev/null; t1=$EPOCHREALTIME
+        m+=($(( $(us "$t1") - $(us "$t0") )))
+    done
+    LS_US=$(printf '%s\n' "${l[@]}" | median)
+    RS_US=$(printf '%s\n' "${m[@]}" | median)
+    say "status of 4 hosts: local $(printf '%s ' "${l[@]}")us; remote $(printf '%s ' "${m[@]}")us"
+    r=$(ratio "$RS_US" "$LS_US")
+    row "status, 4 hosts x 10 sessions" "$(ms "$RS_US")" "local $(ms "$LS_US")" "${r}x" "<= 1.5x local" "$(verdict "$r" 1.5)"
+
+    # A scan that sends one task to each host, remote against local, each
+    # remote round with a state folder of its own (so no shared connection
+    # is alive): the connections sshd accepted during that scan (at most
+    # one per host), then during a status right after it (none).
+    scan_hosts() {  # scan_hosts local|remote ROUND: sets HSCAN_US, HCONFIG
+        local p h
+        hosts_up
+        p=$(project "$W/small/hscan-$1-$2")
+        for h in 1 2 3 4; do printf -- '---\npool: h%s\n---\nBenchmark task.\n' "$h" > "$p/.agent-queue/inbox/t$h.md"; done
+        touch -d "@$(( $(date +%s) - 10 ))" "$p"/.agent-queue/inbox/*.md
+        HCONFIG=$(hosts_config "hscan-$1-$2" "$1" "$p")
+        t0=$EPOCHREALTIME; "$BIN" --config "$HCONFIG" -q scan; rc=$?; t1=$EPOCHREALTIME
+        [ "$rc" = 0 ] || die "scan of 4 hosts ($1) exited $rc"
+        HSCAN_US=$(( $(us "$t1") - $(us "$t0") ))
+        for h in 1 2 3 4; do wait_msgs "h$h-" "$2" 5; done
+    }
+    l=(); m=(); first=(); later=0
+    for r in $(seq "$EIGHT_ROUNDS"); do
+        scan_hosts local "$r"; l+=("$HSCAN_US")
+        before=$(accepted)
+        scan_hosts remote "$r"; m+=("$HSCAN_US")
+        first+=($(( $(accepted) - before )))
+        before=$(accepted)
+        "$BIN" --config "$HCONFIG" -q status >/dev/null || die "remote status failed"
+        later=$(( later + $(accepted) - before ))
+    done
+    LSC_US=$(printf '%s\n' "${l[@]}" | median)
+    RSC_US=$(printf '%s\n' "${m[@]}" | median)
+    say "scan of 4 hosts: local $(printf '%s ' "${l[@]}")us; remote $(printf '%s ' "${m[@]}")us; new connections ${first[*]}"
+    r=$(ratio "$RSC_US" "$LSC_US")
+    row "scan, one task to each of 4 hosts" "$(secs "$RSC_US")" "local $(secs "$LSC_US")" "${r}x" "<= 1.5x local" "$(verdict "$r" 1.5)"
+    most=$(printf '%s\n' "${first[@]}" | sort -n | tail -n 1)
+    row "new ssh connections per scan (4 hosts)" "$most" "-" "-" "<= 4 (1 per host)" "$(verdict "$most" 4)"
+    row "  new ssh connections, shared one alive" "$later" "-" "-" "0" "$(verdict "$later" 0)"
+else
+    say "WARNING: no sshd, ssh or ssh-keygen (apt-get install openssh-server openssh-client): the host rows are SKIPPED"
+    row "one dispatch to another host" "SKIPPED" "-" "-" "<= 1.3x local" "SKIP (no sshd)"
+fi
+
 ROWS+=("$PEAK_ROW")
 case $PEAK_ROW in *"|FAIL") FAILED=1 ;; esac
 
