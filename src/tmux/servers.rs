@@ -185,3 +185,55 @@ pub fn unknown_session(config: &Config, session: &str) -> anyhow::Error {
         pools.join(", ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The state folder (where a remote server's control socket goes) is
+    /// the temp folder's, removed when it is dropped.
+    fn config(extra: &str) -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state.json");
+        let text = format!(
+            "[state]\nfile = {state:?}\n[projects]\npaths = []\n[tmux]\ncommand = [\"tmux\", \"-L\", \"here\"]\n\
+             [pool]\nprefix = \"a-\"\nstart = 1\nsize = 2\ntmux = [\"tmux\", \"-L\", \"pool\"]\n{extra}"
+        );
+        let config = crate::config::parse(&text, std::path::Path::new("/etc/aq.toml")).unwrap();
+        (dir, config)
+    }
+
+    #[test]
+    fn only_servers_that_hold_a_session_are_asked() {
+        let (_dir, c) = config("");
+        let asked: Vec<Server> = servers(&c).into_iter().map(|(s, _)| s).collect();
+        assert_eq!(
+            asked,
+            [Server {
+                host: None,
+                tmux: vec!["tmux".into(), "-L".into(), "pool".into()]
+            }],
+            "[tmux] command holds no session here"
+        );
+        let (_dir, c) =
+            config("[[dedicated]]\nsession = \"mine\"\n[pools.z]\nprefix = \"z-\"\nsize = 0\n");
+        let asked: Vec<String> = servers(&c).iter().map(|(s, _)| s.describe()).collect();
+        assert_eq!(
+            asked,
+            ["tmux -L pool", "tmux -L here"],
+            "an empty pool asks nothing"
+        );
+    }
+
+    #[test]
+    fn a_session_is_on_its_pools_host() {
+        let (_dir, c) =
+            config("[pools.far]\nprefix = \"far-\"\nstart = 1\nsize = 3\nhost = \"box2\"\n");
+        let far = server_of(&c, "far-2");
+        assert_eq!(far.describe(), "box2: tmux");
+        assert!(connect(&c, &far).is_remote());
+        assert!(!connect(&c, &server_of(&c, "a-1")).is_remote());
+        let (_, sessions) = servers(&c).into_iter().find(|(s, _)| *s == far).unwrap();
+        assert_eq!(sessions, ["far-1", "far-2", "far-3"]);
+    }
+}
