@@ -499,6 +499,17 @@ if [ -x "$SSHD" ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/nu
     r=$(ratio "$HONE_US" "$ONE_US")
     row "one dispatch to another host" "$(secs "$HONE_US")" "local $(secs "$ONE_US")" "${r}x" "<= 1.3x local" "$(verdict "$r" 1.3)"
 
+    # versus FIGURE FORMAT: the row of the medians of the runs in m (remote)
+    # against those in l (local), within 1.5x.
+    versus() {
+        local lo re r
+        lo=$(printf '%s\n' "${l[@]}" | median)
+        re=$(printf '%s\n' "${m[@]}" | median)
+        say "$1: local $(printf '%s ' "${l[@]}")us; remote $(printf '%s ' "${m[@]}")us"
+        r=$(ratio "$re" "$lo")
+        row "$1" "$("$2" "$re")" "local $("$2" "$lo")" "${r}x" "<= 1.5x local" "$(verdict "$r" 1.5)"
+    }
+
     # status with 4 hosts x 10 sessions, remote against local.
     hosts_up
     HS=$(project "$W/small/hoststatus")
@@ -512,11 +523,7 @@ if [ -x "$SSHD" ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/nu
         t0=$EPOCHREALTIME; "$BIN" --config "$REMOTE_STATUS" -q status >/dev/null; t1=$EPOCHREALTIME
         m+=($(( $(us "$t1") - $(us "$t0") )))
     done
-    LS_US=$(printf '%s\n' "${l[@]}" | median)
-    RS_US=$(printf '%s\n' "${m[@]}" | median)
-    say "status of 4 hosts: local $(printf '%s ' "${l[@]}")us; remote $(printf '%s ' "${m[@]}")us"
-    r=$(ratio "$RS_US" "$LS_US")
-    row "status, 4 hosts x 10 sessions" "$(ms "$RS_US")" "local $(ms "$LS_US")" "${r}x" "<= 1.5x local" "$(verdict "$r" 1.5)"
+    versus "status, 4 hosts x 10 sessions" ms
 
     # A scan that sends one task to each host, remote against local, each
     # remote round with a state folder of its own (so no shared connection
@@ -544,11 +551,8 @@ if [ -x "$SSHD" ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/nu
         "$BIN" --config "$HCONFIG" -q status >/dev/null || die "remote status failed"
         later=$(( later + $(accepted) - before ))
     done
-    LSC_US=$(printf '%s\n' "${l[@]}" | median)
-    RSC_US=$(printf '%s\n' "${m[@]}" | median)
-    say "scan of 4 hosts: local $(printf '%s ' "${l[@]}")us; remote $(printf '%s ' "${m[@]}")us; new connections ${first[*]}"
-    r=$(ratio "$RSC_US" "$LSC_US")
-    row "scan, one task to each of 4 hosts" "$(secs "$RSC_US")" "local $(secs "$LSC_US")" "${r}x" "<= 1.5x local" "$(verdict "$r" 1.5)"
+    say "new connections per remote scan: ${first[*]}"
+    versus "scan, one task to each of 4 hosts" secs
     most=$(printf '%s\n' "${first[@]}" | sort -n | tail -n 1)
     row "new ssh connections per scan (4 hosts)" "$most" "-" "-" "<= 4 (1 per host)" "$(verdict "$most" 4)"
     row "  new ssh connections, shared one alive" "$later" "-" "-" "0" "$(verdict "$later" 0)"
