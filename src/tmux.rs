@@ -6,6 +6,7 @@
 //! Calls are batched with tmux's `;` separator where they go together: one
 //! process per screen read, one per typed line, one for a whole paste.
 
+mod batch;
 pub mod servers;
 pub mod transport;
 
@@ -95,6 +96,23 @@ fn literal(arg: &str) -> String {
     }
 }
 
+/// A pane's screen, then its fields (`PANE_FORMAT`) on the last line.
+fn screen_args(target: &str) -> [&str; 11] {
+    [
+        "capture-pane",
+        "-p",
+        "-J",
+        "-t",
+        target,
+        ";",
+        "display-message",
+        "-p",
+        "-t",
+        target,
+        PANE_FORMAT,
+    ]
+}
+
 /// The exact target of a session's active pane.
 pub fn target(session: &str) -> String {
     format!("={session}:")
@@ -159,25 +177,42 @@ impl Tmux {
     }
 
     /// Reads the visible screen (wrapped lines joined) of a pane (`%3`) or
-    /// a session's active pane (`=name:`), with what the pane runs.
+    /// a session's active pane (`=name:`), with what the pane runs; read
+    /// together with the other panes of this server asked for at the same
+    /// time (see `batch`).
     pub fn screen(&self, target: &str) -> anyhow::Result<Screen> {
-        let out = self.run(
-            &[
-                "capture-pane",
-                "-p",
-                "-J",
-                "-t",
-                target,
-                ";",
-                "display-message",
-                "-p",
-                "-t",
-                target,
-                PANE_FORMAT,
-            ],
-            None,
-        )?;
-        let out = out.strip_suffix('\n').unwrap_or(&out);
+        batch::screen(self, target)
+    }
+
+    /// `screen`, in a call of its own.
+    fn screen_now(&self, target: &str) -> anyhow::Result<Screen> {
+        let out = self.run(&screen_args(target), None)?;
+        self.parse_screen(target, &out)
+    }
+
+    /// The screens of several panes in one call, each followed by a line
+    /// that no screen shows (a fresh nonce).
+    fn screens_now(&self, targets: &[String]) -> anyhow::Result<Vec<Screen>> {
+        let end = format!("agent-queue-end-{}", crate::pane::nonce());
+        let mut args: Vec<&str> = Vec::new();
+        for t in targets {
+            if !args.is_empty() {
+                args.push(";");
+            }
+            args.extend(screen_args(t));
+            args.extend([";", "display-message", "-p", &end]);
+        }
+        let out = self.run(&args, None)?;
+        let end_line = format!("{end}\n");
+        let mut chunks = out.split(&end_line);
+        targets
+            .iter()
+            .map(|t| self.parse_screen(t, chunks.next().unwrap_or("")))
+            .collect()
+    }
+
+    fn parse_screen(&self, target: &str, out: &str) -> anyhow::Result<Screen> {
+        let out = out.strip_suffix('\n').unwrap_or(out);
         let (text, fields) = out.rsplit_once('\n').unwrap_or(("", out));
         let pane = parse_pane(fields, !self.is_remote())
             .ok_or_else(|| anyhow!("tmux printed no pane for {target}: {fields:?}"))?;

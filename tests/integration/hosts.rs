@@ -156,7 +156,11 @@ fn two_hosts_run_the_whole_cycle_over_one_connection_each_through_a_wrapper() {
     assert!(dispatched >= 2, "{}", stderr(&out));
     // The [tmux] command server holds no session here: never asked (no
     // server runs on its socket, which would be a warning).
-    assert!(!stderr(&out).contains("no server running"), "{}", stderr(&out));
+    assert!(
+        !stderr(&out).contains("no server running"),
+        "{}",
+        stderr(&out)
+    );
     // The Stop hooks come back through ssh, recycle each session, and the
     // next task follows, on each host.
     let got = w.wait_received(4, WAIT);
