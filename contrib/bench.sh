@@ -472,7 +472,7 @@ if [ -x "$SSHD" ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/nu
         local i
         tmux -L "$SOCK-h$1" -f /dev/null kill-server >/dev/null 2>&1
         for i in $(seq 250); do
-            tmux -L "$SOCK-h$1" -f /dev/null list-sessions 2>&1 | grep -q "no server\|error connecting" && return 0
+            tmux -L "$SOCK-h$1" -f /dev/null list-sessions 2>&1 | grep -qi "no server\|error connecting" && return 0
             sleep 0.02
         done
         die "the tmux server of h$1 did not end"
