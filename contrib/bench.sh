@@ -469,10 +469,11 @@ if [ -x "$SSHD" ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/nu
             -e "AQ_AGENT_START=$AGENT_START" /bin/sh || die "tmux new-session $2 failed"
     }
     hkill() {  # hkill HOST: its tmux server ends, and is gone
-        local i
+        local i out
         tmux -L "$SOCK-h$1" -f /dev/null kill-server >/dev/null 2>&1
         for i in $(seq 250); do
-            tmux -L "$SOCK-h$1" -f /dev/null list-sessions 2>&1 | grep -qi "no server\|error connecting" && return 0
+            out=$(tmux -L "$SOCK-h$1" -f /dev/null list-sessions 2>&1)
+            case $out in *"no server"* | *"rror connecting"*) return 0 ;; esac
             sleep 0.02
         done
         die "the tmux server of h$1 did not end"
