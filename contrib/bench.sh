@@ -558,6 +558,7 @@ if [ -x "$SSHD" ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/nu
         for h in 1 2 3 4; do wait_msgs "h$h-" "$HSCANS" 5; done
     }
     HSCANS=0
+    rm -f "$W"/log/h[1-4]-*.msg
     before=$(accepted)
     scan_hosts remote 0
     first=$(( $(accepted) - before ))
