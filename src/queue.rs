@@ -3,5 +3,6 @@
 
 pub mod inbox;
 pub mod pending;
+pub mod quiet;
 pub mod routing;
 pub mod task;
