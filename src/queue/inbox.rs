@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 use crate::config::Config;
+use crate::queue::quiet::Stamp;
 
 pub const INBOX: &str = ".agent-queue/inbox";
 pub const STAGING: &str = ".agent-queue/tmp";
@@ -25,22 +26,31 @@ pub fn inbox_of(project: &Path) -> PathBuf {
 /// folder under a root that holds an inbox. Paths are made absolute, since
 /// they are typed into a shell that may sit in any folder.
 pub fn projects(config: &Config) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = Vec::new();
+    stamped_projects(config)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// `projects`, each with its inbox's `stat` when the search took one (a
+/// reader of the inbox then needs none of its own).
+pub fn stamped_projects(config: &Config) -> Vec<(PathBuf, Option<Stamp>)> {
+    let mut out: Vec<(PathBuf, Option<Stamp>)> = Vec::new();
     // A set beside the list: with a thousand projects, `out.contains` made
     // the scan quadratic (half its time went into comparing paths).
     let mut seen: HashSet<PathBuf> = HashSet::new();
-    let mut add = |p: PathBuf| {
+    let mut add = |p: PathBuf, stamp: Option<Stamp>| {
         let p = std::path::absolute(&p).unwrap_or(p);
         if seen.insert(p.clone()) {
-            out.push(p);
+            out.push((p, stamp));
         }
     };
     for p in config.explicit_projects() {
-        add(p);
+        add(p, None);
     }
     for root in &config.projects.roots {
-        for p in walk_root(root, config.projects.max_depth) {
-            add(p);
+        for (p, stamp) in walk_root(root, config.projects.max_depth) {
+            add(p, Some(stamp));
         }
     }
     out
@@ -64,20 +74,25 @@ fn is_pruned(name: &[u8]) -> bool {
 /// of its inbox says whether it is a project. (A general walker opens the
 /// folders at its last level too, and `.agent-queue` before it is pruned:
 /// twice the system calls, for nothing.)
-pub fn walk_root(root: &Path, max_depth: usize) -> Vec<PathBuf> {
+pub fn walk_root(root: &Path, max_depth: usize) -> Vec<(PathBuf, Stamp)> {
     let mut found = Vec::new();
     if max_depth == 0 {
-        if root.join(INBOX).is_dir() {
-            found.push(root.to_path_buf());
-        }
+        project_at(root.to_path_buf(), &mut found);
         return found;
     }
     walk(root, 0, max_depth, &mut found);
     found
 }
 
+/// Adds `dir` when it holds an inbox, with the inbox's `stat`.
+fn project_at(dir: PathBuf, found: &mut Vec<(PathBuf, Stamp)>) {
+    if let Some(stamp) = Stamp::of(&dir.join(INBOX)) {
+        found.push((dir, stamp));
+    }
+}
+
 /// Searches `dir`, which sits `depth` (< `max_depth`) levels under its root.
-fn walk(dir: &Path, depth: usize, max_depth: usize, found: &mut Vec<PathBuf>) {
+fn walk(dir: &Path, depth: usize, max_depth: usize, found: &mut Vec<(PathBuf, Stamp)>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -95,14 +110,14 @@ fn walk(dir: &Path, depth: usize, max_depth: usize, found: &mut Vec<PathBuf>) {
             below.push(entry.path());
         }
     }
-    if marked && dir.join(INBOX).is_dir() {
-        found.push(dir.to_path_buf());
+    if marked {
+        project_at(dir.to_path_buf(), found);
     }
     for sub in below {
         if depth + 1 < max_depth {
             walk(&sub, depth + 1, max_depth, found);
-        } else if sub.join(INBOX).is_dir() {
-            found.push(sub);
+        } else {
+            project_at(sub, found);
         }
     }
 }
@@ -378,7 +393,7 @@ mod tests {
         ] {
             fs::create_dir_all(r.join(p).join(INBOX)).unwrap();
         }
-        let mut found = walk_root(r, 3);
+        let mut found: Vec<PathBuf> = walk_root(r, 3).into_iter().map(|(p, _)| p).collect();
         found.sort();
         assert_eq!(
             found,

@@ -111,9 +111,12 @@ pub fn read_all(config: &Config, trust: &Trust, mode: Mode) -> Vec<ProjectTasks>
         }
     }
     let mut quiet = Quiet::load(&config.state_file);
-    let all = inbox::projects(config)
+    let all = inbox::stamped_projects(config)
         .into_iter()
-        .map(|p| read_project(&p, config.projects.settle, trust, mode, &mut quiet))
+        .map(|(p, stamp)| {
+            let stamp = stamp.or_else(|| Stamp::of(&inbox::inbox_of(&p)));
+            read_project(&p, stamp, config.projects.settle, trust, mode, &mut quiet)
+        })
         .collect();
     quiet.save();
     all
@@ -141,9 +144,11 @@ fn say(mode: Mode, e: Event) {
     }
 }
 
-/// Reads one project's inbox, unless `quiet` knows it still holds no task.
+/// Reads one project's inbox, unless `quiet` knows it still holds no task
+/// (`stamp`: the inbox's `stat`, taken before).
 pub fn read_project(
     project: &Path,
+    stamp: Option<Stamp>,
     settle: Duration,
     trust: &Trust,
     mode: Mode,
@@ -154,7 +159,6 @@ pub fn read_project(
         ..ProjectTasks::default()
     };
     let inbox = inbox::inbox_of(project);
-    let stamp = Stamp::of(&inbox);
     if quiet.still_empty(&inbox, stamp) {
         return out;
     }

@@ -27,8 +27,10 @@ pub struct Stamp {
 }
 
 impl Stamp {
+    /// The inbox's stamp, `None` when it is not a folder (a symlink to
+    /// one counts, as it does for reading it).
     pub fn of(inbox: &Path) -> Option<Stamp> {
-        let m = std::fs::symlink_metadata(inbox).ok()?;
+        let m = std::fs::metadata(inbox).ok()?;
         m.is_dir().then(|| Stamp {
             ino: m.ino(),
             mtime: (m.mtime(), m.mtime_nsec()),
