@@ -11,7 +11,7 @@ use crate::pane::{self, Activity, Started};
 use crate::tmux::{Screen, Tmux};
 
 /// How often a pane is read while waiting (no slower than every 50 ms).
-pub const POLL: Duration = Duration::from_millis(40);
+pub const POLL: Duration = Duration::from_millis(20);
 
 /// A session's pane and the start of the agent in it.
 pub struct AgentPane<'a> {

@@ -1,5 +1,5 @@
 //! Screen reads of concurrent launches, gathered into one tmux call. Eight
-//! launches into one server poll their panes every 40 ms each: eight tmux
+//! launches into one server poll their panes every 20 ms each: eight tmux
 //! processes per tick, on a machine that is also starting eight agents.
 //! Here a read that comes while another read of the same server is under
 //! way waits for it to end, and then one call reads every pane asked for
