@@ -21,12 +21,14 @@ mod accounts;
 mod agent;
 mod pool;
 mod shown;
+mod ssh;
 
 pub use accounts::{AccountSettings, Prefer, Routing, StatusLine};
 use agent::merge_dialogs;
 pub use agent::{default_dialogs, Agent, Dialog, Models};
 use pool::RawPool;
 pub use pool::{OnLimit, Pool, DEFAULT_POOL};
+pub use ssh::Ssh;
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -51,6 +53,8 @@ pub struct Config {
     pub accounts: BTreeMap<String, AccountSettings>,
     pub routing: Routing,
     pub statusline: StatusLine,
+    /// `[ssh]`: how the tmux servers of pools with a `host` are reached.
+    pub ssh: Ssh,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -147,6 +151,7 @@ struct Raw {
     routing: Routing,
     #[serde(default)]
     statusline: StatusLine,
+    ssh: Ssh,
 }
 
 #[derive(Deserialize, Default)]
@@ -247,6 +252,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
             "[tmux] command is empty: it needs at least the program, e.g. [\"tmux\"]",
         ));
     }
+    raw.ssh.check()?;
     let profile = |table: &str, mut agent: Agent| -> anyhow::Result<Agent> {
         if agent.ready_marker.trim().is_empty() {
             return Err(bad_input(format!(
@@ -347,6 +353,7 @@ pub fn parse(text: &str, path: &Path) -> anyhow::Result<Config> {
         accounts: raw.accounts,
         routing: raw.routing,
         statusline: raw.statusline,
+        ssh: raw.ssh,
     })
 }
 

@@ -33,7 +33,9 @@ mod words;
 const PASTE_SETTLE: Duration = Duration::from_secs(5);
 /// How long Enter may take to be taken before it is pressed once more.
 const ENTER_SETTLE: Duration = Duration::from_millis(1500);
-/// How often the screen is read while Enter is checked.
+/// How often the screen is read while a paste is awaited and while Enter
+/// is checked: both show within tens of milliseconds, and every one of
+/// them adds to a dispatch's time.
 const ENTER_POLL: Duration = Duration::from_millis(10);
 /// How long a receipt may take after Enter before Enter is pressed again
 /// (Claude Code's `UserPromptSubmit` hook runs 40–80 ms after it).
@@ -348,7 +350,7 @@ impl Launch<'_> {
         let typed = |s: &Screen| {
             screen::input(&s.text, marker).filter(|i| !i.is_empty() && Some(i) != before.as_ref())
         };
-        let shown = self.poll(POLL, PASTE_SETTLE, |s| {
+        let shown = self.poll(ENTER_POLL, PASTE_SETTLE, |s| {
             self.pane.ended(s)
                 || self.dialog_after_paste(s).is_some()
                 || typed(s).is_some()

@@ -22,9 +22,12 @@
 //! it reads.
 //!
 //! After the agent returns, the script discards whatever input is still
-//! pending on the terminal for half a second before it reports `done`: a
-//! paste or Enter that was on its way to an agent that has just exited lands
-//! there, never in the shell.
+//! pending on the terminal before it reports `done`: a paste or Enter that
+//! was on its way to an agent that has just exited lands there, never in the
+//! shell. It discards until agent-queue says nothing more is coming (a tmux
+//! `wait-for` signal, sent once it has typed its last key into that agent,
+//! as a recycle does after `/exit` and Enter), at most a second, and then
+//! as long as input still arrives (0.1 s of silence).
 
 pub mod agent;
 pub mod menu;
@@ -40,6 +43,14 @@ pub const OPTION: &str = "@agent-queue";
 /// The variable the started script exports to the agent and its hooks: the
 /// start's nonce, by which a hook names its session and its start.
 pub const RUN_VAR: &str = "AGENT_QUEUE_RUN";
+/// The tmux `wait-for` channel (followed by the start's nonce) on which
+/// agent-queue tells a started script that it will type nothing more into
+/// its agent (`release`): the script's discarding of input ends then.
+pub const CHANNEL: &str = "agent-queue-";
+
+/// Seconds a started script waits for that word, at most, after its agent
+/// returned on its own (a crash, an exit agent-queue did not ask for).
+const DISCARD_BOUND: u32 = 1;
 
 /// The program agent-queue last started in a session: where, and the nonce
 /// by which the pane and the agent's hooks name it.
@@ -154,9 +165,15 @@ pub fn nonce() -> String {
 ///   interactive shell would drop the rest of a command list whose command
 ///   died of SIGINT). Only a SIGKILL of the script itself leaves `run`
 ///   behind; `$$` with it lets a local server's reader see that (`Mark::read`).
-///   A SIGKILL while it discards input leaves the terminal non-canonical
-///   with a read timeout, which a shell without a line editor (dash) reads
-///   as end of input: it exits.
+///   A SIGKILL in the 0.1 s it reads what is left leaves the terminal
+///   non-canonical with a read timeout, which a shell without a line
+///   editor (dash) reads as end of input: it exits.
+/// - `wait-for`: with echo off (what arrives meanwhile neither shows nor
+///   runs: it is read afterwards), until agent-queue's word (`release`),
+///   or the bound, which
+///   a sleeper signals on the same channel (tmux remembers a signal sent
+///   before anyone waits, so the word may come first). The sleeper is
+///   killed once the wait is over.
 /// - `|| exit`: without a way to report, the agent is not started at all.
 /// - `AGENT_QUEUE_RUN`: the agent's hooks say which start they belong to.
 /// - the environment: read from its buffer and the buffer deleted in one
@@ -174,7 +191,9 @@ fn script(agent: &str) -> String {
         &format!("{LOAD_ENV} && cd \"$2\" && {agent}"),
         "s=$?",
         "printf '\\033[?2004l'",
-        "if [ -n \"$t\" ]; then stty -icanon -echo min 0 time 5; cat >/dev/null; stty \"$t\"; fi",
+        "[ -n \"$t\" ] && stty -echo",
+        &format!("(sleep {DISCARD_BOUND}; tmux wait-for -S \"{CHANNEL}$1\") >/dev/null 2>&1 & tmux wait-for \"{CHANNEL}$1\" 2>/dev/null; kill $! 2>/dev/null"),
+        "if [ -n \"$t\" ]; then stty -icanon min 0 time 1; cat >/dev/null; stty \"$t\"; fi",
         &format!("tmux set-option -p -t \"$TMUX_PANE\" {OPTION} \"$1 done $s\""),
     ]
     .join("; ")

@@ -6,6 +6,7 @@ pub(crate) mod inbox;
 pub(crate) mod locate;
 pub(crate) mod parallel;
 pub(crate) mod pending;
+pub(crate) mod quiet;
 pub(crate) mod routing;
 pub mod task;
 pub mod worktree;

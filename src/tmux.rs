@@ -6,28 +6,21 @@
 //! Calls are batched with tmux's `;` separator where they go together: one
 //! process per screen read, one per typed line, one for a whole paste.
 
+mod batch;
 pub mod servers;
+pub mod transport;
 
 use std::collections::{HashMap, HashSet};
-use std::io::{Read, Write};
-use std::path::Path;
-use std::time::Duration;
 
-use std::process::{Child, Command, Output, Stdio};
-use wait_timeout::ChildExt;
+use anyhow::anyhow;
 
-use anyhow::{anyhow, Context};
+pub use transport::Transport;
 
 use crate::pane::Mark;
 
 #[derive(Debug, Clone)]
 pub struct Tmux {
-    argv: Vec<String>,
-    /// The prefix goes through ssh, which joins its arguments with spaces
-    /// into one line that the remote shell parses again: every argument
-    /// after the prefix is then quoted for that shell (unquoted, `#{…}`
-    /// would start a comment and a message with spaces would split).
-    reparsed: bool,
+    transport: Transport,
 }
 
 /// One session's active pane as seen by a single `list-panes -a`.
@@ -144,10 +137,22 @@ fn literal(arg: &str) -> String {
     }
 }
 
-/// How long a tmux call may take: far more than a local server ever needs,
-/// and short enough that an unreachable host is named before a hook times
-/// out.
-const ANSWER_WITHIN: Duration = Duration::from_secs(8);
+/// A pane's screen, then its fields (`PANE_FORMAT`) on the last line.
+fn screen_args(target: &str) -> [&str; 11] {
+    [
+        "capture-pane",
+        "-p",
+        "-J",
+        "-t",
+        target,
+        ";",
+        "display-message",
+        "-p",
+        "-t",
+        target,
+        PANE_FORMAT,
+    ]
+}
 
 /// The exact target of a session's active pane.
 pub fn target(session: &str) -> String {
@@ -155,101 +160,21 @@ pub fn target(session: &str) -> String {
 }
 
 impl Tmux {
-    pub fn new(argv: Vec<String>) -> Tmux {
-        let reparsed = argv
-            .iter()
-            .any(|a| Path::new(a).file_name().is_some_and(|n| n == "ssh"));
-        Tmux { argv, reparsed }
+    pub fn with(transport: Transport) -> Tmux {
+        Tmux { transport }
     }
 
     pub fn argv(&self) -> &[String] {
-        &self.argv
+        self.transport.argv()
     }
 
-    /// The server is on another host (its prefix goes through ssh).
+    /// The server is on another host (reached through ssh).
     pub fn is_remote(&self) -> bool {
-        self.reparsed
-    }
-
-    fn describe(&self) -> String {
-        self.argv.join(" ")
+        self.transport.host().is_some()
     }
 
     fn run(&self, args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<String> {
-        let (program, prefix) = self
-            .argv
-            .split_first()
-            .expect("config checks it is not empty");
-        let mut cmd = Command::new(program);
-        cmd.args(prefix);
-        if self.reparsed {
-            cmd.args(args.iter().map(|a| crate::shell::quote(a)));
-        } else {
-            cmd.args(args);
-        }
-        cmd.stdin(if stdin.is_some() {
-            Stdio::piped()
-        } else {
-            Stdio::null()
-        })
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                anyhow!("tmux is not installed: `{program}` was not found (set [tmux] command, or install tmux)")
-            } else {
-                anyhow!("running tmux (`{}`): {e}", self.describe())
-            }
-        })?;
-        if let Some(bytes) = stdin {
-            let mut pipe = child.stdin.take().expect("piped");
-            pipe.write_all(bytes)
-                .with_context(|| format!("writing to tmux (`{}`)", self.describe()))?;
-        }
-        let out = self.wait(child, args)?;
-        if !out.status.success() {
-            let err = String::from_utf8_lossy(&out.stderr).trim().to_string();
-            return Err(anyhow!(
-                "tmux (`{} {}`) failed: {}",
-                self.describe(),
-                args.first().copied().unwrap_or(""),
-                if err.is_empty() {
-                    out.status.to_string()
-                } else {
-                    err
-                }
-            ));
-        }
-        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-    }
-
-    /// Waits for a tmux process, at most `ANSWER_WITHIN`: the state's lock
-    /// may be held meanwhile, and a host behind ssh that does not answer
-    /// must not hold up every other invocation.
-    fn wait(&self, mut child: Child, args: &[&str]) -> anyhow::Result<Output> {
-        let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
-        let status = match child
-            .wait_timeout(ANSWER_WITHIN)
-            .with_context(|| format!("waiting for tmux (`{}`)", self.describe()))?
-        {
-            Some(status) => status,
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return Err(anyhow!(
-                    "tmux (`{} {}`) did not answer within {}",
-                    self.describe(),
-                    args.first().copied().unwrap_or(""),
-                    crate::clock::format_duration(ANSWER_WITHIN)
-                ));
-            }
-        };
-        Ok(Output {
-            status,
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
-        })
+        self.transport.run(args, stdin)
     }
 
     /// Lists every session with its active pane, and the clients attached,
@@ -298,25 +223,42 @@ impl Tmux {
     }
 
     /// Reads the visible screen (wrapped lines joined) of a pane (`%3`) or
-    /// a session's active pane (`=name:`), with what the pane runs.
+    /// a session's active pane (`=name:`), with what the pane runs; read
+    /// together with the other panes of this server asked for at the same
+    /// time (see `batch`).
     pub fn screen(&self, target: &str) -> anyhow::Result<Screen> {
-        let out = self.run(
-            &[
-                "capture-pane",
-                "-p",
-                "-J",
-                "-t",
-                target,
-                ";",
-                "display-message",
-                "-p",
-                "-t",
-                target,
-                PANE_FORMAT,
-            ],
-            None,
-        )?;
-        let out = out.strip_suffix('\n').unwrap_or(&out);
+        batch::screen(self, target)
+    }
+
+    /// `screen`, in a call of its own.
+    fn screen_now(&self, target: &str) -> anyhow::Result<Screen> {
+        let out = self.run(&screen_args(target), None)?;
+        self.parse_screen(target, &out)
+    }
+
+    /// The screens of several panes in one call, each followed by a line
+    /// that no screen shows (a fresh nonce).
+    fn screens_now(&self, targets: &[String]) -> anyhow::Result<Vec<Screen>> {
+        let end = format!("agent-queue-end-{}", crate::pane::nonce());
+        let mut args: Vec<&str> = Vec::new();
+        for t in targets {
+            if !args.is_empty() {
+                args.push(";");
+            }
+            args.extend(screen_args(t));
+            args.extend([";", "display-message", "-p", &end]);
+        }
+        let out = self.run(&args, None)?;
+        let end_line = format!("{end}\n");
+        let mut chunks = out.split(&end_line);
+        targets
+            .iter()
+            .map(|t| self.parse_screen(t, chunks.next().unwrap_or("")))
+            .collect()
+    }
+
+    fn parse_screen(&self, target: &str, out: &str) -> anyhow::Result<Screen> {
+        let out = out.strip_suffix('\n').unwrap_or(out);
         let (text, fields) = out.rsplit_once('\n').unwrap_or(("", out));
         let pane = parse_pane(fields, !self.is_remote())
             .ok_or_else(|| anyhow!("tmux printed no pane for {target}: {fields:?}"))?;
@@ -400,6 +342,15 @@ impl Tmux {
         let _ = self.run(&["delete-buffer", "-b", name], None);
     }
 
+    /// Tells the started script of `nonce` that nothing more will be typed
+    /// into its agent: it stops discarding input once its agent has
+    /// returned (see `pane`).
+    pub fn release(&self, nonce: &str) -> anyhow::Result<()> {
+        let channel = format!("{}{nonce}", crate::pane::CHANNEL);
+        self.run(&["wait-for", "-S", &channel], None)?;
+        Ok(())
+    }
+
     /// Unsets the pane option the started script reports through.
     pub fn forget_mark(&self, target: &str) -> anyhow::Result<()> {
         self.run(
@@ -474,18 +425,6 @@ impl Tmux {
         )?;
         Ok(())
     }
-}
-
-/// Reads a child's pipe to its end on a thread of its own, so that neither
-/// pipe fills while the other is read.
-fn drain<R: Read + Send + 'static>(pipe: Option<R>) -> std::thread::JoinHandle<Vec<u8>> {
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        if let Some(mut p) = pipe {
-            let _ = p.read_to_end(&mut buf);
-        }
-        buf
-    })
 }
 
 fn parse_snapshot(out: &str, local: bool) -> Snapshot {

@@ -47,6 +47,17 @@ impl Run for DispatchArgs {
                 Target::Pool
             }
         };
+        // A host that does not answer costs its wait here, not under the
+        // state's lock (see `servers::reach_remote`).
+        let remote = match target {
+            Target::Pool => config.pools.iter().any(|p| p.host.is_some()),
+            Target::One { session, .. } => {
+                config.pool_of(session).is_some_and(|p| p.host.is_some())
+            }
+        };
+        if remote {
+            crate::tmux::servers::reach_remote(&config);
+        }
         let round = d.round(std::slice::from_ref(&pending), target, Recovery::Skip)?;
         if round.failed > 0 {
             anyhow::bail!(

@@ -69,6 +69,9 @@ impl Run for ScanArgs {
             } else {
                 Recovery::Skip
             };
+            if pass == 0 && asks_a_host(&d, &tasks) {
+                servers::reach_remote(&config);
+            }
             let round = d.round(&tasks, Target::Pool, recovery)?;
             // Only now, and only when everything still waits, is one more
             // tmux call worth it: a pool that does not exist at all (not
@@ -114,6 +117,24 @@ impl Run for ScanArgs {
         }
         Ok(Outcome::Done)
     }
+}
+
+/// Whether this scan's first round will ask a remote host: it has tasks to
+/// place, or a session on a host holds one (recovery looks at it). Then
+/// the hosts are reached first, before the state's lock is taken.
+fn asks_a_host(d: &Dispatcher, tasks: &[pending::Pending]) -> bool {
+    let config = d.config;
+    let remote = |session: &str| config.pool_of(session).is_some_and(|p| p.host.is_some());
+    if !config.pools.iter().any(|p| p.host.is_some()) {
+        return false;
+    }
+    !tasks.is_empty()
+        || d.store.read().is_ok_and(|state| {
+            state
+                .sessions
+                .iter()
+                .any(|(name, s)| s.phase != crate::store::state::Phase::Idle && remote(name))
+        })
 }
 
 /// What a scan would dispatch now, without claiming, launching or

@@ -179,7 +179,10 @@ fn pool_rows(config: &Config, state: &State, sessions: &[SessionRow]) -> Vec<Poo
             account: p.account.clone(),
             agent: p.agent_name.clone(),
             env: p.agent.env.keys().cloned().collect(),
-            host: p.tmux.join(" "),
+            host: match p.sessions().next() {
+                Some(s) => servers::server_of(config, &s).describe(),
+                None => p.tmux.join(" "),
+            },
             sessions: p.range(),
             free: of(p.name.clone()).filter(|s| s.free).count(),
             reachable: of(p.name.clone()).all(|s| s.reachable),

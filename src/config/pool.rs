@@ -34,6 +34,7 @@ pub(super) struct RawPool {
     on_limit: OnLimit,
     #[serde(deserialize_with = "duration")]
     hands_off: Duration,
+    host: Option<String>,
 }
 
 impl Default for RawPool {
@@ -49,6 +50,7 @@ impl Default for RawPool {
             tmux: None,
             on_limit: OnLimit::Stop,
             hands_off: DEFAULT_HANDS_OFF,
+            host: None,
         }
     }
 }
@@ -82,12 +84,15 @@ pub struct Pool {
     /// The profile's name (`default` for `[agent]`).
     pub agent_name: String,
     pub agent: Agent,
-    /// The tmux command of this pool's server.
+    /// The tmux command of this pool's server (on `host` when it names one).
     pub tmux: Vec<String>,
     pub on_limit: OnLimit,
     /// A session whose attached client had input within this long is the
     /// operator's for now (zero: only a pane in a mode holds it).
     pub hands_off: Duration,
+    /// The host its tmux server is on, reached through `[ssh] command`;
+    /// `None`: this host (or whatever the `tmux` prefix itself reaches).
+    pub host: Option<String>,
 }
 
 impl Pool {
@@ -194,7 +199,15 @@ pub(super) fn resolve(
                 }
             },
         };
-        let tmux = p.tmux.clone().unwrap_or_else(|| default_tmux.to_vec());
+        if let Some(host) = &p.host {
+            super::ssh::check_host(&table, host)?;
+        }
+        // On another host, `[tmux] command` (this host's server) means
+        // nothing: the tmux there is plain `tmux` unless the pool says.
+        let tmux = p.tmux.clone().unwrap_or_else(|| match p.host {
+            Some(_) => vec!["tmux".into()],
+            None => default_tmux.to_vec(),
+        });
         if tmux.is_empty() {
             return Err(bad_input(format!(
                 "{table} tmux is empty: it needs at least the program, e.g. [\"tmux\"]"
@@ -213,6 +226,7 @@ pub(super) fn resolve(
             tmux,
             on_limit: p.on_limit,
             hands_off: p.hands_off,
+            host: p.host,
         };
         if let Some(other) = pools
             .iter()

@@ -327,3 +327,45 @@ fn accounts_routing_and_statusline_read_and_check_their_values() {
         assert!(format!("{err:#}").contains(needle), "{needle}: {err:#}");
     }
 }
+
+#[test]
+fn a_pool_on_a_host_runs_plain_tmux_there_through_ssh() {
+    let c = cfg(&format!(
+        "{MINIMAL}[tmux]\ncommand = [\"tmux\", \"-L\", \"here\"]\n\
+         [ssh]\ncommand = [\"tsh\", \"ssh\"]\nopenssh = false\ntimeout = \"3s\"\n\
+         [pools.far]\nprefix = \"far-\"\nhost = \"agent@box2\"\n\
+         [pools.near]\nprefix = \"near-\"\nhost = \"box3\"\ntmux = [\"tmux\", \"-L\", \"a\"]\n"
+    ))
+    .unwrap();
+    let (far, near) = (&c.pools[1], &c.pools[2]);
+    assert_eq!(far.host.as_deref(), Some("agent@box2"));
+    assert_eq!(far.tmux, ["tmux"], "not this host's [tmux] command");
+    assert_eq!(near.tmux, ["tmux", "-L", "a"]);
+    assert_eq!(c.pools[0].host, None);
+    assert_eq!(c.ssh.command, ["tsh", "ssh"]);
+    assert!(!c.ssh.openssh);
+    assert_eq!(c.ssh.timeout, Duration::from_secs(3));
+    let d = cfg(MINIMAL).unwrap().ssh;
+    assert_eq!((d.command, d.openssh), (vec!["ssh".to_string()], true));
+}
+
+#[test]
+fn ssh_mistakes_are_errors_that_name_the_key() {
+    for (extra, needle) in [
+        ("[ssh]\ncommand = []\n", "[ssh] command is empty"),
+        ("[ssh]\ntimeout = \"1ms\"\n", "[ssh] timeout"),
+        ("[ssh]\nhost = \"x\"\n", "host"),
+        (
+            "[pools.x]\nprefix = \"x-\"\nhost = \"-oProxyCommand=x\"\n",
+            "[pools.x] host",
+        ),
+        (
+            "[pools.x]\nprefix = \"x-\"\nhost = \"a b\"\n",
+            "[pools.x] host",
+        ),
+    ] {
+        let e = cfg(&format!("{MINIMAL}{extra}")).unwrap_err();
+        assert!(crate::error::is_bad_input(&e), "{extra}");
+        assert!(format!("{e:#}").contains(needle), "{extra}: {e:#}");
+    }
+}

@@ -11,7 +11,7 @@ use crate::pane::{self, Activity, Started};
 use crate::tmux::{Screen, Tmux};
 
 /// How often a pane is read while waiting (no slower than every 50 ms).
-pub const POLL: Duration = Duration::from_millis(40);
+pub const POLL: Duration = Duration::from_millis(20);
 
 /// A session's pane and the start of the agent in it.
 pub struct AgentPane<'a> {
@@ -123,6 +123,10 @@ impl AgentPane<'_> {
             if self.keys(&["C-c"]).is_err() {
                 break;
             }
+            if wait > Duration::from_secs(1) {
+                // The second C-c was the last key.
+                self.release();
+            }
             let start = Instant::now();
             while start.elapsed() < wait {
                 std::thread::sleep(Duration::from_millis(20));
@@ -157,6 +161,15 @@ impl AgentPane<'_> {
         }
     }
 
+    /// Says that nothing more will be typed into this agent, so that the
+    /// started script ends its discarding of input as soon as it returns. A
+    /// failure costs only time (the script waits out its bound).
+    pub fn release(&self) {
+        if let Err(e) = self.tmux.release(&self.started.nonce) {
+            report::debug(format!("{}: {e:#}", self.session));
+        }
+    }
+
     /// Types `/exit` into the agent, Enter once it shows (sent together, an
     /// agent that reads input in chunks could take the pair for a paste),
     /// and waits up to `limit` until it has exited. Returns whether it did.
@@ -168,6 +181,7 @@ impl AgentPane<'_> {
         if self.runs(&s) {
             self.keys(&["Enter"])?;
         }
+        self.release();
         let s = self.poll_until(POLL, limit, |s| !self.runs(s))?;
         Ok(!self.runs(&s))
     }

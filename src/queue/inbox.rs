@@ -12,9 +12,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use walkdir::WalkDir;
-
 use crate::config::Config;
+use crate::queue::quiet::Stamp;
 
 pub const INBOX: &str = ".agent-queue/inbox";
 pub const STAGING: &str = ".agent-queue/tmp";
@@ -27,22 +26,31 @@ pub fn inbox_of(project: &Path) -> PathBuf {
 /// folder under a root that holds an inbox. Paths are made absolute, since
 /// they are typed into a shell that may sit in any folder.
 pub fn projects(config: &Config) -> Vec<PathBuf> {
-    let mut out: Vec<PathBuf> = Vec::new();
+    stamped_projects(config)
+        .into_iter()
+        .map(|(p, _)| p)
+        .collect()
+}
+
+/// `projects`, each with its inbox's `stat` when the search took one (a
+/// reader of the inbox then needs none of its own).
+pub fn stamped_projects(config: &Config) -> Vec<(PathBuf, Option<Stamp>)> {
+    let mut out: Vec<(PathBuf, Option<Stamp>)> = Vec::new();
     // A set beside the list: with a thousand projects, `out.contains` made
     // the scan quadratic (half its time went into comparing paths).
     let mut seen: HashSet<PathBuf> = HashSet::new();
-    let mut add = |p: PathBuf| {
+    let mut add = |p: PathBuf, stamp: Option<Stamp>| {
         let p = std::path::absolute(&p).unwrap_or(p);
         if seen.insert(p.clone()) {
-            out.push(p);
+            out.push((p, stamp));
         }
     };
     for p in config.explicit_projects() {
-        add(p);
+        add(p, None);
     }
     for root in &config.projects.roots {
-        for p in walk_root(root, config.projects.max_depth) {
-            add(p);
+        for (p, stamp) in walk_root(root, config.projects.max_depth) {
+            add(p, Some(stamp));
         }
     }
     out
@@ -59,26 +67,59 @@ fn is_pruned(name: &[u8]) -> bool {
 /// and its packages), and a root often holds an inbox of its own (a path
 /// unit with `MakeDirectory=yes` on it creates one), which must not hide
 /// every project under it.
-pub fn walk_root(root: &Path, max_depth: usize) -> Vec<PathBuf> {
+///
+/// Each folder above `max_depth` is read once, and its listing says both
+/// which subfolders to search and whether it is a project (it holds
+/// `.agent-queue`); a folder at `max_depth` is not read at all, one `stat`
+/// of its inbox says whether it is a project. (A general walker opens the
+/// folders at its last level too, and `.agent-queue` before it is pruned:
+/// twice the system calls, for nothing.)
+pub fn walk_root(root: &Path, max_depth: usize) -> Vec<(PathBuf, Stamp)> {
     let mut found = Vec::new();
-    let mut walk = WalkDir::new(root)
-        .max_depth(max_depth)
-        .follow_links(false)
-        .into_iter();
-    while let Some(entry) = walk.next() {
-        let Ok(entry) = entry else { continue };
-        if !entry.file_type().is_dir() {
+    if max_depth == 0 {
+        project_at(root.to_path_buf(), &mut found);
+        return found;
+    }
+    walk(root, 0, max_depth, &mut found);
+    found
+}
+
+/// Adds `dir` when it holds an inbox, with the inbox's `stat`.
+fn project_at(dir: PathBuf, found: &mut Vec<(PathBuf, Stamp)>) {
+    if let Some(stamp) = Stamp::of(&dir.join(INBOX)) {
+        found.push((dir, stamp));
+    }
+}
+
+/// Searches `dir`, which sits `depth` (< `max_depth`) levels under its root.
+fn walk(dir: &Path, depth: usize, max_depth: usize, found: &mut Vec<(PathBuf, Stamp)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut marked = false;
+    let mut below = Vec::new();
+    for entry in entries.flatten() {
+        // The listing's own file type: a symlink is one, never followed.
+        if !entry.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        if entry.depth() > 0 && is_pruned(entry.file_name().as_bytes()) {
-            walk.skip_current_dir();
-            continue;
-        }
-        if entry.path().join(INBOX).is_dir() {
-            found.push(entry.path().to_path_buf());
+        let name = entry.file_name();
+        if name == ".agent-queue" {
+            marked = true;
+        } else if !is_pruned(name.as_bytes()) {
+            below.push(entry.path());
         }
     }
-    found
+    if marked {
+        project_at(dir.to_path_buf(), found);
+    }
+    for sub in below {
+        if depth + 1 < max_depth {
+            walk(&sub, depth + 1, max_depth, found);
+        } else {
+            project_at(sub, found);
+        }
+    }
 }
 
 /// The project a task file belongs to: `<project>/.agent-queue/inbox/<name>`.
@@ -364,7 +405,7 @@ mod tests {
         ] {
             fs::create_dir_all(r.join(p).join(INBOX)).unwrap();
         }
-        let mut found = walk_root(r, 3);
+        let mut found: Vec<PathBuf> = walk_root(r, 3).into_iter().map(|(p, _)| p).collect();
         found.sort();
         assert_eq!(
             found,

@@ -16,6 +16,7 @@ use crate::clock::format_duration;
 use crate::config::Config;
 use crate::output::report::{self, Event};
 use crate::queue::inbox;
+use crate::queue::quiet::{Quiet, Stamp};
 use crate::queue::task::{self, ReadError, Task};
 use crate::store::security::Trust;
 
@@ -110,10 +111,16 @@ pub fn read_all(config: &Config, trust: &Trust, mode: Mode) -> Vec<ProjectTasks>
             }
         }
     }
-    inbox::projects(config)
+    let mut quiet = Quiet::load(&config.state_file);
+    let all = inbox::stamped_projects(config)
         .into_iter()
-        .map(|p| read_project(&p, config.projects.settle, trust, mode))
-        .collect()
+        .map(|(p, stamp)| {
+            let stamp = stamp.or_else(|| Stamp::of(&inbox::inbox_of(&p)));
+            read_project(&p, stamp, config.projects.settle, trust, mode, &mut quiet)
+        })
+        .collect();
+    quiet.save();
+    all
 }
 
 fn not_a_folder(path: &Path) -> Option<String> {
@@ -138,13 +145,35 @@ fn say(mode: Mode, e: Event) {
     }
 }
 
-pub fn read_project(project: &Path, settle: Duration, trust: &Trust, mode: Mode) -> ProjectTasks {
+/// Reads one project's inbox, unless `quiet` knows it still holds no task
+/// (`stamp`: the inbox's `stat`, taken before).
+pub fn read_project(
+    project: &Path,
+    stamp: Option<Stamp>,
+    settle: Duration,
+    trust: &Trust,
+    mode: Mode,
+    quiet: &mut Quiet,
+) -> ProjectTasks {
     let mut out = ProjectTasks {
         project: project.to_path_buf(),
         ..ProjectTasks::default()
     };
     let inbox = inbox::inbox_of(project);
-    let listing = match inbox::list(&inbox) {
+    if quiet.still_empty(&inbox, stamp) {
+        return out;
+    }
+    let listed_at = SystemTime::now();
+    let listing = inbox::list(&inbox);
+    if let Ok(l) = &listing {
+        quiet.note(
+            &inbox,
+            stamp,
+            listed_at,
+            l.entries.is_empty() && l.skipped.is_empty(),
+        );
+    }
+    let listing = match listing {
         Ok(l) => l,
         // Not a folder at all: said once per scan by `read_all`.
         Err(e)

@@ -20,6 +20,7 @@ mod history;
 mod hook_faults;
 mod hooks;
 mod hostile_input;
+mod hosts;
 mod inputs;
 mod limits;
 mod mark_idle;

@@ -184,3 +184,26 @@ fn an_idle_scan_with_nothing_pending_calls_no_tmux_and_exits_0() {
     w.project("p");
     w.ok(&["scan"]);
 }
+
+#[test]
+fn a_task_written_into_an_inbox_remembered_empty_is_found_by_the_next_scan() {
+    let w = World::new(1);
+    let p = w.project("p");
+    let memo = w.state_path().with_file_name("quiet-inboxes.json");
+    let inbox = p.join(".agent-queue/inbox");
+    // Scans until the inbox is remembered empty (its times must be a
+    // second old first: a change within the same clock tick could hide).
+    w.wait_until(
+        Duration::from_secs(10),
+        "the empty inbox is remembered",
+        || {
+            w.ok(&["scan"]);
+            std::fs::read_to_string(&memo).is_ok_and(|m| m.contains(inbox.to_str().unwrap()))
+        },
+    );
+    w.start_pool();
+    w.task(&p, "new.md", "high", "found");
+    let events = json_lines(&w.ok(&["--json", "scan"]));
+    assert_eq!(events[0]["event"], "dispatched", "{events:?}");
+    w.wait_received(1, Duration::from_secs(60));
+}

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::env::{sh_quote, stderr, stdout, World};
-use crate::sshd::Sshd;
+use crate::sshd::Hosts;
 
 const SECRET: &str = "sk-ant-api03-Do-Not-Show-7f3a9cQZ0123456789";
 const WAIT: Duration = Duration::from_secs(60);
@@ -220,8 +220,10 @@ fn a_profile_secret_reaches_the_agent_and_nothing_else() {
 #[test]
 #[ignore = "starts a private sshd, which as root needs /run/sshd"]
 fn a_profile_secret_reaches_an_agent_behind_ssh_and_nothing_else() {
-    let sshd = Sshd::start().unwrap_or_else(|why| panic!("the test sshd cannot run: {why}"));
-    let prefix = sshd.ssh_prefix();
+    let dir = tempfile::tempdir().unwrap();
+    let hosts = Hosts::start(dir.path(), &["box1"]);
+    let mut prefix = hosts.ssh_command();
+    prefix.push("box1".into());
     the_secret_reaches_the_agent_alone(&world(Some(prefix.clone())), Some(prefix));
 }
 
