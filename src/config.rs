@@ -151,6 +151,7 @@ struct Raw {
     routing: Routing,
     #[serde(default)]
     statusline: StatusLine,
+    #[serde(default)]
     ssh: Ssh,
 }
 

@@ -222,13 +222,14 @@ mod tests {
             }],
             "[tmux] command holds no session here"
         );
-        let (_dir, c) =
-            config("[[dedicated]]\nsession = \"mine\"\n[pools.z]\nprefix = \"z-\"\nsize = 0\n");
+        // A pool holds at least one session (the config says so), so only
+        // [tmux] command may hold none; a dedicated session makes it asked.
+        let (_dir, c) = config("[[dedicated]]\nsession = \"mine\"\n");
         let asked: Vec<String> = servers(&c).iter().map(|(s, _)| s.describe()).collect();
         assert_eq!(
             asked,
             ["tmux -L pool", "tmux -L here"],
-            "an empty pool asks nothing"
+            "the dedicated session's server is asked too"
         );
     }
 
