@@ -93,12 +93,17 @@ impl Quiet {
     }
 
     /// Writes the memo if it changed: a temporary file renamed over it, in
-    /// the state's folder when that exists (no fsync: it is a cache).
+    /// the state's folder (no fsync: it is a cache).
     pub fn save(&self) {
         let Some(file) = self.file.as_ref().filter(|_| self.changed) else {
             return;
         };
-        if !file.parent().is_some_and(Path::is_dir) {
+        // The state's folder, made private as the state makes it: an idle
+        // scan may come before any state was written.
+        if !file
+            .parent()
+            .is_some_and(|dir| crate::store::private::create_dir(dir).is_ok())
+        {
             return;
         }
         let Ok(text) = serde_json::to_vec(&self.known) else {

@@ -156,15 +156,21 @@ impl World {
         let has_agent = self.config_extra.contains("[agent]");
         let mut text = format!(
             "[tmux]\ncommand = [\"tmux\", \"-L\", {socket:?}, \"-f\", \"/dev/null\"]\n\n\
-             [projects]\nroots = [{root:?}]\nsettle = \"0s\"\n{projects_extra}\n\
-             [pool]\nprefix = {prefix:?}\nstart = 1\nsize = {size}\ncooldown = \"1m\"\n{pool_extra}\n",
+             [projects]\nroots = [{root:?}]\nsettle = \"0s\"\n{projects_extra}\n",
             socket = self.socket,
             root = self.path("projects").display().to_string(),
-            prefix = self.pool_prefix,
-            size = self.pool_size,
-            pool_extra = self.pool_extra,
             projects_extra = self.projects_extra,
         );
+        // A world of no local pool session has no `[pool]` at all (a pool
+        // holds one session at least): its pools are in `config_extra`.
+        if self.pool_size > 0 {
+            text.push_str(&format!(
+                "[pool]\nprefix = {prefix:?}\nstart = 1\nsize = {size}\ncooldown = \"1m\"\n{pool_extra}\n",
+                prefix = self.pool_prefix,
+                size = self.pool_size,
+                pool_extra = self.pool_extra,
+            ));
+        }
         if !has_agent {
             text.push_str(&format!(
                 "[agent]\ncommand = {agent:?}\nready_timeout = \"10s\"\nresume_dir = {:?}\n\n",
