@@ -100,9 +100,9 @@ impl Quiet {
         };
         // The state's folder, made private as the state makes it: an idle
         // scan may come before any state was written.
-        if !file
+        if file
             .parent()
-            .is_some_and(|dir| crate::store::private::create_dir(dir).is_ok())
+            .is_none_or(|dir| crate::store::private::create_dir(dir).is_err())
         {
             return;
         }
