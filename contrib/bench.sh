@@ -421,8 +421,13 @@ if [ -x "$SSHD" ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/nu
     SSHD_PID=$!
     # shellcheck disable=SC2317  # run by the EXIT trap
     cleanup_hosts() {
+        # The shared connections' masters first: an sshd's connections
+        # outlive its listener, and a master would wait 10 minutes.
+        local sock h
+        for sock in "$W"/state/*/ssh/*; do
+            [ -S "$sock" ] && ssh -F "$S/ssh_config" -o ControlPath="$sock" -O exit h1 >/dev/null 2>&1
+        done
         kill "$SSHD_PID" 2>/dev/null
-        local h
         for h in 1 2 3 4; do
             tmux -L "$SOCK-h$h" -f /dev/null kill-server >/dev/null 2>&1
             rm -f "${TMUX_TMPDIR:-/tmp}/tmux-$(id -u)/$SOCK-h$h"
