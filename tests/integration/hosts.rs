@@ -315,8 +315,9 @@ fn a_silent_host_costs_one_bounded_wait_keeps_its_tasks_and_delays_no_other_host
         scan_took < Duration::from_millis(4500),
         "{scan_took:?}: {err}"
     );
+    // Well under the 2 s the scan spends on box2.
     assert!(
-        hook_took < Duration::from_secs(1),
+        hook_took < Duration::from_millis(1500),
         "{hook_took:?} (scan: {scan_took:?})"
     );
     let events = json_lines(&out);
