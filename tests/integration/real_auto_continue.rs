@@ -75,6 +75,11 @@ fn a_limited_agent_never_takes_up_a_moved_task_after_its_reset() {
     r.wait_until(WAIT, "max-a is limited", || {
         r.w.account("max-a")["limited_until"].is_string()
     });
+    // The witness hook runs beside agent-queue's, so it may log a moment
+    // after the account is marked.
+    r.wait_until(WAIT, "the StopFailure hook is witnessed", || {
+        !stop_failures(&r, "ccl-auto-1").is_empty()
+    });
     assert_eq!(stop_failures(&r, "ccl-auto-1").len(), 1, "{}", r.describe());
     r.wait_until(WAIT, "the task left max-a's session", || {
         p.join(".agent-queue/inbox/t.md").exists() || turn_of(&r, TOKEN_B, &message, 200)
