@@ -117,6 +117,13 @@ impl Run for Demo {
             ));
         }
         watch(&world, started)?;
+        // The last agents are still exiting after their last task: the
+        // table is shown once every session is free again (a few hundred
+        // ms), or after 5 s as it is.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while Instant::now() < deadline && !all_free(&aq(&["--json", "status"])?.stdout) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
 
         let status = aq(&["status"])?;
         println!("\n{}", String::from_utf8_lossy(&status.stdout));
@@ -284,4 +291,13 @@ fn describe(task: &Path) -> (String, &'static str) {
         .map(|t| t.2)
         .unwrap_or("");
     (format!("{project}/{name}"), priority)
+}
+
+/// Whether `status --json` says every session is free.
+fn all_free(status_json: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(status_json).is_ok_and(|v| {
+        v["sessions"]
+            .as_array()
+            .is_some_and(|s| s.iter().all(|s| s["free"] == true))
+    })
 }
