@@ -36,7 +36,7 @@ const ENTER_SETTLE: Duration = Duration::from_millis(1500);
 /// How often the screen is read while a paste is awaited and while Enter
 /// is checked: both show within tens of milliseconds, and every one of
 /// them adds to a dispatch's time.
-const ENTER_POLL: Duration = Duration::from_millis(10);
+const ENTER_POLL: Duration = Duration::from_millis(5);
 /// How long a receipt may take after Enter before Enter is pressed again
 /// (Claude Code's `UserPromptSubmit` hook runs 40–80 ms after it).
 const RECEIPT_SETTLE: Duration = Duration::from_secs(3);
@@ -373,7 +373,7 @@ impl Launch<'_> {
             ));
         }
         self.note(Stage::Entered);
-        self.press_enter(typed(&shown))?;
+        self.press_enter(typed(&shown), shown)?;
         self.note(Stage::Submitted);
         Ok(())
     }
@@ -434,8 +434,10 @@ impl Launch<'_> {
     /// Enter goes only to the agent that was started: a screen read just
     /// before shows it running, and an agent that exits before its input
     /// changed fails the launch (what it was sent never reaches the shell:
-    /// the started script discards it).
-    fn press_enter(&self, typed: Option<screen::Input>) -> Result<(), LaunchError> {
+    /// the started script discards it). `shown` is the screen read just
+    /// before (the one that showed the paste): the first Enter goes by it,
+    /// with no read of its own in between.
+    fn press_enter(&self, typed: Option<screen::Input>, shown: Screen) -> Result<(), LaunchError> {
         let marker = &self.agent.ready_marker;
         let waiting = |s: &Screen| screen::input(&s.text, marker).as_ref() == typed.as_ref();
         let limit = if self.expect_receipt {
@@ -443,8 +445,12 @@ impl Launch<'_> {
         } else {
             ENTER_SETTLE
         };
+        let mut just_read = Some(shown);
         for attempt in 1..=2 {
-            let before = self.screen()?;
+            let before = match just_read.take() {
+                Some(s) => s,
+                None => self.screen()?,
+            };
             if self.pane.ended(&before) {
                 return Err(self.exited_before_taking(&before));
             }
