@@ -228,8 +228,44 @@ fn account_rows(config: &Config, state: &State) -> Vec<AccountRow> {
         .collect()
 }
 
+/// The last line of every live session that holds a task, all read at
+/// once: reads of one server asked meanwhile are one tmux call (see
+/// `tmux::batch`), and the servers are asked in parallel, so a host costs
+/// one round trip or two, not one per session.
+fn last_lines(
+    config: &Config,
+    state: &State,
+    snapshot: &Snapshot,
+) -> std::collections::HashMap<String, String> {
+    let held: Vec<&String> = state
+        .sessions
+        .iter()
+        .filter(|(name, e)| {
+            e.phase != Phase::Idle
+                && snapshot.pane(name).is_some()
+                && !matches!(config.kind(name), crate::config::Kind::Unknown)
+        })
+        .map(|(name, _)| name)
+        .collect();
+    std::thread::scope(|scope| {
+        let reads: Vec<_> = held
+            .into_iter()
+            .map(|name| {
+                scope.spawn(move || {
+                    super::peek::last_line(config, name).map(|line| (name.clone(), line))
+                })
+            })
+            .collect();
+        reads
+            .into_iter()
+            .filter_map(|r| r.join().ok().flatten())
+            .collect()
+    })
+}
+
 fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<SessionRow> {
     let now = now();
+    let mut lines = last_lines(config, state, snapshot);
     let pools = config
         .pools
         .iter()
@@ -275,7 +311,7 @@ fn session_rows(config: &Config, state: &State, snapshot: &Snapshot) -> Vec<Sess
                 paused: state.paused.sessions.contains(&session),
                 last_line: entry
                     .filter(|e| e.phase != Phase::Idle && pane.is_some())
-                    .and_then(|_| super::peek::last_line(config, &session)),
+                    .and_then(|_| lines.remove(&session)),
                 operator: crate::dispatch::hands_off::hold(config, snapshot, &session, now)
                     .map(|h| h.to_string()),
                 session,
