@@ -1,5 +1,6 @@
 //! What agent-queue tells the operator: event lines on stderr, JSON lines on
 //! stdout, and tables.
 
+pub mod event;
 pub mod report;
 pub mod table;

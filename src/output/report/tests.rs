@@ -1,6 +1,8 @@
 use super::*;
+use crate::queue::task::Priority;
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStringExt;
+use std::path::PathBuf;
 
 #[test]
 fn dispatched_json_has_the_contract_keys() {
