@@ -401,6 +401,19 @@ impl Launch<'_> {
                 Step::Ready => return Ok(s),
                 Step::Wait => {}
                 Step::Answer(d) => self.answer(d, &s)?,
+                Step::Fail(failure @ ready::Failure::Exited(..)) => {
+                    // The screen and the mark are read in one call, but a
+                    // script's end may be seen (its pid gone) after that
+                    // read: one more read has what the agent printed last.
+                    let last = self.screen().unwrap_or(s);
+                    let failure = match (failure, self.pane.activity(&last)) {
+                        (ready::Failure::Exited(_, d), Activity::Exited(status)) => {
+                            ready::Failure::Exited(status, d)
+                        }
+                        (failure, _) => failure,
+                    };
+                    return Err(self.failure(failure, &last));
+                }
                 Step::Fail(failure) => return Err(self.failure(failure, &s)),
             }
             std::thread::sleep(POLL);

@@ -33,8 +33,10 @@ impl std::fmt::Display for Hold {
             Hold::Mode(mode) => write!(f, "an operator has its pane in {mode}"),
             Hold::Input { ago, left } => write!(
                 f,
-                "an operator is at it (a client attached to it had input {ago}s ago; \
-                 hands off for {left}s more)"
+                "an operator is at it (a client attached to it had input {} ago; \
+                 hands off for {} more)",
+                crate::clock::format_span(*ago),
+                crate::clock::format_span(*left)
             ),
         }
     }

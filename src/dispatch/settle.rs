@@ -263,11 +263,13 @@ impl Dispatcher<'_> {
                 let cooldown = self
                     .config
                     .pool_of(&claim.session)
-                    .map_or(0, |p| p.cooldown.as_secs());
+                    .map_or(String::from("0s"), |p| {
+                        crate::clock::format_duration(p.cooldown)
+                    });
                 let reason = match &back {
                     Ok(_) => format!(
                         "{message}; the task is back in its inbox and {s} cools down for \
-                         {cooldown}s (`agent-queue clear-cooldown {s}` once its cause is fixed)",
+                         {cooldown} (`agent-queue clear-cooldown {s}` once its cause is fixed)",
                         s = claim.session
                     ),
                     Err(be) => format!("{message}; and putting it back failed: {be}"),

@@ -77,9 +77,9 @@ pub fn on_pane_path(pid: u32, program: &str) -> Found {
             let _ = child.kill();
             let _ = child.wait();
             return Found::Unknown(format!(
-                "{} -l -i did not answer within {}s",
+                "{} -l -i did not answer within {}",
                 shell.display(),
-                ANSWER_WITHIN.as_secs()
+                crate::clock::format_duration(ANSWER_WITHIN)
             ));
         }
         Err(e) => return Found::Unknown(format!("waiting for {}: {e}", shell.display())),

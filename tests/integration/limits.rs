@@ -130,10 +130,12 @@ fn a_limit_from_the_stop_failure_hook_moves_the_task_to_another_account() {
     w.task(&p, "t.md", "high", "the task");
     w.ok(&["scan"]);
     // The hook put the task back at once, and stopped the agent.
-    w.wait_until(WAIT, "the task is back in its inbox", || {
+    // The task is renamed back a moment before the state that says why is
+    // saved: both are waited for.
+    w.wait_until(WAIT, "the task is back and max-a is limited", || {
         p.join(".agent-queue/inbox/t.md").exists()
+            && w.account("max-a")["limited_until"].is_string()
     });
-    assert!(w.account("max-a")["limited_until"].is_string());
     w.ok(&["--json", "scan"]);
     let got = w.wait_received(1, WAIT);
     assert_eq!(got[0].session, "b-1");

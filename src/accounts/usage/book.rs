@@ -11,9 +11,7 @@
 //! again); a file that does not parse reads as nothing known.
 
 use std::collections::BTreeMap;
-use std::fs::OpenOptions;
 use std::io::Read;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
@@ -22,6 +20,7 @@ use super::{Change, Known, Reading};
 use crate::clock::format_utc;
 use crate::config::Config;
 use crate::output::report::{self, Event};
+use crate::store::private::{self, Access};
 use crate::store::state::{file_safe, suffixed, try_lock, write_replacing, Durable};
 
 /// Larger than any record: not one.
@@ -80,10 +79,7 @@ impl Book {
         account: &str,
         change: impl FnOnce(&mut Known) -> T,
     ) -> anyhow::Result<Update<T>> {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
+        private::create_dir(&self.dir)
             .with_context(|| format!("creating {}", self.dir.display()))?;
         let lock_path = self.dir.join(format!("{}.lock", file_safe(account)));
         let Some(_lock) = try_lock(&lock_path)? else {
@@ -185,18 +181,10 @@ impl Book {
         let ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&self.dir)
+        private::create_dir(&self.dir)
             .and_then(|()| {
-                let mut f = OpenOptions::new()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .mode(0o600)
-                    .custom_flags(libc::O_NOFOLLOW)
-                    .open(&path)?;
+                let mut f = private::open(&path, Access::Update)?;
+                f.set_len(0)?;
                 std::io::Write::write_all(&mut f, format!("{nonce} {ms}\n").as_bytes())
             })
             .with_context(|| format!("writing {}", path.display()))
@@ -230,11 +218,7 @@ impl Book {
 }
 
 fn read_file(path: &Path) -> Option<Known> {
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(path)
-        .ok()?;
+    let file = private::open_regular(path).ok()?;
     let mut text = String::new();
     file.take(MAX_FILE).read_to_string(&mut text).ok()?;
     serde_json::from_str(&text).ok()
