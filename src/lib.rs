@@ -15,6 +15,7 @@ pub(crate) mod cli;
 pub mod clock;
 pub(crate) mod cmd;
 pub mod config;
+pub(crate) mod detach;
 pub(crate) mod dispatch;
 pub(crate) mod doctor;
 pub(crate) mod error;

@@ -9,7 +9,6 @@
 
 use std::fs::File;
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -71,20 +70,9 @@ pub fn detach(
         cmd.arg("--verbose");
     }
     cmd.stdin(Stdio::null()).stdout(Stdio::null()).stderr(log);
-    // SAFETY: setsid and fcntl are async-signal-safe. The child leaves the
-    // hook's process group and session, so nothing that ends the hook ends
-    // it; and it keeps the locked file open (close-on-exec cleared), so the
-    // lock is held until the child exits.
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::setsid();
-            let flags = libc::fcntl(fd, libc::F_GETFD);
-            if flags >= 0 {
-                libc::fcntl(fd, libc::F_SETFD, flags & !libc::FD_CLOEXEC);
-            }
-            Ok(())
-        });
-    }
+    // Nothing that ends the hook ends the child, and it keeps the locked
+    // file open, so the lock is held until the child exits.
+    crate::detach::in_own_session(&mut cmd, Some(fd));
     cmd.spawn().context("starting agent-queue recycle")?;
     report::debug(format!(
         "recycling {session} in the background (log: {})",

@@ -421,3 +421,19 @@ fn selection(pools: &[String], sessions: &[String], projects: &[String]) -> Stri
         parts.join(", ")
     }
 }
+
+#[cfg(test)]
+impl Event {
+    /// A `dispatched` event as tests of its JSON use it.
+    pub(crate) fn example_dispatched() -> Event {
+        Event::Dispatched {
+            session: "ccl-auto-11".into(),
+            task: "/p/.agent-queue/inbox/x.md.dispatched".into(),
+            project: "/p".into(),
+            priority: Priority::High,
+            model: "sonnet".into(),
+            worktree: None,
+            branch: None,
+        }
+    }
+}

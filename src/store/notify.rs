@@ -7,7 +7,6 @@
 //! that is a warning.
 
 use std::io::Write;
-use std::os::unix::process::CommandExt;
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
@@ -80,14 +79,8 @@ impl Notifier {
             .stdin(Stdio::piped())
             .stdout(log.try_clone()?)
             .stderr(log);
-        // SAFETY: setsid is async-signal-safe. In a session of its own the
-        // notifier outlives a hook whose process group Claude Code ends.
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                Ok(())
-            });
-        }
+        // The notifier outlives a hook whose process group Claude Code ends.
+        crate::detach::in_own_session(&mut cmd, None);
         let mut child = cmd
             .spawn()
             .map_err(|e| anyhow::anyhow!("starting `sh -c`: {e}"))?;

@@ -6,15 +6,7 @@ use std::path::PathBuf;
 
 #[test]
 fn dispatched_json_has_the_contract_keys() {
-    let e = Event::Dispatched {
-        session: "ccl-auto-11".into(),
-        task: "/p/.agent-queue/inbox/x.md.dispatched".into(),
-        project: "/p".into(),
-        priority: Priority::High,
-        model: "sonnet".into(),
-        worktree: None,
-        branch: None,
-    };
+    let e = Event::example_dispatched();
     let v: serde_json::Value = serde_json::to_value(&e).unwrap();
     assert_eq!(
         v,

@@ -21,15 +21,7 @@ fn sessions_read_back(j: &Journal) -> Vec<String> {
 
 #[test]
 fn a_line_is_the_events_json_with_its_time_in_front() {
-    let e = Event::Dispatched {
-        session: "ccl-auto-11".into(),
-        task: "/p/.agent-queue/inbox/x.md.dispatched".into(),
-        project: "/p".into(),
-        priority: Priority::High,
-        model: "sonnet".into(),
-        worktree: None,
-        branch: None,
-    };
+    let e = Event::example_dispatched();
     let l = line(&e, 1_795_490_040).unwrap();
     assert!(l.ends_with('\n') && !l[..l.len() - 1].contains('\n'));
     assert!(l.starts_with("{\"time\":\"2026-11-24T03:14:00Z\",\"event\":\"dispatched\""));
