@@ -20,7 +20,7 @@ use super::{Change, Known, Reading};
 use crate::clock::format_utc;
 use crate::config::Config;
 use crate::output::report::{self, Event};
-use crate::store::private::{self, Access};
+use crate::store::private;
 use crate::store::state::{file_safe, suffixed, try_lock, write_replacing, Durable};
 
 /// Larger than any record: not one.
@@ -181,11 +181,10 @@ impl Book {
         let ms = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_millis());
+        // Replaced whole, so that a recycle polling it never reads half.
         private::create_dir(&self.dir)
             .and_then(|()| {
-                let mut f = private::open(&path, Access::Update)?;
-                f.set_len(0)?;
-                std::io::Write::write_all(&mut f, format!("{nonce} {ms}\n").as_bytes())
+                write_replacing(&path, format!("{nonce} {ms}").as_bytes(), Durable::Unsynced)
             })
             .with_context(|| format!("writing {}", path.display()))
     }
