@@ -37,6 +37,27 @@ fn repo(w: &World, name: &str) -> PathBuf {
     p
 }
 
+/// What a claim of `<name>.md` under `isolation = "worktree"` leaves: its
+/// worktree on branch `agent-queue/<name>`, and its `.dispatched` file.
+fn claimed_by_hand(p: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let tree = p.join(format!(".agent-queue/worktrees/{name}"));
+    let branch = format!("agent-queue/{name}");
+    git(
+        p,
+        &[
+            "worktree",
+            "add",
+            "-q",
+            "-b",
+            &branch,
+            tree.to_str().unwrap(),
+        ],
+    );
+    let dispatched = p.join(format!(".agent-queue/inbox/{name}.md.dispatched"));
+    fs::write(&dispatched, name).unwrap();
+    (tree, dispatched)
+}
+
 /// A world whose stand-in agents call `agent-queue hook` (receipts and the
 /// `done` event), and nothing else.
 fn hooked(pool: u32) -> World {
@@ -339,20 +360,7 @@ fn a_worktree_task_whose_launch_failed_or_died_gets_its_worktree_removed() {
     // A launcher that died before its paste (the state says launching, no
     // process holds the launch lock): the scan puts the task back and
     // removes the worktree the claim made.
-    let tree = p.join(".agent-queue/worktrees/u");
-    git(
-        &p,
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            "agent-queue/u",
-            tree.to_str().unwrap(),
-        ],
-    );
-    let dispatched = p.join(".agent-queue/inbox/u.md.dispatched");
-    fs::write(&dispatched, "u").unwrap();
+    let (tree, dispatched) = claimed_by_hand(&p, "u");
     let s1 = w.pool_session(1);
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -374,20 +382,7 @@ fn a_worktree_task_whose_launch_failed_or_died_gets_its_worktree_removed() {
 fn prune_leaves_the_worktree_of_a_task_a_session_still_holds() {
     let w = World::new(1);
     let p = repo(&w, "repo");
-    let tree = p.join(".agent-queue/worktrees/busy");
-    git(
-        &p,
-        &[
-            "worktree",
-            "add",
-            "-q",
-            "-b",
-            "agent-queue/busy",
-            tree.to_str().unwrap(),
-        ],
-    );
-    let dispatched = p.join(".agent-queue/inbox/busy.md.dispatched");
-    fs::write(&dispatched, "busy").unwrap();
+    let (tree, dispatched) = claimed_by_hand(&p, "busy");
     let state = serde_json::json!({"version": 2, "sessions": {"ccl-auto-1": {
         "phase": "working", "task": dispatched, "project": p, "since": 1,
         "worktree": {"path": tree, "branch": "agent-queue/busy", "workdir": tree}}}});
