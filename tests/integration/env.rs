@@ -356,6 +356,14 @@ impl World {
         })
     }
 
+    /// The stand-in agents call `agent-queue hook` as Claude Code's hooks
+    /// do (receipts, the Stop hook's end of the task).
+    pub fn hooked(&mut self) -> &mut World {
+        let hook = format!("{} -q hook", sh_quote(&bin().display().to_string()));
+        self.agent_env.insert("AQ_HOOK".into(), hook);
+        self
+    }
+
     /// The agents run no Stop hook: a session keeps its task until the
     /// test ends it.
     pub fn no_stop_hook(&mut self) -> &mut World {

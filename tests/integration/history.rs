@@ -7,7 +7,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::env::{bin, json_lines, sh_quote, stderr, stdout, World};
+use crate::env::{json_lines, stderr, stdout, World};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -173,10 +173,7 @@ fn a_scan_dispatch_mark_idle_cycle_is_in_the_history() {
 fn the_agents_hooks_add_received_and_done_and_a_tasks_life_sums_them_up() {
     let mut w = World::new(1);
     w.no_stop_hook();
-    w.agent_env.insert(
-        "AQ_HOOK".into(),
-        format!("{} -q hook", sh_quote(&bin().display().to_string())),
-    );
+    w.hooked();
     let p = w.project("p");
     let task = w.task(&p, "fix.md", "high", "fix the login");
     w.start_pool();
@@ -249,13 +246,7 @@ fn six_scan_loops_and_the_agents_hooks_write_one_whole_line_per_event() {
     // The agents call `agent-queue hook` as Claude Code does: receipts and
     // ends are written by the hooks while six scans write theirs.
     w.no_stop_hook();
-    w.agent_env.insert(
-        "AQ_HOOK".into(),
-        format!(
-            "{} -q hook",
-            sh_quote(&crate::env::bin().display().to_string())
-        ),
-    );
+    w.hooked();
     let projects: Vec<_> = ["one", "two"].iter().map(|p| w.project(p)).collect();
     let tasks: Vec<PathBuf> = (0..24)
         .map(|i| {

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::env::{events_named, sh_quote, stdout, World};
+use crate::env::{events_named, stdout, World};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -17,13 +17,7 @@ fn holding(work: u32, hooks: bool) -> World {
     w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
     w.agent_env.insert("AQ_AGENT_WORK".into(), work.to_string());
     if hooks {
-        w.agent_env.insert(
-            "AQ_HOOK".into(),
-            format!(
-                "{} -q hook",
-                sh_quote(&crate::env::bin().display().to_string())
-            ),
-        );
+        w.hooked();
     }
     let p = w.project("p");
     w.task(&p, "t.md", "high", "the task");

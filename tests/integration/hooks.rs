@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::env::{expect_exit, sh_quote, stderr, World};
+use crate::env::{expect_exit, stderr, World};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -15,13 +15,7 @@ const WAIT: Duration = Duration::from_secs(60);
 fn hooked(pool: u32) -> World {
     let mut w = World::new(pool);
     w.no_stop_hook();
-    w.agent_env.insert(
-        "AQ_HOOK".into(),
-        format!(
-            "{} -q hook",
-            sh_quote(&crate::env::bin().display().to_string())
-        ),
-    );
+    w.hooked();
     w
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::env::{events_named, json_lines, sh_quote, stderr, stdout, World};
+use crate::env::{events_named, json_lines, stderr, stdout, World};
 
 const WAIT: Duration = Duration::from_secs(30);
 
@@ -63,13 +63,7 @@ fn claimed_by_hand(p: &Path, name: &str) -> (PathBuf, PathBuf) {
 fn hooked(pool: u32) -> World {
     let mut w = World::new(pool);
     w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
-    w.agent_env.insert(
-        "AQ_HOOK".into(),
-        format!(
-            "{} -q hook",
-            sh_quote(&crate::env::bin().display().to_string())
-        ),
-    );
+    w.hooked();
     w
 }
 

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::{Child, Output};
 use std::time::Duration;
 
-use crate::env::{sh_quote, World};
+use crate::env::World;
 
 const LIMIT: Duration = Duration::from_secs(60);
 
@@ -86,13 +86,7 @@ fn cancel_racing_the_stop_hook_ends_the_task_once() {
     let mut w = World::new(1);
     w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
     w.agent_env.insert("AQ_AGENT_WORK".into(), "0.2".into());
-    w.agent_env.insert(
-        "AQ_HOOK".into(),
-        format!(
-            "{} -q hook",
-            sh_quote(&crate::env::bin().display().to_string())
-        ),
-    );
+    w.hooked();
     let p = w.project("p");
     let s1 = w.pool_session(1);
     w.start_pool();
