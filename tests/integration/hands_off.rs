@@ -287,10 +287,7 @@ fn a_pane_put_in_copy_mode_during_a_launch_gets_no_paste_and_no_cooldown() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let lock = w.path(&format!("state/agent-queue/state.json.launches/{s1}.lock"));
-    w.wait_until(WAIT, "the start line was typed", || {
-        std::fs::read_to_string(&lock).unwrap_or_default() == "typed"
-    });
+    until_typed(&w, &s1);
     w.tmux_ok(&["copy-mode", "-t", &format!("={s1}:")]);
     let out = dispatch.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
@@ -319,10 +316,7 @@ fn an_operator_who_attaches_during_a_launch_gets_no_paste_and_no_cooldown() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let lock = w.path(&format!("state/agent-queue/state.json.launches/{s1}.lock"));
-    w.wait_until(WAIT, "the start line was typed", || {
-        std::fs::read_to_string(&lock).unwrap_or_default() == "typed"
-    });
+    until_typed(&w, &s1);
     let _person = Terminal::attach(&w, &s1);
     let out = scan.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
@@ -336,4 +330,15 @@ fn an_operator_who_attaches_during_a_launch_gets_no_paste_and_no_cooldown() {
     assert_eq!(w.inbox(&p), ["t.md"]);
     assert!(w.received().is_empty());
     assert_eq!(row(&w, &s1)["cooldown_left"], 0);
+}
+
+/// Waits until the launch into `session` has typed its start line (the
+/// stage its launch lock notes), and no further.
+fn until_typed(w: &World, session: &str) {
+    let lock = w.path(&format!(
+        "state/agent-queue/state.json.launches/{session}.lock"
+    ));
+    w.wait_until(WAIT, "the start line was typed", || {
+        std::fs::read_to_string(&lock).unwrap_or_default() == "typed"
+    });
 }
