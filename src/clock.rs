@@ -20,6 +20,13 @@ pub fn now() -> u64 {
         .unwrap_or(0)
 }
 
+/// Milliseconds since the Unix epoch now, for marks finer than a second.
+pub fn now_ms() -> u128 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis())
+}
+
 /// `2026-11-24T03:14:00Z` from Unix seconds (UTC, as journald shows). A time
 /// past the calendar's end (late in the year 9999) is written as its end.
 pub fn format_utc(secs: u64) -> String {

@@ -6,7 +6,7 @@
 use super::{Ctx, Run};
 use crate::cli::ClearCooldownArgs;
 use crate::config::Kind;
-use crate::error::{bad_input, Outcome};
+use crate::error::Outcome;
 use crate::output::report;
 use crate::store::state::Store;
 
@@ -15,10 +15,7 @@ impl Run for ClearCooldownArgs {
         let config = ctx.config()?;
         for s in &self.sessions {
             if let Kind::Unknown = config.kind(s) {
-                return Err(bad_input(format!(
-                    "{:#}",
-                    crate::tmux::servers::unknown_session(&config, s)
-                )));
+                return Err(crate::tmux::servers::unknown_session(&config, s));
             }
         }
         if self.forget_agent {

@@ -30,10 +30,7 @@ impl Run for DispatchArgs {
         let target = match &self.session {
             Some(s) => {
                 if let Kind::Unknown = config.kind(s) {
-                    return Err(bad_input(format!(
-                        "{:#}",
-                        crate::tmux::servers::unknown_session(&config, s)
-                    )));
+                    return Err(crate::tmux::servers::unknown_session(&config, s));
                 }
                 Target::One {
                     session: s,

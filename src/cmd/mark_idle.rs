@@ -39,10 +39,7 @@ impl Run for MarkIdleArgs {
                 ));
                 return Ok(Outcome::NothingFound);
             }
-            return Err(bad_input(format!(
-                "{:#}",
-                crate::tmux::servers::unknown_session(&config, &session)
-            )));
+            return Err(crate::tmux::servers::unknown_session(&config, &session));
         }
         // Its agent's hook: it speaks for the agent agent-queue started,
         // not for one that ran in this session before.
@@ -80,10 +77,10 @@ impl Run for RecycleArgs {
                 )))
             }
             Kind::Unknown => {
-                return Err(bad_input(format!(
-                    "{:#}",
-                    crate::tmux::servers::unknown_session(&config, &self.session)
-                )))
+                return Err(crate::tmux::servers::unknown_session(
+                    &config,
+                    &self.session,
+                ))
             }
             Kind::Pool(_) => {}
         }

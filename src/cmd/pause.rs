@@ -94,10 +94,7 @@ fn selection(config: &Config, args: &PauseArgs) -> anyhow::Result<Selection> {
     }
     for session in &args.sessions {
         if let Kind::Unknown = config.kind(session) {
-            return Err(bad_input(format!(
-                "{:#}",
-                crate::tmux::servers::unknown_session(config, session)
-            )));
+            return Err(crate::tmux::servers::unknown_session(config, session));
         }
     }
     let projects: Vec<std::path::PathBuf> = args

@@ -11,7 +11,7 @@ use crate::cli::PeekArgs;
 use crate::clock::now;
 use crate::clock::{format_span, format_utc};
 use crate::config::Kind;
-use crate::error::{bad_input, Outcome};
+use crate::error::Outcome;
 use crate::output::report;
 use crate::store::state::Store;
 use crate::tmux::{self, servers};
@@ -60,10 +60,7 @@ impl Run for PeekArgs {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
         if let Kind::Unknown = config.kind(&self.session) {
-            return Err(bad_input(format!(
-                "{:#}",
-                servers::unknown_session(&config, &self.session)
-            )));
+            return Err(servers::unknown_session(&config, &self.session));
         }
         let state = Store::new(config.state_file.clone()).read()?;
         let screen =

@@ -109,10 +109,12 @@ impl Quiet {
         let Ok(text) = serde_json::to_vec(&self.known) else {
             return;
         };
-        let tmp = file.with_extension(format!("tmp.{}", std::process::id()));
-        if std::fs::write(&tmp, text).is_err() || std::fs::rename(&tmp, file).is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
+        // A cache: a write that fails is only a slower next scan.
+        let _ = crate::store::state::write_replacing(
+            file,
+            &text,
+            crate::store::state::Durable::Unsynced,
+        );
     }
 }
 

@@ -180,17 +180,17 @@ pub fn snapshot_of(config: &Config, session: &str) -> anyhow::Result<Snapshot> {
     Ok(snapshot)
 }
 
-/// A clear error for a session no configured server has.
+/// A clear error for a session no configured server has: bad usage (exit 2).
 pub fn unknown_session(config: &Config, session: &str) -> anyhow::Error {
     let pools: Vec<String> = config
         .pools
         .iter()
         .map(|p| format!("{} ({})", p.name, p.range()))
         .collect();
-    anyhow!(
+    crate::error::bad_input(format!(
         "unknown session `{session}`: it is in no pool ({}) and is no [[dedicated]] session",
         pools.join(", ")
-    )
+    ))
 }
 
 #[cfg(test)]

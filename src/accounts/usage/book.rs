@@ -178,9 +178,7 @@ impl Book {
     /// clock is coarser than the one a recycle reads).
     pub fn seen(&self, session: &str, nonce: &str) -> anyhow::Result<()> {
         let path = self.seen_file(session);
-        let ms = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
+        let ms = crate::clock::now_ms();
         // Replaced whole, so that a recycle polling it never reads half.
         private::create_dir(&self.dir)
             .and_then(|()| {
@@ -191,7 +189,11 @@ impl Book {
 
     /// When the status line of the start `nonce` last ran in `session`.
     fn last_seen(&self, session: &str, nonce: &str) -> Option<u128> {
-        let text = std::fs::read_to_string(self.seen_file(session)).ok()?;
+        let mut text = String::new();
+        private::open_regular(&self.seen_file(session))
+            .ok()?
+            .read_to_string(&mut text)
+            .ok()?;
         let (n, ms) = text.trim().split_once(' ')?;
         (n == nonce).then(|| ms.parse().ok()).flatten()
     }
@@ -201,9 +203,7 @@ impl Book {
     /// status line about 0.3 s after the answer, and an `/exit` typed at
     /// the turn's end would take that usage away.
     pub fn await_report(&self, session: &str, nonce: &str, max: std::time::Duration) -> Heard {
-        let begun = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis());
+        let begun = crate::clock::now_ms();
         let start = std::time::Instant::now();
         loop {
             match self.last_seen(session, nonce) {
