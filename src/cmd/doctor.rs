@@ -101,8 +101,9 @@ fn tmux(config: &Config, out: &mut Vec<Check>) -> Vec<PoolPane> {
         .read()
         .unwrap_or_default();
     let mut panes = Vec::new();
-    for t in servers::all(config) {
-        let what = format!("tmux server `{}`", t.argv().join(" "));
+    for (server, sessions) in servers::servers(config) {
+        let t = servers::connect(config, &server);
+        let what = format!("tmux server `{}`", server.describe());
         let snapshot = match t.snapshot() {
             Ok(s) => {
                 out.push(Check::ok(what, "answers"));
@@ -117,16 +118,16 @@ fn tmux(config: &Config, out: &mut Vec<Check>) -> Vec<PoolPane> {
                 continue;
             }
         };
-        for pool in config.pools.iter().filter(|p| p.tmux == t.argv()) {
-            for session in pool.sessions() {
-                out.push(session_check(config, &state, &t, &snapshot, &session));
-                if let Some(pane) = snapshot.pane(&session) {
-                    panes.push(PoolPane {
-                        session: session.clone(),
-                        pane: pane.clone(),
-                        local: !t.is_remote(),
-                    });
-                }
+        // The pool sessions on this server (a pool with a `host` included:
+        // its server is named by host and tmux, not by an argv here).
+        for session in sessions.iter().filter(|s| config.pool_of(s).is_some()) {
+            out.push(session_check(config, &state, &t, &snapshot, session));
+            if let Some(pane) = snapshot.pane(session) {
+                panes.push(PoolPane {
+                    session: session.clone(),
+                    pane: pane.clone(),
+                    local: !t.is_remote(),
+                });
             }
         }
     }

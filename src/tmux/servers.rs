@@ -71,7 +71,7 @@ pub fn all(config: &Config) -> Vec<Tmux> {
 
 /// Every server that holds a pool or dedicated session, each once, with
 /// those sessions.
-fn servers(config: &Config) -> Vec<(Server, Vec<String>)> {
+pub fn servers(config: &Config) -> Vec<(Server, Vec<String>)> {
     let mut out: Vec<(Server, Vec<String>)> = Vec::new();
     let mut add = |server: Server, sessions: Vec<String>| {
         if sessions.is_empty() {
