@@ -130,35 +130,31 @@ struct Managed {
 /// alone, so no tmux server is asked.
 fn managed(config: &Config) -> Option<Managed> {
     let run = crate::dispatch::end::run_var()?;
-    let d = Dispatcher::new(config);
-    let session = match crate::dispatch::end::session_of_start(&d, &run) {
-        Ok(Some(s)) => s,
-        Ok(None) => {
-            report::debug(format!(
-                "statusline: no session of agent-queue's holds the start {run}; nothing recorded"
-            ));
-            return None;
-        }
+    // One read of the state: it runs every few seconds in every agent.
+    let state = match Dispatcher::new(config).store.read() {
+        Ok(state) => state,
         Err(e) => {
             report::warn(format!("statusline: {e:#}; nothing recorded"));
             return None;
         }
     };
-    let task = d
-        .store
-        .read()
-        .ok()
-        .and_then(|s| s.sessions.get(&session)?.task.clone())
-        .and_then(|t| {
-            let name = t.file_name()?.to_string_lossy().into_owned();
-            // Shown in a terminal: a name cannot bring escape sequences.
-            Some(
-                inbox::original_name(&name)
-                    .chars()
-                    .filter(|c| !c.is_control())
-                    .collect(),
-            )
-        });
+    let Some((session, entry)) = crate::dispatch::end::start_in(&state, &run) else {
+        report::debug(format!(
+            "statusline: no session of agent-queue's holds the start {run}; nothing recorded"
+        ));
+        return None;
+    };
+    let session = session.to_string();
+    let task = entry.task.as_ref().and_then(|t| {
+        let name = t.file_name()?.to_string_lossy().into_owned();
+        // Shown in a terminal: a name cannot bring escape sequences.
+        Some(
+            inbox::original_name(&name)
+                .chars()
+                .filter(|c| !c.is_control())
+                .collect(),
+        )
+    });
     Some(Managed { session, run, task })
 }
 

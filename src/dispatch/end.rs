@@ -20,7 +20,7 @@ use crate::config::Kind;
 use crate::error::{bad_input, Outcome};
 use crate::output::report::{self, Event};
 use crate::pane::RUN_VAR;
-use crate::store::state::{Phase, SessionState};
+use crate::store::state::{Phase, SessionState, State};
 
 /// Whom a hook speaks for, as far as its session's task goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -254,11 +254,17 @@ pub fn hook_session(d: &Dispatcher) -> anyhow::Result<Option<String>> {
 /// The session whose recorded start has this nonce (`AGENT_QUEUE_RUN`).
 pub fn session_of_start(d: &Dispatcher, nonce: &str) -> anyhow::Result<Option<String>> {
     let state = d.store.read()?;
-    Ok(state
+    Ok(start_in(&state, nonce).map(|(name, _)| name.to_string()))
+}
+
+/// In `state`, the session (and its entry) whose recorded start has this
+/// nonce.
+pub fn start_in<'s>(state: &'s State, nonce: &str) -> Option<(&'s str, &'s SessionState)> {
+    state
         .sessions
         .iter()
         .find(|(_, s)| s.started.as_ref().is_some_and(|st| st.nonce == nonce))
-        .map(|(name, _)| name.clone()))
+        .map(|(name, s)| (name.as_str(), s))
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
