@@ -10,11 +10,12 @@ use crate::pools::Server;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// Like ssh: the host, then every other argument joined into one command
-/// line for a shell. A host gone silent exits 255 (`<dir>/silent`) or
+/// A program with ssh's convention under another name (as a wrapper or
+/// `tsh ssh` is): the host, then every other argument joined into one
+/// command line for a shell. A host gone silent exits 255 (`<dir>/silent`) or
 /// never answers (`<dir>/hang`, noting in `<dir>/asked` that it was asked).
 fn ssh_that_can_go_silent(w: &World) -> std::path::PathBuf {
-    let ssh = w.path("bin/ssh");
+    let ssh = w.path("bin/reach");
     let dir = w.path("host");
     std::fs::create_dir_all(&dir).unwrap();
     let d = dir.display();
@@ -42,8 +43,9 @@ fn a_silent_hosts_tasks_stay_with_its_agents_and_run_once() {
     let far = Server(format!("{}-far", w.socket));
     let ssh = ssh_that_can_go_silent(&w);
     w.config(&format!(
-        "[pools.b]\nprefix = \"b-\"\nstart = 1\nsize = 2\naccount = \"max-b\"\n\
-         tmux = [{:?}, \"box2\", \"tmux\", \"-L\", {:?}, \"-f\", \"/dev/null\"]\n",
+        "[ssh]\ncommand = [{:?}]\nopenssh = false\n\
+         [pools.b]\nprefix = \"b-\"\nstart = 1\nsize = 2\naccount = \"max-b\"\nhost = \"box2\"\n\
+         tmux = [\"tmux\", \"-L\", {:?}, \"-f\", \"/dev/null\"]\n",
         ssh.display().to_string(),
         far.0
     ));
