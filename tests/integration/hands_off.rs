@@ -241,7 +241,7 @@ fn a_launch_cut_off_after_its_paste_gets_no_enter_while_an_operator_holds_its_pa
     let mut w = World::new(1);
     // The paste does not show, so the launch waits in its "pasted" stage.
     w.agent_env.insert("AQ_AGENT_NOECHO".into(), "1".into());
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let task = w.task(&p, "t.md", "high", "the task");
     w.start_pool();

@@ -14,7 +14,7 @@ const WAIT: Duration = Duration::from_secs(60);
 /// Claude Code does (else no hook runs but the ones the test sends).
 fn holding(work: u32, hooks: bool) -> World {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     w.agent_env.insert("AQ_AGENT_WORK".into(), work.to_string());
     if hooks {
         w.hooked();
@@ -119,7 +119,9 @@ fn ids_lose_control_characters_and_a_lone_surrogate_does_not_drop_the_hook() {
     assert_eq!(done.len(), 1, "{journal:?}");
     assert_eq!(done[0]["message"], "Fixed it \u{fffd}");
     let shown = stdout(&w.ok(&["history", "t.md"]));
-    for line in shown.lines().filter(|l| l.contains("fake row")) {
+    let rows: Vec<&str> = shown.lines().filter(|l| l.contains("fake row")).collect();
+    assert!(!rows.is_empty(), "the id is shown: {shown}");
+    for line in rows {
         assert!(
             line.contains("abc2026-01-01 fake row"),
             "a forged row: {shown}"

@@ -116,7 +116,7 @@ fn two_hosts(size: u32, reach: Reach) -> (World, Hosts, [Remote; 2]) {
         sh_quote(&crate::env::bin().display().to_string()),
         sh_quote(&w.config_path().display().to_string())
     );
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     w.agent_env.insert("AQ_HOOK".into(), hook);
     (w, hosts, remotes)
 }

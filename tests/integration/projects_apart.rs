@@ -62,7 +62,7 @@ fn claimed_by_hand(p: &Path, name: &str) -> (PathBuf, PathBuf) {
 /// `done` event), and nothing else.
 fn hooked(pool: u32) -> World {
     let mut w = World::new(pool);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     w.hooked();
     w
 }

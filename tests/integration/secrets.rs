@@ -88,7 +88,7 @@ impl Sampler {
 /// profile's `env`. `tmux`: the pool's tmux prefix, when not the world's.
 fn world(tmux: Option<Vec<String>>) -> World {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let wrapper = w.path("bin/agent-wrapper");
     fs::write(
         &wrapper,

@@ -116,7 +116,7 @@ fn cancel_by_session_name_and_requeue_runs_it_again_once() {
 #[test]
 fn requeue_a_finished_or_rejected_task() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let inbox = p.join(".agent-queue/inbox");
     fs::write(inbox.join("r.md.rejected"), "broken").unwrap();
@@ -140,7 +140,7 @@ fn requeue_a_finished_or_rejected_task() {
 #[test]
 fn cancel_in_a_dedicated_session_types_nothing_and_releases_the_task() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     w.dedicated("mine", &p);
     w.start_session("mine");
@@ -169,7 +169,7 @@ fn cancel_in_a_dedicated_session_types_nothing_and_releases_the_task() {
 #[test]
 fn pause_holds_every_path_that_hands_out_work_and_resume_lifts_it() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let s1 = w.pool_session(1);
     w.start_pool();
@@ -221,7 +221,7 @@ fn pause_holds_every_path_that_hands_out_work_and_resume_lifts_it() {
 #[test]
 fn a_paused_session_or_project_waits_while_the_rest_goes_on() {
     let mut w = World::new(2);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let a = w.project("a");
     let b = w.project("b");
     let (s1, s2) = (w.pool_session(1), w.pool_session(2));
@@ -379,7 +379,7 @@ fn a_done_tasks_file_is_finished_for_status_and_history_alike() {
 #[test]
 fn a_pool_session_whose_agent_cannot_be_stopped_is_named_and_kept_out() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     // An agent deaf to C-c, on a server that refuses to respawn panes.
     let deaf = w.path("bin/deaf-agent");
     fs::write(

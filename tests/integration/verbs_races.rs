@@ -43,7 +43,7 @@ fn no_session_holds(w: &World, name: &str) -> bool {
 #[test]
 fn cancel_racing_a_scan_ends_with_the_task_cancelled_and_its_agent_stopped() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let s1 = w.pool_session(1);
     w.start_pool();
@@ -84,7 +84,7 @@ fn cancel_racing_a_scan_ends_with_the_task_cancelled_and_its_agent_stopped() {
 #[test]
 fn cancel_racing_the_stop_hook_ends_the_task_once() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     w.agent_env.insert("AQ_AGENT_WORK".into(), "0.2".into());
     w.hooked();
     let p = w.project("p");
@@ -136,7 +136,7 @@ fn cancel_racing_the_stop_hook_ends_the_task_once() {
 #[test]
 fn two_cancels_of_one_task_end_it_once() {
     let mut w = World::new(1);
-    w.agent_env.insert("AQ_STOP_HOOK".into(), String::new());
+    w.no_stop_hook();
     let p = w.project("p");
     let s1 = w.pool_session(1);
     w.start_pool();
