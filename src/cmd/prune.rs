@@ -131,8 +131,16 @@ impl PruneArgs {
     /// Archives the finished task files of `project` older than `older_than`.
     fn archive(&self, project: &Path, state: &State, older_than: Duration) {
         let inbox_dir = inbox::inbox_of(project);
-        let Ok(entries) = std::fs::read_dir(&inbox_dir) else {
-            return;
+        let entries = match std::fs::read_dir(&inbox_dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return,
+            Err(e) => {
+                report::warn(format!(
+                    "reading {}: {e}; nothing archived there",
+                    inbox_dir.display()
+                ));
+                return;
+            }
         };
         let now = now();
         for entry in entries.flatten() {

@@ -303,7 +303,8 @@ pub fn cancel(task: &Path) -> io::Result<PathBuf> {
 /// own name, or `<name>.N` when that is taken: nothing is overwritten.
 pub fn archive(file: &Path, archive: &Path) -> io::Result<PathBuf> {
     let (_, name) = split(file)?;
-    std::fs::create_dir_all(archive)?;
+    crate::store::private::create_dir(archive)
+        .map_err(|e| io::Error::new(e.kind(), format!("making {}: {e}", archive.display())))?;
     rename_unique(file, archive, name, "")
 }
 
