@@ -114,7 +114,9 @@ impl AgentPane<'_> {
     /// Returns whether nothing agent-queue started runs there any more.
     pub fn stop(&self) -> bool {
         let read = || self.read().ok();
-        let runs = |s: &Option<Screen>| s.as_ref().is_some_and(|s| self.runs(s));
+        // A pane that cannot be read (its server does not answer) is
+        // unknown, not stopped: its agent may still run there.
+        let runs = |s: &Option<Screen>| s.as_ref().is_none_or(|s| self.runs(s));
         for wait in [Duration::from_millis(500), Duration::from_secs(2)] {
             let before = read();
             if !runs(&before) {

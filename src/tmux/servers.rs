@@ -110,9 +110,14 @@ pub fn snapshot(config: &Config) -> anyhow::Result<Snapshot> {
             .map(|(server, _)| scope.spawn(move || connect(config, server).snapshot()))
             .collect();
         asks.into_iter()
-            .map(|a| {
-                a.join()
-                    .unwrap_or_else(|_| Err(anyhow!("asking a tmux server panicked")))
+            .zip(&servers)
+            .map(|(a, (server, _))| {
+                a.join().unwrap_or_else(|_| {
+                    Err(anyhow!(
+                        "asking the tmux server `{}` panicked",
+                        server.describe()
+                    ))
+                })
             })
             .collect()
     });

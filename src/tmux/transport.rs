@@ -135,7 +135,9 @@ impl Transport {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
         let mut child = cmd.spawn().map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
+            if e.kind() == std::io::ErrorKind::NotFound && self.host.is_some() {
+                anyhow!("`{program}` was not found: set [ssh] command, or install it")
+            } else if e.kind() == std::io::ErrorKind::NotFound {
                 anyhow!("tmux is not installed: `{program}` was not found (set [tmux] command, or install tmux)")
             } else {
                 anyhow!("running tmux (`{}`): {e}", self.describe())

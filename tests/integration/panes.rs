@@ -56,7 +56,10 @@ fn many_launches_without_a_false_failure(command: impl Fn(&World) -> String, tas
         w.task(&p, &format!("t{i:02}.md"), "default", &format!("task {i}"));
     }
     w.start_pool();
-    w.ok(&["--json", "scan"]);
+    // The scan takes the first three; a fast agent may end its task while
+    // the scan still runs, and the scan's second pass gives that session
+    // its next one.
+    let by_scan = events_named(&json_lines(&w.ok(&["--json", "scan"])), "dispatched").len();
     w.wait_received(tasks, WAIT);
     w.wait_all_idle(WAIT);
     let log = fs::read_to_string(w.path("state/agent-queue/recycle.log")).unwrap_or_default();
@@ -65,7 +68,8 @@ fn many_launches_without_a_false_failure(command: impl Fn(&World) -> String, tas
         .lines()
         .filter(|l| l.starts_with("agent-queue: dispatched "))
         .count();
-    assert_eq!(recycled, tasks - 3, "{log}");
+    assert!(by_scan >= 3, "{by_scan} dispatched by the scan");
+    assert_eq!(recycled, tasks - by_scan, "{log}");
     let state = w.state();
     for i in 1..=3 {
         assert!(
