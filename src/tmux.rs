@@ -7,6 +7,7 @@
 //! process per screen read, one per typed line, one for a whole paste.
 
 mod batch;
+mod forward;
 pub mod servers;
 pub mod transport;
 

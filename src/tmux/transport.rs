@@ -9,6 +9,8 @@
 //! each. A host that does not answer within `[ssh] timeout` is remembered as
 //! silent for the rest of the invocation: the calls after the first fail at
 //! once, so a silent host costs one bounded wait, not one per session.
+//! Reads go through the server's own socket, forwarded over that connection,
+//! where that works (see `forward`).
 
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
@@ -20,6 +22,7 @@ use std::time::Duration;
 use anyhow::{anyhow, Context};
 use wait_timeout::ChildExt;
 
+use super::forward::{self, Answer, Forward};
 use crate::config::Ssh;
 
 /// How long a tmux call on this host may take: far more than a local
@@ -48,6 +51,14 @@ pub struct Transport {
     /// quoted for its shell, and a silence is remembered under this name.
     host: Option<String>,
     timeout: Duration,
+    /// The server's socket forwarded here, for reads.
+    forward: Option<Forward>,
+}
+
+/// How a bounded wait for a process ended.
+pub(super) enum Waited {
+    Done(Output),
+    TimedOut,
 }
 
 impl Transport {
@@ -62,6 +73,7 @@ impl Transport {
             host: legacy_ssh.then(|| argv.join(" ")),
             prefix: argv,
             timeout: ANSWER_WITHIN,
+            forward: None,
         }
     }
 
@@ -69,6 +81,7 @@ impl Transport {
     /// folder of the shared connections' sockets, if there is one.
     pub fn remote(ssh: &Ssh, host: &str, tmux: &[String], control: Option<&Path>) -> Transport {
         let mut prefix = ssh.command.clone();
+        let mut forward = None;
         if ssh.openssh {
             let secs = ssh.timeout.as_secs().max(1);
             let mut opts = vec![
@@ -77,15 +90,20 @@ impl Transport {
                 format!("ServerAliveInterval={secs}"),
                 "ServerAliveCountMax=2".to_string(),
             ];
-            if let Some(path) = control.and_then(|dir| control_path(dir, &ssh.command, host)) {
+            let dir = control.and_then(|dir| Some((dir, control_path(dir, &ssh.command, host)?)));
+            if let Some((_, path)) = &dir {
                 opts.push("ControlMaster=auto".into());
                 opts.push(format!("ControlPath={path}"));
                 opts.push(format!("ControlPersist={PERSIST}"));
+                // The master forwards the tmux server's socket (see
+                // `forward`); a socket a dead master left is replaced.
+                opts.push("StreamLocalBindUnlink=yes".into());
             }
             for o in opts {
                 prefix.push("-o".into());
                 prefix.push(o);
             }
+            forward = dir.and_then(|(dir, _)| Forward::new(dir, prefix.clone(), host, tmux));
         }
         prefix.push(host.to_string());
         prefix.extend(tmux.iter().map(|a| crate::shell::quote(a)));
@@ -93,6 +111,7 @@ impl Transport {
             prefix,
             host: Some(host.to_string()),
             timeout: ssh.timeout,
+            forward,
         }
     }
 
@@ -117,6 +136,47 @@ impl Transport {
                 self.describe()
             ));
         }
+        let Some(fwd) = self
+            .forward
+            .as_ref()
+            .filter(|_| stdin.is_none() && forward::only_reads(args))
+        else {
+            return self.run_here(args, stdin);
+        };
+        match fwd.read(args, self.timeout) {
+            Answer::Read(out) => return Ok(out),
+            Answer::Silent => {
+                self.silenced();
+                return Err(anyhow!(
+                    "tmux (`{} {name}`, through its forwarded socket) did not answer within {}",
+                    self.describe(),
+                    crate::clock::format_duration(self.timeout)
+                ));
+            }
+            Answer::Unavailable => {}
+        }
+        let out = self.run_here(args, None)?;
+        if fwd.wants_setting_up() {
+            // The master is up now: ask the server where its socket is.
+            // (tmux shows a tab as `_`; a version has no space.)
+            let asked = self.run_here(
+                &["display-message", "-p", "#{socket_path} #{version}"],
+                None,
+            );
+            if let Some((socket, version)) = asked
+                .ok()
+                .as_deref()
+                .and_then(|o| o.trim_end().rsplit_once(' '))
+            {
+                fwd.set_up(socket, version, self.timeout);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs tmux with `args` as the prefix says: here, or through ssh.
+    fn run_here(&self, args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<String> {
+        let name = args.first().copied().unwrap_or("");
         let (program, prefix) = self
             .prefix
             .split_first()
@@ -171,30 +231,20 @@ impl Transport {
     /// Waits for a tmux process, at most the timeout: the state's lock may
     /// be held meanwhile, and a host that does not answer must not hold up
     /// every other invocation.
-    fn wait(&self, mut child: Child, name: &str) -> anyhow::Result<Output> {
-        let stdout = drain(child.stdout.take());
-        let stderr = drain(child.stderr.take());
-        let status = match child
-            .wait_timeout(self.timeout)
+    fn wait(&self, child: Child, name: &str) -> anyhow::Result<Output> {
+        match wait_bounded(child, self.timeout)
             .with_context(|| format!("waiting for tmux (`{}`)", self.describe()))?
         {
-            Some(status) => status,
-            None => {
-                let _ = child.kill();
-                let _ = child.wait();
+            Waited::Done(out) => Ok(out),
+            Waited::TimedOut => {
                 self.silenced();
-                return Err(anyhow!(
+                Err(anyhow!(
                     "tmux (`{} {name}`) did not answer within {}",
                     self.describe(),
                     crate::clock::format_duration(self.timeout)
-                ));
+                ))
             }
-        };
-        Ok(Output {
-            status,
-            stdout: stdout.join().unwrap_or_default(),
-            stderr: stderr.join().unwrap_or_default(),
-        })
+        }
     }
 
     fn silenced(&self) {
@@ -205,6 +255,23 @@ impl Transport {
             }
         }
     }
+}
+
+/// Waits for `child` at most `timeout`, reading its output meanwhile; one
+/// that takes longer is killed.
+pub(super) fn wait_bounded(mut child: Child, timeout: Duration) -> std::io::Result<Waited> {
+    let stdout = drain(child.stdout.take());
+    let stderr = drain(child.stderr.take());
+    let Some(status) = child.wait_timeout(timeout)? else {
+        let _ = child.kill();
+        let _ = child.wait();
+        return Ok(Waited::TimedOut);
+    };
+    Ok(Waited::Done(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    }))
 }
 
 fn is_silent(host: &str) -> bool {

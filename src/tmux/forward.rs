@@ -1,0 +1,344 @@
+//! Reads of a remote tmux server through its own socket, forwarded to this
+//! host over the shared ssh connection (`ssh -O forward -L here:there`). A
+//! call through ssh costs an `ssh` process here and, on the host, a session,
+//! a login shell and a tmux client: 8–10 ms on the loopback. Through the
+//! forwarded socket a tmux client here talks to the server there itself: one
+//! local process, 2–3 ms, and no new connection (the master carries it).
+//!
+//! Only reads go this way (`list-panes`, `list-clients`, `capture-pane`,
+//! `display-message -p`). A read can be asked again through ssh, so any
+//! failure here falls back to ssh, whose answer is the one that counts: the
+//! forward never says that a server or a session is gone, and a key is
+//! never typed twice. Only a silence (no answer within the timeout) is
+//! taken as the host's, as ssh's own would be.
+//!
+//! The forward is set up after a call through ssh succeeded (the master is
+//! then up): the server's socket is asked once, and only a tmux of the same
+//! version here may speak to it (client and server share one protocol).
+//! Where it cannot work (no tmux here, another version, forwarding refused
+//! by the host or by the operator's ssh config), that is remembered beside
+//! the socket for ten minutes, so that a run does not try it each time.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, SystemTime};
+
+use super::transport::{wait_bounded, Waited};
+
+/// The reads that may go through the forward: those a second asking
+/// cannot change anything by.
+const READS: &[&str] = &[
+    "list-panes",
+    "list-clients",
+    "capture-pane",
+    "display-message",
+];
+
+/// How long a "cannot work here" is believed.
+const OFF_FOR: Duration = Duration::from_secs(600);
+
+/// What the tmux client here may tell the server there of itself: its
+/// locale (whether it takes UTF-8) and where to find programs. The rest of
+/// agent-queue's environment stays here, as over ssh.
+const CLIENT_ENV: &[&str] = &["PATH", "LANG", "LC_ALL", "LC_CTYPE"];
+
+/// Forwards that failed in this run: asked through ssh from then on.
+static BROKEN: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Forwards set up, or tried, in this run: once each.
+static TRIED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// The forwarded socket of one remote tmux server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    /// The socket here, which the shared connection's master listens on.
+    local: PathBuf,
+    /// ssh with its options, up to the host: to ask the master to forward.
+    ssh: Vec<String>,
+    host: String,
+}
+
+/// What a read through the forward gave.
+pub enum Answer {
+    Read(String),
+    /// No answer within the timeout: the host is silent.
+    Silent,
+    /// No forward, or it failed: ask through ssh.
+    Unavailable,
+}
+
+/// `args` (tmux commands split by `;`) only read.
+pub fn only_reads(args: &[&str]) -> bool {
+    args.split(|a| *a == ";").all(|command| match command {
+        ["display-message", rest @ ..] => rest.contains(&"-p"),
+        [name, ..] => READS.contains(name),
+        [] => false,
+    })
+}
+
+impl Forward {
+    /// The forward of the server `tmux` on `host`, its socket in `dir` (the
+    /// shared connections' folder); `None` when the path is one ssh would
+    /// read otherwise (`:` splits a forward, `%` and `$` are expanded) or
+    /// one too long for a socket.
+    pub fn new(dir: &Path, ssh: Vec<String>, host: &str, tmux: &[String]) -> Option<Forward> {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        let key = [ssh.join("\0"), host.to_string(), tmux.join("\0")].join("\u{1}");
+        for b in key.bytes() {
+            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+        let local = dir.join(format!("{hash:016x}.tmux"));
+        let text = local.to_str()?;
+        if text.len() > 100 || !plain(text) {
+            return None;
+        }
+        Some(Forward {
+            local,
+            ssh,
+            host: host.to_string(),
+        })
+    }
+
+    /// Runs the read `args` through the forward, if it is there.
+    pub fn read(&self, args: &[&str], timeout: Duration) -> Answer {
+        if is_broken(&self.local) || !self.local.exists() {
+            return Answer::Unavailable;
+        }
+        let Some(out) = self.client(args, timeout) else {
+            return Answer::Silent;
+        };
+        if out.status.success() {
+            return Answer::Read(String::from_utf8_lossy(&out.stdout).into_owned());
+        }
+        remember(&BROKEN, &self.local);
+        Answer::Unavailable
+    }
+
+    /// The first call of this run to set it up, unless it cannot work.
+    pub fn wants_setting_up(&self) -> bool {
+        !self.is_off() && remember(&TRIED, &self.local)
+    }
+
+    /// Forwards the socket here to the server's `socket` there, whose tmux
+    /// is `version`, through the master; checks that a read goes through.
+    pub fn set_up(&self, socket: &str, version: &str, timeout: Duration) {
+        let Some(here) = local_version() else {
+            return self.off("no tmux on this host");
+        };
+        if here != format!("tmux {version}") {
+            return self.off(&format!("{here} here, tmux {version} on {}", self.host));
+        }
+        if !plain(socket) {
+            return self.off(&format!("{socket}: a path ssh cannot forward"));
+        }
+        let mut cmd = Command::new(&self.ssh[0]);
+        cmd.args(&self.ssh[1..])
+            .args(["-O", "forward", "-L"])
+            .arg(format!("{}:{socket}", self.local.display()))
+            .arg(&self.host)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let forwarded = cmd
+            .spawn()
+            .ok()
+            .and_then(|child| wait_bounded(child, timeout).ok())
+            .and_then(|waited| match waited {
+                Waited::Done(out) => Some(out),
+                Waited::TimedOut => None,
+            });
+        match forwarded {
+            Some(out) if out.status.success() => {}
+            Some(out) => {
+                let err = String::from_utf8_lossy(&out.stderr);
+                return self.off(&format!("ssh -O forward: {}", err.trim()));
+            }
+            None => return,
+        }
+        forget(&BROKEN, &self.local);
+        match self.client(&["display-message", "-p", "#{pid}"], timeout) {
+            Some(out) if out.status.success() => {}
+            Some(out) => {
+                let err = String::from_utf8_lossy(&out.stderr);
+                self.off(&format!("a read through it failed: {}", err.trim()));
+            }
+            None => {
+                remember(&BROKEN, &self.local);
+            }
+        }
+    }
+
+    /// The tmux client here on the forwarded socket; `None`: no answer.
+    fn client(&self, args: &[&str], timeout: Duration) -> Option<std::process::Output> {
+        let mut cmd = Command::new("tmux");
+        cmd.env_clear();
+        for name in CLIENT_ENV {
+            if let Some(value) = std::env::var_os(name) {
+                cmd.env(name, value);
+            }
+        }
+        cmd.arg("-S")
+            .arg(&self.local)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().ok()?;
+        match wait_bounded(child, timeout) {
+            Ok(Waited::Done(out)) => Some(out),
+            Ok(Waited::TimedOut) => None,
+            // Not waited on: say "failed", so that ssh is asked.
+            Err(_) => Some(std::process::Output {
+                status: failed(),
+                stdout: Vec::new(),
+                stderr: Vec::new(),
+            }),
+        }
+    }
+
+    fn off_mark(&self) -> PathBuf {
+        self.local.with_extension("off")
+    }
+
+    fn is_off(&self) -> bool {
+        std::fs::symlink_metadata(self.off_mark())
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|at| SystemTime::now().duration_since(at).ok())
+            .is_some_and(|age| age < OFF_FOR)
+    }
+
+    /// Remembers why the forward cannot work; the reads go through ssh.
+    fn off(&self, why: &str) {
+        remember(&BROKEN, &self.local);
+        let mark = self.off_mark();
+        let _ = std::fs::remove_file(&mark);
+        if let Ok(mut f) = crate::store::private::open(&mark, crate::store::private::Access::New) {
+            use std::io::Write;
+            let _ = writeln!(f, "{why}");
+        }
+        crate::output::report::debug(format!(
+            "tmux on {}: reads go through ssh for {}: {why}",
+            self.host,
+            crate::clock::format_duration(OFF_FOR)
+        ));
+    }
+}
+
+/// What ssh takes as one path in `-L here:there`.
+fn plain(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.contains([':', '%', '$', '[', ']'])
+        && !path.contains(char::is_whitespace)
+}
+
+/// `tmux -V` of the tmux here, once per run.
+fn local_version() -> Option<String> {
+    static VERSION: OnceLock<Option<String>> = OnceLock::new();
+    VERSION
+        .get_or_init(|| {
+            let out = Command::new("tmux")
+                .arg("-V")
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .ok()?;
+            out.status
+                .success()
+                .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+        })
+        .clone()
+}
+
+fn failed() -> std::process::ExitStatus {
+    use std::os::unix::process::ExitStatusExt;
+    std::process::ExitStatus::from_raw(1 << 8)
+}
+
+/// Adds `path` to `set`; whether it was not there yet.
+fn remember(set: &Mutex<Vec<PathBuf>>, path: &Path) -> bool {
+    let mut set = set.lock().unwrap_or_else(|e| e.into_inner());
+    if set.iter().any(|p| p == path) {
+        return false;
+    }
+    set.push(path.to_path_buf());
+    true
+}
+
+fn forget(set: &Mutex<Vec<PathBuf>>, path: &Path) {
+    set.lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .retain(|p| p != path);
+}
+
+fn is_broken(path: &Path) -> bool {
+    BROKEN
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .any(|p| p == path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_reads_go_through_the_forward() {
+        assert!(only_reads(&[
+            "list-panes",
+            "-a",
+            "-F",
+            "x",
+            ";",
+            "list-clients"
+        ]));
+        assert!(only_reads(&[
+            "capture-pane",
+            "-p",
+            "-t",
+            "=a:",
+            ";",
+            "display-message",
+            "-p",
+            "x"
+        ]));
+        assert!(!only_reads(&["display-message", "hello"]));
+        assert!(!only_reads(&[
+            "capture-pane",
+            "-p",
+            ";",
+            "send-keys",
+            "-t",
+            "=a:",
+            "Enter"
+        ]));
+        assert!(!only_reads(&["load-buffer", "-"]));
+        assert!(!only_reads(&[]));
+        assert!(!only_reads(&["list-panes", ";"]));
+    }
+
+    #[test]
+    fn a_path_ssh_would_read_otherwise_gets_no_forward() {
+        let ssh = vec!["ssh".to_string()];
+        let tmux = vec!["tmux".to_string()];
+        assert!(Forward::new(Path::new("/run/aq/ssh"), ssh.clone(), "h", &tmux).is_some());
+        for odd in ["/a:b", "/50%", "/$HOME", "/a b"] {
+            assert!(
+                Forward::new(Path::new(odd), ssh.clone(), "h", &tmux).is_none(),
+                "{odd}"
+            );
+        }
+        let long = format!("/{}", "d".repeat(90));
+        assert!(Forward::new(Path::new(&long), ssh.clone(), "h", &tmux).is_none());
+        let a = Forward::new(Path::new("/s"), ssh.clone(), "h", &tmux).unwrap();
+        let b = Forward::new(
+            Path::new("/s"),
+            ssh,
+            "h",
+            &["tmux".into(), "-L".into(), "x".into()],
+        )
+        .unwrap();
+        assert_ne!(a.local, b.local, "each server has its own socket");
+    }
+}
