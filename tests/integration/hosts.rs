@@ -15,10 +15,10 @@ use crate::sshd::Hosts;
 const WAIT: Duration = Duration::from_secs(60);
 
 /// A tmux server on its own socket, "on" a host; killed when the test ends.
-struct Remote(String);
+pub struct Remote(pub String);
 
 impl Remote {
-    fn tmux(&self, args: &[&str]) -> std::process::Output {
+    pub fn tmux(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
             .args(["-L", &self.0, "-f", "/dev/null"])
             .args(args)
@@ -50,7 +50,7 @@ impl Drop for Remote {
 
 /// How agent-queue reaches the hosts.
 #[derive(Clone, Copy, PartialEq)]
-enum Reach {
+pub enum Reach {
     Ssh,
     /// A program with ssh's convention that is not called ssh: a wrapper
     /// that adds its own options.
@@ -62,7 +62,7 @@ enum Reach {
 /// box (`b1-`, `b2-`), and agents whose hooks go back to the coordinator
 /// through ssh, naming their start only by `AGENT_QUEUE_RUN`, as the README
 /// shows it.
-fn two_hosts(size: u32, reach: Reach) -> (World, Hosts, [Remote; 2]) {
+pub fn two_hosts(size: u32, reach: Reach) -> (World, Hosts, [Remote; 2]) {
     let mut w = World::new(0);
     let hosts = Hosts::start(w.dir.path(), &["box1", "box2", "coordinator"]);
     let ssh = match reach {

@@ -19,6 +19,7 @@ mod hands_off;
 mod history;
 mod hook_faults;
 mod hooks;
+mod host_reads;
 mod hostile_input;
 mod hosts;
 mod inputs;

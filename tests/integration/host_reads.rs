@@ -1,0 +1,145 @@
+//! Reads of a remote tmux server (what `status` and a scan look at) go
+//! through its socket, forwarded over the shared ssh connection: no command
+//! runs on the host for them once that is up, and what only ssh can say (no
+//! server runs there) is still what is shown. Where the forward cannot work
+//! (another tmux version here), every read goes through ssh, and why is
+//! written down.
+
+use std::process::Command;
+
+use crate::env::{sh_quote, stderr, World};
+use crate::hosts::{two_hosts, Reach};
+use crate::sshd::Hosts;
+
+/// `status --json`'s sessions of `names`: (name, alive, reachable).
+fn seen(w: &World, names: &[&str]) -> Vec<(String, bool, bool)> {
+    let out = w.ok(&["--json", "status"]);
+    let status: serde_json::Value = serde_json::from_str(&crate::env::stdout(&out)).unwrap();
+    let mut rows: Vec<(String, bool, bool)> = status["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| names.contains(&s["session"].as_str().unwrap()))
+        .map(|s| {
+            (
+                s["session"].as_str().unwrap().to_string(),
+                s["alive"].as_bool().unwrap(),
+                s["reachable"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// How many sessions (commands run) the host's sshd has started so far.
+fn remote_commands(hosts: &Hosts, host: &str) -> usize {
+    hosts
+        .host(host)
+        .log_text()
+        .matches("Starting session")
+        .count()
+}
+
+#[test]
+fn reads_go_through_the_forwarded_tmux_socket_and_a_gone_server_is_still_seen() {
+    let (w, hosts, remotes) = two_hosts(2, Reach::Ssh);
+    for s in ["b1-1", "b1-2"] {
+        w.start_session_on(&remotes[0].0, s);
+    }
+    w.start_session_on(&remotes[1].0, "b2-1");
+    let names = ["b1-1", "b1-2", "b2-1"];
+    let all_up: Vec<(String, bool, bool)> =
+        names.iter().map(|s| (s.to_string(), true, true)).collect();
+    // The first status reaches each host through ssh and forwards its
+    // tmux server's socket over the shared connection.
+    assert_eq!(seen(&w, &names), all_up);
+    let before = [
+        remote_commands(&hosts, "box1"),
+        remote_commands(&hosts, "box2"),
+    ];
+    assert!(before.iter().all(|n| *n > 0), "{before:?}");
+    // From then on, a status reads the servers through their sockets: the
+    // same answer, and no command run on either host.
+    assert_eq!(seen(&w, &names), all_up);
+    assert_eq!(
+        [
+            remote_commands(&hosts, "box1"),
+            remote_commands(&hosts, "box2")
+        ],
+        before,
+        "{}",
+        hosts.host("box1").log_text()
+    );
+    // The server on box2 goes away. The forward cannot reach it; ssh can,
+    // and it is ssh's answer that is shown: no server runs there, so its
+    // sessions are unknown until one does (never taken as dead).
+    remotes[1].tmux(&["kill-server"]);
+    assert_eq!(
+        seen(&w, &names),
+        [
+            ("b1-1".to_string(), true, true),
+            ("b1-2".to_string(), true, true),
+            ("b2-1".to_string(), false, false),
+        ]
+    );
+    let err = stderr(&w.ok(&["status"]));
+    assert!(
+        err.contains("box2 is unreachable") && err.contains("no server running"),
+        "{err}"
+    );
+    assert!(remote_commands(&hosts, "box2") > before[1]);
+    assert_eq!(hosts.host("box1").connections(), 1);
+    assert_eq!(hosts.host("box2").connections(), 1);
+}
+
+#[test]
+fn with_another_tmux_version_here_reads_go_through_ssh_and_say_why() {
+    let (w, hosts, remotes) = two_hosts(1, Reach::Ssh);
+    w.start_session_on(&remotes[0].0, "b1-1");
+    // The tmux here is another version than the host's: its client cannot
+    // speak to that server, so the socket is never forwarded.
+    let real = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v tmux"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let bin = w.path("old-tmux");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(
+        bin.join("tmux"),
+        format!(
+            "#!/bin/sh\n[ \"$1\" = -V ] && {{ echo 'tmux 1.8'; exit 0; }}\nexec {} \"$@\"\n",
+            sh_quote(real.trim())
+        ),
+    )
+    .unwrap();
+    World::make_executable(&bin.join("tmux"));
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let status = |w: &World| {
+        let out = w.ok_cmd(w.cmd().env("PATH", &path).args(["--json", "status"]));
+        let v: serde_json::Value = serde_json::from_str(&crate::env::stdout(&out)).unwrap();
+        v["sessions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["session"] == "b1-1" && s["alive"] == true)
+    };
+    assert!(status(&w));
+    let why: Vec<String> = std::fs::read_dir(w.state_path().parent().unwrap().join("ssh"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "off"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .collect();
+    assert_eq!(why.len(), 1, "{why:?}");
+    assert!(why[0].starts_with("tmux 1.8 here, tmux "), "{why:?}");
+    // Every read is asked through ssh, and answered.
+    let before = remote_commands(&hosts, "box1");
+    assert!(status(&w));
+    assert!(remote_commands(&hosts, "box1") > before);
+    assert_eq!(hosts.host("box1").connections(), 1);
+}
