@@ -134,6 +134,9 @@ impl<'a> Dispatcher<'a> {
         if tasks.is_empty() && !looks_back {
             return Ok(round);
         }
+        // Screens are about to be read for usage limits: the patterns
+        // compile on the other core while tmux is asked and tasks claimed.
+        crate::accounts::limits::warm_up();
         // One tmux call decides both recovery and freeness.
         // A session's next task, or one named by hand: its server alone
         // (a recycle of a local session asks no remote host).

@@ -36,7 +36,10 @@ const ENTER_SETTLE: Duration = Duration::from_millis(1500);
 /// How often the screen is read while a paste is awaited and while Enter
 /// is checked: both show within tens of milliseconds, and every one of
 /// them adds to a dispatch's time.
-const ENTER_POLL: Duration = Duration::from_millis(5);
+const ENTER_POLL: Duration = Duration::from_millis(2);
+/// How soon a prompt seen once is read again: the second read is there to
+/// see that the screen stays drawn, not to wait a whole `POLL`.
+const CONFIRM: Duration = Duration::from_millis(5);
 /// How long a receipt may take after Enter before Enter is pressed again
 /// (Claude Code's `UserPromptSubmit` hook runs 40–80 ms after it).
 const RECEIPT_SETTLE: Duration = Duration::from_secs(3);
@@ -416,7 +419,11 @@ impl Launch<'_> {
                 }
                 Step::Fail(failure) => return Err(self.failure(failure, &s)),
             }
-            std::thread::sleep(POLL);
+            if wait.prompt_seen_once() {
+                std::thread::sleep(CONFIRM);
+            } else {
+                sleep_to_tick(POLL);
+            }
         }
     }
 
@@ -516,6 +523,24 @@ impl Launch<'_> {
         ));
         Ok(())
     }
+}
+
+/// Sleeps until the next multiple of `every` since this process's first
+/// tick: the launches of one scan then read their screens at the same
+/// moments, and `batch` gathers those reads into one tmux call per tick
+/// instead of one per launch, spread over the tick.
+fn sleep_to_tick(every: Duration) {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    let epoch = *EPOCH.get_or_init(Instant::now);
+    std::thread::sleep(to_next_tick(epoch.elapsed(), every));
+}
+
+/// From `since` (time since the first tick) to the next tick of `every`.
+fn to_next_tick(since: Duration, every: Duration) -> Duration {
+    let every = every.as_nanos().max(1);
+    let since = since.as_nanos();
+    let next = (since / every + 1) * every;
+    Duration::from_nanos(u64::try_from(next - since).unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]

@@ -96,7 +96,28 @@ pub struct Patterns {
 impl Default for Patterns {
     /// Claude Code's own forms, [`default_patterns`].
     fn default() -> Self {
-        Patterns::new(&default_patterns()).expect("the default limit patterns compile")
+        DEFAULTS.clone()
+    }
+}
+
+/// The default patterns, compiled once per process: their Unicode classes
+/// (`\w`, `\s`) under bounded repeats make NFAs that take about 5 ms to
+/// build, most of the CPU time a dispatch spends outside tmux.
+static DEFAULTS: LazyLock<Patterns> = LazyLock::new(|| {
+    Patterns::new(&default_patterns()).expect("the default limit patterns compile")
+});
+
+/// Starts compiling the default patterns on a thread of its own, so that
+/// the first screen read does not wait for them (a launch reads its first
+/// screen a few milliseconds after its claim). A process that ends first
+/// loses nothing.
+pub fn warm_up() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static STARTED: AtomicBool = AtomicBool::new(false);
+    if !STARTED.swap(true, Ordering::Relaxed) {
+        std::thread::spawn(|| {
+            LazyLock::force(&DEFAULTS);
+        });
     }
 }
 

@@ -54,8 +54,12 @@ pub struct Agent {
 impl Agent {
     /// The usage-limit patterns, compiled (checked when the config was read).
     pub fn limits(&self) -> &Patterns {
-        self.limits
-            .get_or_init(|| Patterns::new(&self.limit_patterns).unwrap_or_default())
+        self.limits.get_or_init(|| {
+            if self.limit_patterns == crate::accounts::limits::default_patterns() {
+                return Patterns::default();
+            }
+            Patterns::new(&self.limit_patterns).unwrap_or_default()
+        })
     }
 }
 

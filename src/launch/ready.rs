@@ -92,6 +92,12 @@ impl<'a> ReadyWait<'a> {
         }
     }
 
+    /// The last read showed the prompt for the first time: the next read
+    /// decides.
+    pub fn prompt_seen_once(&self) -> bool {
+        self.ready_once
+    }
+
     /// The next step after reading `text` with the pane reporting
     /// `activity`, `elapsed` after the command was typed.
     pub fn next(&mut self, text: &str, activity: &Activity, elapsed: Duration) -> Step<'a> {

@@ -98,3 +98,15 @@ fn stages_read_back() {
     assert_eq!(Stage::parse("pasting\n"), Some(Stage::Pasting));
     assert!(Stage::Pasting > Stage::Ready);
 }
+
+#[test]
+fn reads_while_agents_start_fall_on_one_grid_of_ticks() {
+    let ms = Duration::from_millis;
+    // Launches that read at different moments wake at the same tick.
+    assert_eq!(to_next_tick(ms(3), ms(20)), ms(17));
+    assert_eq!(to_next_tick(ms(19), ms(20)), ms(1));
+    assert_eq!(to_next_tick(ms(43), ms(20)), ms(17));
+    // One that reads exactly on a tick waits for the next one.
+    assert_eq!(to_next_tick(ms(40), ms(20)), ms(20));
+    assert_eq!(to_next_tick(ms(7), Duration::ZERO), Duration::from_nanos(1));
+}
