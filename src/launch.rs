@@ -244,18 +244,27 @@ impl Launch<'_> {
 
     /// Nothing is pasted over a person: a draft in the agent's input (text
     /// typed into the pane while the agent started), or a pane in a mode.
-    fn person_at(&self, ready: &Screen) -> Result<(), LaunchError> {
+    /// `last_input` is the clients' newest input when the read that found
+    /// the agent ready asked for it.
+    fn person_at(
+        &self,
+        ready: &Screen,
+        last_input: Option<Option<u64>>,
+    ) -> Result<(), LaunchError> {
         use crate::dispatch::hands_off::{self, Hold};
         // One look at the clients, for a person who came during the launch.
         let input = || -> Result<Option<Hold>, LaunchError> {
             let Some(window) = self.hands_off else {
                 return Ok(None);
             };
-            let last = self
-                .pane
-                .tmux
-                .last_input(&self.pane.started.pane)
-                .map_err(|e| self.tmux_error(e))?;
+            let last = match last_input {
+                Some(last) => last,
+                None => self
+                    .pane
+                    .tmux
+                    .last_input(&self.pane.started.pane)
+                    .map_err(|e| self.tmux_error(e))?,
+            };
             Ok(last.and_then(|l| hands_off::recent(l, window, crate::clock::now())))
         };
         let person = match (
@@ -335,9 +344,9 @@ impl Launch<'_> {
         }
         .map_err(|e| self.tmux_error(e))?;
         self.note(Stage::Typed);
-        let ready = self.wait_ready()?;
+        let (ready, last_input) = self.wait_ready()?;
         self.note(Stage::Ready);
-        self.person_at(&ready)?;
+        self.person_at(&ready, last_input)?;
         let marker = &self.agent.ready_marker;
         let before = screen::input(&ready.text, marker);
 
@@ -395,13 +404,25 @@ impl Launch<'_> {
 
     /// Reads the pane until the agent is at its prompt, by the rules of
     /// `ready` (answering the dialogs the config answers).
-    fn wait_ready(&self) -> Result<Screen, LaunchError> {
+    /// With the screen, the clients' newest input when a person at the pane
+    /// matters (`hands_off`), read by the same call.
+    fn wait_ready(&self) -> Result<(Screen, Option<Option<u64>>), LaunchError> {
         let start = Instant::now();
         let mut wait = ReadyWait::new(self.agent, self.limits);
         loop {
-            let s = self.screen()?;
+            // The read that may find the agent ready asks for the clients too.
+            let (s, last_input) = if wait.prompt_seen_once() && self.hands_off.is_some() {
+                let (s, last) = self
+                    .pane
+                    .tmux
+                    .screen_and_last_input(&self.pane.started.pane)
+                    .map_err(|e| self.tmux_error(e))?;
+                (s, Some(last))
+            } else {
+                (self.screen()?, None)
+            };
             match wait.next(&s.text, &self.pane.activity(&s), start.elapsed()) {
-                Step::Ready => return Ok(s),
+                Step::Ready => return Ok((s, last_input)),
                 Step::Wait => {}
                 Step::Answer(d) => self.answer(d, &s)?,
                 Step::Fail(failure @ ready::Failure::Exited(..)) => {

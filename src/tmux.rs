@@ -231,6 +231,30 @@ impl Tmux {
         batch::screen(self, target)
     }
 
+    /// `screen` (in a call of its own) and the newest input of the clients
+    /// attached to the pane's session (as `last_input`), in one call: the
+    /// read that finds a new agent ready also says whether a person is at
+    /// its pane.
+    pub fn screen_and_last_input(&self, target: &str) -> anyhow::Result<(Screen, Option<u64>)> {
+        let end = format!("agent-queue-end-{}", crate::pane::nonce());
+        let mut args: Vec<&str> = screen_args(target).to_vec();
+        args.extend([";", "display-message", "-p", &end]);
+        args.extend([
+            ";",
+            "list-clients",
+            "-t",
+            target,
+            "-F",
+            "#{client_activity}",
+        ]);
+        let out = self.run(&args, None)?;
+        let (screen, clients) = out
+            .rsplit_once(&format!("{end}\n"))
+            .ok_or_else(|| anyhow!("tmux printed no end of the screen of {target}"))?;
+        let last = clients.lines().filter_map(|l| l.trim().parse().ok()).max();
+        Ok((self.parse_screen(target, screen)?, last))
+    }
+
     /// `screen`, in a call of its own.
     fn screen_now(&self, target: &str) -> anyhow::Result<Screen> {
         let out = self.run(&screen_args(target), None)?;
