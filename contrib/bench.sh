@@ -21,7 +21,10 @@
 #                         (`send-keys`) until its prompt shows (`capture-pane`
 #                         back to back); an info row keeps the ratio to the
 #                         0.5 s sleep alone
-#   eight dispatches      one `scan` of 8 tasks into 8 free sessions, same agent
+#   eight dispatches      one `scan` of 8 tasks into 8 free sessions, same agent;
+#                         an info row times the same eight agents typed by hand
+#                         in one tmux call until every prompt shows, against
+#                         one by hand (what eight starts cost by themselves)
 #   recycle               the agent's Stop hook starts (it logs the time, then
 #                         runs `agent-queue mark-idle`) -> the next task reaches
 #                         the same session (the stand-in's message file), with
@@ -416,6 +419,40 @@ say "eight dispatches: $(printf '%s ' "${e[@]}")us"
 r=$(ratio "$EIGHT_US" "$ONE_US")
 row "eight dispatches (one scan)" "$(secs "$EIGHT_US")" "one $(secs "$ONE_US")" "${r}x" "<= 1.1x one" "$(verdict "$r" 1.1)"
 
+# The same eight agents started by hand, all in one tmux call, until every
+# prompt shows (each pane read back to back): what eight agents starting at
+# once on this machine cost by themselves, against one started by hand.
+hh=()
+for r in $(seq "$EIGHT_ROUNDS"); do
+    names=()
+    for i in $(seq 8); do session "eh$r-$i" "AQ_AGENT_START=$AGENT_START"; names+=("eh$r-$i"); done
+    line="cd $(sq "$ONE") && ${AGENT_CMD//\{model\}/bench}"
+    args=()
+    for name in "${names[@]}"; do
+        [ "${#args[@]}" -gt 0 ] && args+=(";")
+        args+=(send-keys -t "=$name:" -l -- "$line" ";" send-keys -t "=$name:" Enter)
+    done
+    t0=$EPOCHREALTIME
+    "${TM[@]}" "${args[@]}" || die "send-keys failed"
+    waiting=("${names[@]}")
+    for i in $(seq 20000); do
+        left=()
+        for name in "${waiting[@]}"; do
+            case "$("${TM[@]}" capture-pane -p -t "=$name:")" in *❯*) ;; *) left+=("$name") ;; esac
+        done
+        [ "${#left[@]}" -eq 0 ] && break
+        waiting=("${left[@]}")
+    done
+    t1=$EPOCHREALTIME
+    [ "${#left[@]}" -eq 0 ] || die "eight agents typed by hand: ${left[*]} never showed a prompt"
+    hh+=($(( $(us "$t1") - $(us "$t0") )))
+    kill_sessions "${names[@]}"
+done
+HAND8_US=$(printf '%s\n' "${hh[@]}" | median)
+say "eight agents started by hand: $(printf '%s ' "${hh[@]}")us"
+r=$(ratio "$HAND8_US" "$HAND_US")
+row "  eight agents by hand (info)" "$(secs "$HAND8_US")" "one $(secs "$HAND_US")" "${r}x" "-" "info"
+
 # --- 4. recycle ---------------------------------------------------------------------
 # recycle NAME COUNTED N: a session whose Stop hook logs the time and runs
 # mark-idle; N+1 tasks; one scan starts the chain. Sets REC_US (median, µs).
@@ -484,7 +521,9 @@ if [ -x "$SSHD" ] && command -v ssh >/dev/null && command -v ssh-keygen >/dev/nu
         # The shared connections' masters first: an sshd's connections
         # outlive its listener, and a master would wait 10 minutes.
         local sock h
+        # (`*.tmux` are the tmux servers' forwarded sockets, not masters.)
         for sock in "$W"/state/*/ssh/*; do
+            case $sock in *.tmux) continue ;; esac
             [ -S "$sock" ] && ssh -F "$S/ssh_config" -o ControlPath="$sock" -O exit h1 >/dev/null 2>&1
         done
         kill "$SSHD_PID" 2>/dev/null

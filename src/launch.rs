@@ -37,6 +37,11 @@ const ENTER_SETTLE: Duration = Duration::from_millis(1500);
 /// is checked: both show within tens of milliseconds, and every one of
 /// them adds to a dispatch's time.
 const ENTER_POLL: Duration = Duration::from_millis(2);
+/// How often a local pane is read while its agent starts: half a poll is
+/// what a dispatch adds, on average, to the agent's own start before the
+/// prompt is first seen. (A host's panes are read every `POLL`: each read
+/// may be a session over ssh.)
+const START_POLL: Duration = Duration::from_millis(10);
 /// How soon a prompt seen once is read again: the second read is there to
 /// see that the screen stays drawn, not to wait a whole `POLL`.
 const CONFIRM: Duration = Duration::from_millis(5);
@@ -443,7 +448,11 @@ impl Launch<'_> {
             if wait.prompt_seen_once() {
                 std::thread::sleep(CONFIRM);
             } else {
-                sleep_to_tick(POLL);
+                sleep_to_tick(if self.pane.tmux.is_remote() {
+                    POLL
+                } else {
+                    START_POLL
+                });
             }
         }
     }
