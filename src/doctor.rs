@@ -78,6 +78,26 @@ impl Check {
         }
     }
 
+    /// `fail`, for a refusal whose message may already say its own fix
+    /// (`…; fix: chmod go-w …`, as the scan words it): that fix, more exact
+    /// than `fix`, is the one shown, once. Several refusals, each with its
+    /// fix, are shown as they are.
+    pub fn refused(check: impl Into<String>, why: &str, fix: impl Into<String>) -> Check {
+        match why.matches("; fix: ").count() {
+            0 => Check::fail(check, why, fix),
+            1 => {
+                let (detail, own) = why.split_once("; fix: ").expect("counted");
+                Check::fail(check, detail, own)
+            }
+            _ => Check {
+                status: Status::Fail,
+                check: check.into(),
+                detail: why.to_string(),
+                fix: None,
+            },
+        }
+    }
+
     /// `ok    what: detail`, or with `; fix: …`.
     pub fn line(&self) -> String {
         let mut line = format!(

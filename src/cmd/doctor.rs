@@ -73,9 +73,9 @@ fn state(config: &Config) -> Vec<Check> {
     let mut out = Vec::new();
     if let Ok(meta) = std::fs::metadata(&dir) {
         if let Some(why) = trust.refuse_folder(&dir, &meta) {
-            out.push(Check::fail(
+            out.push(Check::refused(
                 "state folder",
-                why,
+                &why,
                 format!("chmod 700 {}", crate::shell::quote(&dir.to_string_lossy())),
             ));
         }
@@ -286,9 +286,9 @@ fn inboxes(config: &Config) -> Vec<Check> {
             let what = format!("inbox {}", inbox.display());
             match pending::folder_refusal(&project, &inbox, &trust) {
                 None => Check::ok(what, "trusted"),
-                Some(why) => Check::fail(
+                Some(why) => Check::refused(
                     what,
-                    format!("the scan refuses it: {why}"),
+                    &format!("the scan refuses it: {why}"),
                     "make it yours and not writable by others (chown; chmod go-w)",
                 ),
             }

@@ -107,6 +107,24 @@ fn a_line_says_status_what_and_fix() {
 }
 
 #[test]
+fn a_refusal_that_names_its_own_fix_says_fix_once() {
+    let c = Check::refused(
+        "inbox /p",
+        "writable by others; fix: chmod go-w /p",
+        "chmod",
+    );
+    assert_eq!(
+        c.line(),
+        "fail  inbox /p: writable by others; fix: chmod go-w /p"
+    );
+    let c = Check::refused("state folder", "owned by 1000", "chmod 700 /s");
+    assert_eq!(
+        c.line(),
+        "fail  state folder: owned by 1000; fix: chmod 700 /s"
+    );
+}
+
+#[test]
 fn the_status_line_is_checked_with_its_refresh() {
     let file = Path::new("/h/.claude/settings.json");
     let installed = json!({"statusLine": {"type": "command", "command": "agent-queue statusline", "refreshInterval": 5}});
