@@ -1,7 +1,8 @@
 //! Reads of a remote tmux server (what `status` and a scan look at) go
 //! through its socket, forwarded over the shared ssh connection: no command
 //! runs on the host for them once that is up, and what only ssh can say (no
-//! server runs there) is still what is shown. Where the forward cannot work
+//! server runs there) is still what is shown. A master that ends leaves its
+//! forwarded socket behind; the next one replaces it. Where the forward cannot work
 //! (another tmux version here), every read goes through ssh, and why is
 //! written down.
 
@@ -142,4 +143,58 @@ fn with_another_tmux_version_here_reads_go_through_ssh_and_say_why() {
     assert!(status(&w));
     assert!(remote_commands(&hosts, "box1") > before);
     assert_eq!(hosts.host("box1").connections(), 1);
+}
+
+#[test]
+fn a_master_that_ends_leaves_a_stale_socket_that_the_next_one_replaces() {
+    let (w, hosts, remotes) = two_hosts(1, Reach::Ssh);
+    w.start_session_on(&remotes[0].0, "b1-1");
+    let up = vec![("b1-1".to_string(), true, true)];
+    assert_eq!(seen(&w, &["b1-1"]), up);
+    // The shared connections end (as after ten idle minutes, or a network
+    // change): their forwarded sockets stay behind, with nothing on them.
+    let dir = w.state_path().parent().unwrap().join("ssh");
+    let masters: Vec<std::path::PathBuf> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_none())
+        .collect();
+    assert_eq!(masters.len(), 2, "{masters:?}");
+    for (master, host) in masters.iter().zip(["box1", "box2"]) {
+        let out = Command::new("ssh")
+            .arg("-F")
+            .arg(hosts.ssh_config())
+            .arg("-o")
+            .arg(format!("ControlPath={}", master.display()))
+            .args(["-O", "exit", host])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    w.wait_until(
+        std::time::Duration::from_secs(10),
+        "the masters are gone",
+        || masters.iter().all(|m| !m.exists()),
+    );
+    let stale: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "tmux"))
+        .collect();
+    // (box2 runs no tmux server: nothing was forwarded there.)
+    assert_eq!(stale.len(), 1, "the forwarded socket stays behind");
+    // The next status finds nothing on the stale socket, asks through ssh
+    // (a new connection each), and forwards the socket anew; the one after
+    // it reads through the new forward, with no command on the host.
+    assert_eq!(seen(&w, &["b1-1"]), up);
+    assert_eq!(hosts.host("box1").connections(), 2);
+    let before = remote_commands(&hosts, "box1");
+    assert_eq!(seen(&w, &["b1-1"]), up);
+    assert_eq!(remote_commands(&hosts, "box1"), before);
+    assert_eq!(hosts.host("box1").connections(), 2);
 }
