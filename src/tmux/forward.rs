@@ -63,14 +63,39 @@ pub enum Answer {
     Read(String),
     /// No answer within the timeout: the host is silent.
     Silent,
-    /// No forward, or it failed: ask through ssh.
+    /// The read failed through the forward: ask through ssh. (A failure
+    /// ssh also gives, such as a pane that is gone, is the read's own; one
+    /// that ssh does not give is the forward's, see `broken`.)
+    Failed,
+    /// No forward: ask through ssh.
     Unavailable,
 }
 
+/// How setting up a forward ended.
+pub enum SetUp {
+    Done,
+    /// It cannot work here, or failed: reads go through ssh.
+    NotUsed,
+    /// The master did not answer within the timeout.
+    Silent,
+}
+
+/// What the server says of itself through ssh, to set up its forward.
+/// (`display-message` shows a tab as `_`; none of these holds a space but
+/// the socket's path, which goes first.) The last word is a UTF-8 probe:
+/// a client whose locale is not UTF-8 shows it as `_`.
+pub const ABOUT: &str = "#{socket_path} #{version} #{pid} \u{e9}";
+
 /// `args` (tmux commands split by `;`) only read.
 pub fn only_reads(args: &[&str]) -> bool {
+    // tmux also ends a command at an argument that ends in `;`.
+    if args.iter().any(|a| *a != ";" && a.ends_with(';')) {
+        return false;
+    }
     args.split(|a| *a == ";").all(|command| match command {
-        ["display-message", rest @ ..] => rest.contains(&"-p"),
+        // Without -p, these write: a paste buffer, a status line message.
+        ["capture-pane", rest @ ..] => rest.contains(&"-p"),
+        ["display-message", rest @ ..] => rest.contains(&"-p") && !rest.contains(&"-I"),
         [name, ..] => READS.contains(name),
         [] => false,
     })
@@ -110,8 +135,13 @@ impl Forward {
         if out.status.success() {
             return Answer::Read(String::from_utf8_lossy(&out.stdout).into_owned());
         }
+        Answer::Failed
+    }
+
+    /// A read failed through the forward that ssh answered: the forward
+    /// is not used again in this run (unless it is set up anew).
+    pub fn broken(&self) {
         remember(&BROKEN, &self.local);
-        Answer::Unavailable
     }
 
     /// The first call of this run to set it up, unless it cannot work.
@@ -119,10 +149,29 @@ impl Forward {
         !self.is_off() && remember(&TRIED, &self.local)
     }
 
-    /// Forwards the socket here to the server's `socket` there, whose tmux
-    /// is `version`, through the master; checks that a read goes through.
-    pub fn set_up(&self, socket: &str, version: &str, timeout: Duration) {
-        let Some(here) = local_version() else {
+    /// Forwards the socket here to the server described by `about` (its
+    /// answer to [`ABOUT`] through ssh) through the master, and checks that
+    /// a read through it reaches that same server.
+    pub fn set_up(&self, about: &str, timeout: Duration) -> SetUp {
+        let Some(About {
+            socket,
+            version,
+            pid,
+            utf8,
+        }) = About::read(about)
+        else {
+            return self.off(&format!("tmux described itself as {about:?}"));
+        };
+        if !utf8 {
+            // Its answers through ssh replace what is not ASCII by `_`
+            // (its tmux did not take `-u`); a client here would not, and
+            // session names could differ.
+            return self.off(&format!(
+                "the tmux client on {} does not answer in UTF-8",
+                self.host
+            ));
+        }
+        let Some(here) = local_version(timeout) else {
             return self.off("no tmux on this host");
         };
         if here != format!("tmux {version}") {
@@ -131,40 +180,60 @@ impl Forward {
         if !plain(socket) {
             return self.off(&format!("{socket}: a path ssh cannot forward"));
         }
-        let mut cmd = Command::new(&self.ssh[0]);
-        cmd.args(&self.ssh[1..])
-            .args(["-O", "forward", "-L"])
-            .arg(format!("{}:{socket}", self.local.display()))
-            .arg(&self.host)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let forwarded = cmd
-            .spawn()
-            .ok()
-            .and_then(|child| wait_bounded(child, timeout).ok())
-            .and_then(|waited| match waited {
-                Waited::Done(out) => Some(out),
-                Waited::TimedOut => None,
-            });
-        match forwarded {
+        let spec = format!("{}:{socket}", self.local.display());
+        if !self.local.exists() {
+            // A master that forwarded it before and whose socket here was
+            // removed takes the same forward as done: cancel it first.
+            let _ = self.master(&["-O", "cancel", "-L", &spec], timeout);
+        }
+        match self.master(&["-O", "forward", "-L", &spec], timeout) {
             Some(out) if out.status.success() => {}
             Some(out) => {
                 let err = String::from_utf8_lossy(&out.stderr);
                 return self.off(&format!("ssh -O forward: {}", err.trim()));
             }
-            None => return,
+            None => {
+                self.broken();
+                return SetUp::Silent;
+            }
         }
         forget(&BROKEN, &self.local);
         match self.client(&["display-message", "-p", "#{pid}"], timeout) {
-            Some(out) if out.status.success() => {}
+            Some(out) if out.status.success() => {
+                let through = String::from_utf8_lossy(&out.stdout);
+                if through.trim() == pid {
+                    return SetUp::Done;
+                }
+                // Another server at that path, as the forward sees it (the
+                // tmux command may run in another mount namespace).
+                self.off(&format!(
+                    "{socket} through the forward is tmux pid {}, not {pid}",
+                    through.trim()
+                ))
+            }
             Some(out) => {
                 let err = String::from_utf8_lossy(&out.stderr);
-                self.off(&format!("a read through it failed: {}", err.trim()));
+                self.off(&format!("a read through it failed: {}", err.trim()))
             }
             None => {
-                remember(&BROKEN, &self.local);
+                self.broken();
+                SetUp::Silent
             }
+        }
+    }
+
+    /// Runs `ssh <options> <args> host`: a request to the master.
+    fn master(&self, args: &[&str], timeout: Duration) -> Option<std::process::Output> {
+        let mut cmd = Command::new(&self.ssh[0]);
+        cmd.args(&self.ssh[1..])
+            .args(args)
+            .arg(&self.host)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        match wait_bounded(cmd.spawn().ok()?, timeout).ok()? {
+            Waited::Done(out) => Some(out),
+            Waited::TimedOut => None,
         }
     }
 
@@ -177,7 +246,9 @@ impl Forward {
                 cmd.env(name, value);
             }
         }
-        cmd.arg("-S")
+        // UTF-8, as every call through ssh asks (checked at set-up).
+        cmd.arg("-u")
+            .arg("-S")
             .arg(&self.local)
             .args(args)
             .stdin(Stdio::null())
@@ -209,7 +280,7 @@ impl Forward {
     }
 
     /// Remembers why the forward cannot work; the reads go through ssh.
-    fn off(&self, why: &str) {
+    fn off(&self, why: &str) -> SetUp {
         remember(&BROKEN, &self.local);
         let mark = self.off_mark();
         let _ = std::fs::remove_file(&mark);
@@ -222,6 +293,31 @@ impl Forward {
             self.host,
             crate::clock::format_duration(OFF_FOR)
         ));
+        SetUp::NotUsed
+    }
+}
+
+/// A server's answer to [`ABOUT`].
+#[derive(Debug, PartialEq, Eq)]
+struct About<'a> {
+    socket: &'a str,
+    version: &'a str,
+    pid: &'a str,
+    /// The host's tmux client takes UTF-8.
+    utf8: bool,
+}
+
+impl<'a> About<'a> {
+    fn read(answer: &'a str) -> Option<About<'a>> {
+        let mut words = answer.trim_end_matches('\n').rsplitn(4, ' ');
+        let (probe, pid, version, socket) =
+            (words.next()?, words.next()?, words.next()?, words.next()?);
+        Some(About {
+            socket,
+            version,
+            pid,
+            utf8: probe == "\u{e9}",
+        })
     }
 }
 
@@ -233,16 +329,20 @@ fn plain(path: &str) -> bool {
 }
 
 /// `tmux -V` of the tmux here, once per run.
-fn local_version() -> Option<String> {
+fn local_version(timeout: Duration) -> Option<String> {
     static VERSION: OnceLock<Option<String>> = OnceLock::new();
     VERSION
         .get_or_init(|| {
-            let out = Command::new("tmux")
+            let child = Command::new("tmux")
                 .arg("-V")
                 .stdin(Stdio::null())
+                .stdout(Stdio::piped())
                 .stderr(Stdio::null())
-                .output()
+                .spawn()
                 .ok()?;
+            let Waited::Done(out) = wait_bounded(child, timeout).ok()? else {
+                return None;
+            };
             out.status
                 .success()
                 .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
@@ -316,6 +416,37 @@ mod tests {
         assert!(!only_reads(&["load-buffer", "-"]));
         assert!(!only_reads(&[]));
         assert!(!only_reads(&["list-panes", ";"]));
+        // What writes, though its name reads.
+        assert!(!only_reads(&["capture-pane", "-t", "%1"]));
+        assert!(!only_reads(&["display-message", "-p", "-I", "-t", "%1"]));
+        // tmux ends a command at an argument that ends in `;`.
+        assert!(!only_reads(&[
+            "list-panes",
+            "-F",
+            "A;",
+            "set-option",
+            "-g",
+            "@x",
+            "y"
+        ]));
+    }
+
+    #[test]
+    fn a_server_describes_itself_socket_first() {
+        assert_eq!(
+            About::read("/tmp/tmux-0/default 3.3a 4242 \u{e9}\n"),
+            Some(About {
+                socket: "/tmp/tmux-0/default",
+                version: "3.3a",
+                pid: "4242",
+                utf8: true
+            })
+        );
+        let ascii = About::read("/tmp/tmux-0/default 3.3a 4242 _").unwrap();
+        assert!(!ascii.utf8);
+        // A path with a space is read whole (and then refused by `plain`).
+        assert_eq!(About::read("/a b 3.3a 1 _").unwrap().socket, "/a b");
+        assert_eq!(About::read("3.3a 1 _"), None);
     }
 
     #[test]

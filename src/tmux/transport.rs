@@ -143,7 +143,7 @@ impl Transport {
         else {
             return self.run_here(args, stdin);
         };
-        match fwd.read(args, self.timeout) {
+        let failed_through = match fwd.read(args, self.timeout) {
             Answer::Read(out) => return Ok(out),
             Answer::Silent => {
                 self.silenced();
@@ -153,22 +153,21 @@ impl Transport {
                     crate::clock::format_duration(self.timeout)
                 ));
             }
-            Answer::Unavailable => {}
-        }
+            Answer::Failed => true,
+            Answer::Unavailable => false,
+        };
         let out = self.run_here(args, None)?;
+        if failed_through {
+            // ssh answered what the forward could not.
+            fwd.broken();
+        }
         if fwd.wants_setting_up() {
-            // The master is up now: ask the server where its socket is.
-            // (tmux shows a tab as `_`; a version has no space.)
-            let asked = self.run_here(
-                &["display-message", "-p", "#{socket_path} #{version}"],
-                None,
-            );
-            if let Some((socket, version)) = asked
-                .ok()
-                .as_deref()
-                .and_then(|o| o.trim_end().rsplit_once(' '))
-            {
-                fwd.set_up(socket, version, self.timeout);
+            // The master is up now: ask the server about itself.
+            let about = self.run_here(&["display-message", "-p", forward::ABOUT], None);
+            if let Ok(about) = about {
+                if let forward::SetUp::Silent = fwd.set_up(&about, self.timeout) {
+                    self.silenced();
+                }
             }
         }
         Ok(out)
@@ -182,7 +181,11 @@ impl Transport {
             .split_first()
             .expect("config checks it is not empty");
         let mut cmd = Command::new(program);
-        cmd.args(prefix);
+        // `-u`: tmux answers in UTF-8 whatever the locale it runs in (a
+        // timer's, a host's login without one), not with `_` for every
+        // character that is not ASCII, so a session's name reads the same
+        // from everywhere, and through a forwarded socket (`forward`).
+        cmd.args(prefix).arg("-u");
         match self.host {
             Some(_) => cmd.args(args.iter().map(|a| crate::shell::quote(a))),
             None => cmd.args(args),

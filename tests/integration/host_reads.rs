@@ -198,3 +198,28 @@ fn a_master_that_ends_leaves_a_stale_socket_that_the_next_one_replaces() {
     assert_eq!(remote_commands(&hosts, "box1"), before);
     assert_eq!(hosts.host("box1").connections(), 2);
 }
+
+#[test]
+fn a_session_named_beyond_ascii_reads_the_same_through_ssh_and_the_forward() {
+    let (w, hosts, remotes) = two_hosts(1, Reach::Ssh);
+    // Neither agent-queue here (run with no locale, as from a timer) nor
+    // the host's login (sshd passes none) has a UTF-8 locale.
+    let config = std::fs::read_to_string(w.config_path()).unwrap();
+    assert!(config.contains("prefix = \"b1-\""), "{config}");
+    std::fs::write(
+        w.config_path(),
+        config.replace("prefix = \"b1-\"", "prefix = \"café-\""),
+    )
+    .unwrap();
+    w.start_session_on(&remotes[0].0, "café-1");
+    let up = vec![("café-1".to_string(), true, true)];
+    // Through ssh, then through the forwarded socket: the same name.
+    assert_eq!(seen(&w, &["café-1"]), up);
+    let before = remote_commands(&hosts, "box1");
+    assert_eq!(seen(&w, &["café-1"]), up);
+    assert_eq!(
+        remote_commands(&hosts, "box1"),
+        before,
+        "read through the forward"
+    );
+}
