@@ -416,6 +416,11 @@ fn a_limited_subscriptions_task_goes_to_another_accounts_pool_and_its_pool_works
     );
     assert!(r.w.account("max-b")["limited_until"].is_null());
     assert!(turn_of(&r, TOKEN_A, &message, 429), "{}", r.describe());
+    // Claude Code runs the witness beside agent-queue's own StopFailure
+    // hook, which may mark the account first.
+    r.wait_until(WAIT, "the StopFailure hook is witnessed", || {
+        !stop_failures(&r, "ccl-auto-1").is_empty()
+    });
     let failures = stop_failures(&r, "ccl-auto-1");
     assert_eq!(failures.len(), 1, "{failures:#?}");
     assert_eq!(failures[0]["error"], "rate_limit");
