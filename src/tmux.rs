@@ -169,6 +169,11 @@ impl Tmux {
         self.transport.argv()
     }
 
+    /// How reads reach a server on another host (see `Transport::reads`).
+    pub fn reads(&self) -> Option<String> {
+        self.transport.reads()
+    }
+
     /// The server is on another host (reached through ssh).
     pub fn is_remote(&self) -> bool {
         self.transport.host().is_some()

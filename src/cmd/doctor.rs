@@ -106,7 +106,11 @@ fn tmux(config: &Config, out: &mut Vec<Check>) -> Vec<PoolPane> {
         let what = format!("tmux server `{}`", server.describe());
         let snapshot = match t.snapshot() {
             Ok(s) => {
-                out.push(Check::ok(what, "answers"));
+                let detail = match t.reads() {
+                    Some(reads) => format!("answers; {reads}"),
+                    None => "answers".to_string(),
+                };
+                out.push(Check::ok(what, detail));
                 s
             }
             Err(e) => {

@@ -267,6 +267,18 @@ impl Forward {
         }
     }
 
+    /// How reads of this server go, for `doctor`.
+    pub fn describe(&self) -> String {
+        if self.is_off() {
+            let why = std::fs::read_to_string(self.off_mark()).unwrap_or_default();
+            return format!("reads go through ssh for now: {}", why.trim());
+        }
+        if !is_broken(&self.local) && self.local.exists() {
+            return "reads go through its socket, forwarded over the shared connection".into();
+        }
+        "reads go through ssh".into()
+    }
+
     fn off_mark(&self) -> PathBuf {
         self.local.with_extension("off")
     }

@@ -173,6 +173,16 @@ impl Transport {
         Ok(out)
     }
 
+    /// How reads reach a server on another host (`None` here): through its
+    /// forwarded socket, or through ssh and why.
+    pub fn reads(&self) -> Option<String> {
+        self.host.as_ref()?;
+        Some(match &self.forward {
+            Some(fwd) => fwd.describe(),
+            None => "every call goes through ssh (no shared connection)".into(),
+        })
+    }
+
     /// Runs tmux with `args` as the prefix says: here, or through ssh.
     fn run_here(&self, args: &[&str], stdin: Option<&[u8]>) -> anyhow::Result<String> {
         let name = args.first().copied().unwrap_or("");

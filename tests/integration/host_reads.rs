@@ -72,6 +72,22 @@ fn reads_go_through_the_forwarded_tmux_socket_and_a_gone_server_is_still_seen() 
         "{}",
         hosts.host("box1").log_text()
     );
+    // doctor says how each host's server is read.
+    let doctor = crate::env::stdout(&w.run(&["doctor"]));
+    let reads: Vec<&str> = doctor
+        .lines()
+        .filter(|l| l.contains("tmux server `box"))
+        .collect();
+    assert_eq!(reads.len(), 2, "{doctor}");
+    for line in reads {
+        assert!(
+            line.starts_with("ok ")
+                && line.ends_with(
+                    "answers; reads go through its socket, forwarded over the shared connection"
+                ),
+            "{doctor}"
+        );
+    }
     // The server on box2 goes away. The forward cannot reach it; ssh can,
     // and it is ssh's answer that is shown: no server runs there, so its
     // sessions are unknown until one does (never taken as dead).
@@ -138,9 +154,14 @@ fn with_another_tmux_version_here_reads_go_through_ssh_and_say_why() {
         .collect();
     assert_eq!(why.len(), 1, "{why:?}");
     assert!(why[0].starts_with("tmux 1.8 here, tmux "), "{why:?}");
-    // Every read is asked through ssh, and answered.
+    // Every read is asked through ssh, and answered; doctor says why.
     let before = remote_commands(&hosts, "box1");
     assert!(status(&w));
+    let doctor = crate::env::stdout(&w.cmd().env("PATH", &path).arg("doctor").output().unwrap());
+    assert!(
+        doctor.contains("answers; reads go through ssh for now: tmux 1.8 here, tmux "),
+        "{doctor}"
+    );
     assert!(remote_commands(&hosts, "box1") > before);
     assert_eq!(hosts.host("box1").connections(), 1);
 }
