@@ -303,7 +303,74 @@ pub fn render(task: &Task) -> String {
         isolation: task.isolation.map(|i| i.as_str().to_string()),
     };
     let yaml = serde_norway::to_string(&header).expect("a header always serialises");
-    format!("---\n{yaml}---\n{}\n", task.body.trim())
+    let file = format!("---\n{yaml}---\n{}\n", task.body.trim());
+    // The emitter writes some values in a form its own parser reads
+    // otherwise (a pool ending in U+2028 runs into the closing `---`):
+    // those headers go double-quoted, every character that is not plainly
+    // printable as an escape.
+    match parse(file.as_bytes()) {
+        Ok(back) if header_of(&back) == header_of(task) => file,
+        _ => format!("---\n{}---\n{}\n", quoted(&header), task.body.trim()),
+    }
+}
+
+/// What a task's header says, to compare a rendering with its task.
+fn header_of(task: &Task) -> impl PartialEq + '_ {
+    (
+        &task.title,
+        task.priority,
+        &task.tags,
+        task.needs_claude_code,
+        &task.pool,
+        task.isolation,
+    )
+}
+
+/// `header` with every string double-quoted (`yaml_string`).
+fn quoted(header: &Header) -> String {
+    let mut out = String::new();
+    let mut line = |key: &str, value: String| out.push_str(&format!("{key}: {value}\n"));
+    if let Some(v) = &header.title {
+        line("title", yaml_string(v));
+    }
+    if let Some(v) = &header.priority {
+        line("priority", yaml_string(v));
+    }
+    if let Some(tags) = &header.tags {
+        let tags: Vec<String> = tags.iter().map(|t| yaml_string(t)).collect();
+        line("tags", format!("[{}]", tags.join(", ")));
+    }
+    if let Some(v) = header.needs_claude_code {
+        line("needs_claude_code", v.to_string());
+    }
+    if let Some(v) = &header.pool {
+        line("pool", yaml_string(v));
+    }
+    if let Some(v) = &header.isolation {
+        line("isolation", yaml_string(v));
+    }
+    out
+}
+
+/// A YAML double-quoted scalar of `s`: `"` and `\` escaped, and every
+/// character YAML does not take as printable, or reads as a line break
+/// (U+0085, U+2028, U+2029), as `\u`/`\U`.
+fn yaml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        let plain = matches!(c, '\u{20}'..='\u{7e}' | '\u{a0}'..='\u{2027}' | '\u{202a}'..='\u{d7ff}' | '\u{e000}'..='\u{fefe}' | '\u{ff00}'..='\u{fffd}' | '\u{10000}'..);
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if plain => out.push(c),
+            c if u32::from(c) <= 0xffff => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push_str(&format!("\\U{:08x}", u32::from(c))),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// Reads and parses a task file without following a symlink or blocking on

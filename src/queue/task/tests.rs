@@ -210,3 +210,25 @@ fn a_near_miss_of_a_known_key_is_an_error_naming_both_and_other_keys_pass() {
     let t = ok("---\nauthor: me\nstatus: open\npriority: low\n---\nbody\n");
     assert_eq!(t.priority, Priority::Low);
 }
+
+#[test]
+fn a_value_the_yaml_emitter_writes_unreadably_goes_double_quoted() {
+    // The emitter ends a block scalar at a trailing U+2028 and runs the
+    // closing `---` into it.
+    let t = Task {
+        title: Some("a \"quoted\" \\ title\u{85}".into()),
+        priority: Priority::Critical,
+        tags: vec!["x\u{2029}".into(), "\u{feff}y".into()],
+        pool: Some("\n!\u{2028}".into()),
+        ..Task::default()
+    };
+    let file = render(&t);
+    assert!(file.contains("pool: \"\\n!\\u2028\"\n"), "{file}");
+    assert_eq!(parse(file.as_bytes()), Ok(t));
+    // A plain one keeps the emitter's plain form.
+    let plain = Task {
+        pool: Some("fast".into()),
+        ..Task::default()
+    };
+    assert!(render(&plain).contains("pool: fast\n"));
+}
