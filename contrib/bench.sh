@@ -359,25 +359,41 @@ done
 ONE_US=$(printf '%s\n' "${d[@]}" | median)
 say "one dispatch: $(printf '%s ' "${d[@]}")us"
 
+# by_hand SESSION...: types the agent command into every session at its
+# shell, in one tmux call (`send-keys`, as agent-queue types it), and reads
+# the screens back to back (no sleep) until every one shows the prompt; prints
+# the microseconds that took.
+by_hand() {
+    local line args=() waiting=("$@") left name t0 t1 i
+    line="cd $(sq "$ONE") && ${AGENT_CMD//\{model\}/bench}"
+    for name in "$@"; do
+        [ "${#args[@]}" -gt 0 ] && args+=(";")
+        args+=(send-keys -t "=$name:" -l -- "$line" ";" send-keys -t "=$name:" Enter)
+    done
+    t0=$EPOCHREALTIME
+    "${TM[@]}" "${args[@]}" || die "send-keys failed"
+    for i in $(seq 20000); do
+        left=()
+        for name in "${waiting[@]}"; do
+            case "$("${TM[@]}" capture-pane -p -t "=$name:")" in *❯*) ;; *) left+=("$name") ;; esac
+        done
+        [ "${#left[@]}" -eq 0 ] && break
+        waiting=("${left[@]}")
+    done
+    t1=$EPOCHREALTIME
+    [ "${#left[@]}" -eq 0 ] || die "typed by hand: ${left[*]} never showed the prompt"
+    echo $(( $(us "$t1") - $(us "$t0") ))
+}
+
 # The agent's own start, as a person sees it: the same agent command typed
-# by hand into a session at its shell (`send-keys`, as agent-queue types it),
-# until its prompt shows (`capture-pane` read back to back, no sleep). This
+# by hand into a session at its shell, until its prompt shows. This
 # counts what the agent itself costs to start (its shell script, its own
 # tmux call) besides its 0.5 s sleep; agent-queue's every step is not in it.
 h=()
 for r in $(seq "$ONE_ROUNDS"); do
     session "hand$r-1" "AQ_AGENT_START=$AGENT_START"
-    line="cd $(sq "$ONE") && ${AGENT_CMD//\{model\}/bench}"
-    t0=$EPOCHREALTIME
-    "${TM[@]}" send-keys -t "=hand$r-1:" -l -- "$line" || die "send-keys failed"
-    "${TM[@]}" send-keys -t "=hand$r-1:" Enter || die "send-keys failed"
-    seen=no
-    for i in $(seq 5000); do
-        case "$("${TM[@]}" capture-pane -p -t "=hand$r-1:")" in *❯*) seen=yes; break ;; esac
-    done
-    t1=$EPOCHREALTIME
-    [ "$seen" = yes ] || die "the agent typed by hand in hand$r-1 never showed its prompt"
-    h+=($(( $(us "$t1") - $(us "$t0") )))
+    t=$(by_hand "hand$r-1") || exit 2
+    h+=("$t")
     kill_sessions "hand$r-1"
 done
 HAND_US=$(printf '%s\n' "${h[@]}" | median)
@@ -426,26 +442,8 @@ hh=()
 for r in $(seq "$EIGHT_ROUNDS"); do
     names=()
     for i in $(seq 8); do session "eh$r-$i" "AQ_AGENT_START=$AGENT_START"; names+=("eh$r-$i"); done
-    line="cd $(sq "$ONE") && ${AGENT_CMD//\{model\}/bench}"
-    args=()
-    for name in "${names[@]}"; do
-        [ "${#args[@]}" -gt 0 ] && args+=(";")
-        args+=(send-keys -t "=$name:" -l -- "$line" ";" send-keys -t "=$name:" Enter)
-    done
-    t0=$EPOCHREALTIME
-    "${TM[@]}" "${args[@]}" || die "send-keys failed"
-    waiting=("${names[@]}")
-    for i in $(seq 20000); do
-        left=()
-        for name in "${waiting[@]}"; do
-            case "$("${TM[@]}" capture-pane -p -t "=$name:")" in *❯*) ;; *) left+=("$name") ;; esac
-        done
-        [ "${#left[@]}" -eq 0 ] && break
-        waiting=("${left[@]}")
-    done
-    t1=$EPOCHREALTIME
-    [ "${#left[@]}" -eq 0 ] || die "eight agents typed by hand: ${left[*]} never showed a prompt"
-    hh+=($(( $(us "$t1") - $(us "$t0") )))
+    t=$(by_hand "${names[@]}") || exit 2
+    hh+=("$t")
     kill_sessions "${names[@]}"
 done
 HAND8_US=$(printf '%s\n' "${hh[@]}" | median)

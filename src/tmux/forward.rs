@@ -13,18 +13,20 @@
 //! taken as the host's, as ssh's own would be.
 //!
 //! The forward is set up after a call through ssh succeeded (the master is
-//! then up): the server's socket is asked once, and only a tmux of the same
-//! version here may speak to it (client and server share one protocol).
-//! Where it cannot work (no tmux here, another version, forwarding refused
-//! by the host or by the operator's ssh config), that is remembered beside
-//! the socket for ten minutes, so that a run does not try it each time.
+//! then up): the server is asked once for its socket, version and pid; only
+//! a tmux of the same version here may speak to it (client and server share
+//! one protocol), and a read through the forward must reach that same pid.
+//! Where it cannot work (no tmux here, another version, another server at
+//! that path, forwarding refused by the host or by the operator's ssh
+//! config), that is remembered beside the socket for ten minutes, so that a
+//! run does not try it each time; `doctor` shows why.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
-use super::transport::{wait_bounded, Waited};
+use super::transport::{fnv64, wait_bounded, RunMemo, Waited};
 
 /// The reads that may go through the forward: those a second asking
 /// cannot change anything by.
@@ -38,15 +40,19 @@ const READS: &[&str] = &[
 /// How long a "cannot work here" is believed.
 const OFF_FOR: Duration = Duration::from_secs(600);
 
-/// What the tmux client here may tell the server there of itself: its
-/// locale (whether it takes UTF-8) and where to find programs. The rest of
-/// agent-queue's environment stays here, as over ssh.
+/// What the tmux client here may tell the server there of itself (a
+/// client sends its whole environment): its locale and where to find
+/// programs. The rest of agent-queue's environment stays here, as over ssh.
 const CLIENT_ENV: &[&str] = &["PATH", "LANG", "LC_ALL", "LC_CTYPE"];
 
+/// The longest socket path here: a `sockaddr_un` holds 104 bytes on the
+/// BSDs and macOS, 108 on Linux, with its terminating NUL.
+const SOCKET_PATH_MAX: usize = 100;
+
 /// Forwards that failed in this run: asked through ssh from then on.
-static BROKEN: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static BROKEN: RunMemo<PathBuf> = RunMemo::new();
 /// Forwards set up, or tried, in this run: once each.
-static TRIED: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+static TRIED: RunMemo<PathBuf> = RunMemo::new();
 
 /// The forwarded socket of one remote tmux server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,14 +113,10 @@ impl Forward {
     /// read otherwise (`:` splits a forward, `%` and `$` are expanded) or
     /// one too long for a socket.
     pub fn new(dir: &Path, ssh: Vec<String>, host: &str, tmux: &[String]) -> Option<Forward> {
-        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
         let key = [ssh.join("\0"), host.to_string(), tmux.join("\0")].join("\u{1}");
-        for b in key.bytes() {
-            hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-        let local = dir.join(format!("{hash:016x}.tmux"));
+        let local = dir.join(format!("{:016x}.tmux", fnv64(key.bytes())));
         let text = local.to_str()?;
-        if text.len() > 100 || !plain(text) {
+        if text.len() > SOCKET_PATH_MAX || !plain(text) {
             return None;
         }
         Some(Forward {
@@ -126,27 +128,27 @@ impl Forward {
 
     /// Runs the read `args` through the forward, if it is there.
     pub fn read(&self, args: &[&str], timeout: Duration) -> Answer {
-        if is_broken(&self.local) || !self.local.exists() {
+        if BROKEN.contains(&self.local) || !self.local.exists() {
             return Answer::Unavailable;
         }
-        let Some(out) = self.client(args, timeout) else {
-            return Answer::Silent;
-        };
-        if out.status.success() {
-            return Answer::Read(String::from_utf8_lossy(&out.stdout).into_owned());
+        match self.client(args, timeout) {
+            Ran::Answered(out) if out.status.success() => {
+                Answer::Read(String::from_utf8_lossy(&out.stdout).into_owned())
+            }
+            Ran::Answered(_) | Ran::NotRun => Answer::Failed,
+            Ran::Silent => Answer::Silent,
         }
-        Answer::Failed
     }
 
     /// A read failed through the forward that ssh answered: the forward
     /// is not used again in this run (unless it is set up anew).
     pub fn broken(&self) {
-        remember(&BROKEN, &self.local);
+        BROKEN.insert(self.local.clone());
     }
 
     /// The first call of this run to set it up, unless it cannot work.
     pub fn wants_setting_up(&self) -> bool {
-        !self.is_off() && remember(&TRIED, &self.local)
+        !self.is_off() && TRIED.insert(self.local.clone())
     }
 
     /// Forwards the socket here to the server described by `about` (its
@@ -187,19 +189,20 @@ impl Forward {
             let _ = self.master(&["-O", "cancel", "-L", &spec], timeout);
         }
         match self.master(&["-O", "forward", "-L", &spec], timeout) {
-            Some(out) if out.status.success() => {}
-            Some(out) => {
+            Ran::Answered(out) if out.status.success() => {}
+            Ran::Answered(out) => {
                 let err = String::from_utf8_lossy(&out.stderr);
                 return self.off(&format!("ssh -O forward: {}", err.trim()));
             }
-            None => {
+            Ran::NotRun => return self.off(&format!("`{}` could not be run", self.ssh[0])),
+            Ran::Silent => {
                 self.broken();
                 return SetUp::Silent;
             }
         }
-        forget(&BROKEN, &self.local);
+        BROKEN.remove(&self.local);
         match self.client(&["display-message", "-p", "#{pid}"], timeout) {
-            Some(out) if out.status.success() => {
+            Ran::Answered(out) if out.status.success() => {
                 let through = String::from_utf8_lossy(&out.stdout);
                 if through.trim() == pid {
                     return SetUp::Done;
@@ -211,11 +214,12 @@ impl Forward {
                     through.trim()
                 ))
             }
-            Some(out) => {
+            Ran::Answered(out) => {
                 let err = String::from_utf8_lossy(&out.stderr);
                 self.off(&format!("a read through it failed: {}", err.trim()))
             }
-            None => {
+            Ran::NotRun => self.off("no tmux client could be run here"),
+            Ran::Silent => {
                 self.broken();
                 SetUp::Silent
             }
@@ -223,22 +227,14 @@ impl Forward {
     }
 
     /// Runs `ssh <options> <args> host`: a request to the master.
-    fn master(&self, args: &[&str], timeout: Duration) -> Option<std::process::Output> {
+    fn master(&self, args: &[&str], timeout: Duration) -> Ran {
         let mut cmd = Command::new(&self.ssh[0]);
-        cmd.args(&self.ssh[1..])
-            .args(args)
-            .arg(&self.host)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        match wait_bounded(cmd.spawn().ok()?, timeout).ok()? {
-            Waited::Done(out) => Some(out),
-            Waited::TimedOut => None,
-        }
+        cmd.args(&self.ssh[1..]).args(args).arg(&self.host);
+        run_bounded(&mut cmd, timeout)
     }
 
-    /// The tmux client here on the forwarded socket; `None`: no answer.
-    fn client(&self, args: &[&str], timeout: Duration) -> Option<std::process::Output> {
+    /// The tmux client here on the forwarded socket.
+    fn client(&self, args: &[&str], timeout: Duration) -> Ran {
         let mut cmd = Command::new("tmux");
         cmd.env_clear();
         for name in CLIENT_ENV {
@@ -247,24 +243,8 @@ impl Forward {
             }
         }
         // UTF-8, as every call through ssh asks (checked at set-up).
-        cmd.arg("-u")
-            .arg("-S")
-            .arg(&self.local)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let child = cmd.spawn().ok()?;
-        match wait_bounded(child, timeout) {
-            Ok(Waited::Done(out)) => Some(out),
-            Ok(Waited::TimedOut) => None,
-            // Not waited on: say "failed", so that ssh is asked.
-            Err(_) => Some(std::process::Output {
-                status: failed(),
-                stdout: Vec::new(),
-                stderr: Vec::new(),
-            }),
-        }
+        cmd.arg("-u").arg("-S").arg(&self.local).args(args);
+        run_bounded(&mut cmd, timeout)
     }
 
     /// How reads of this server go, for `doctor`.
@@ -273,7 +253,7 @@ impl Forward {
             let why = std::fs::read_to_string(self.off_mark()).unwrap_or_default();
             return format!("reads go through ssh for now: {}", why.trim());
         }
-        if !is_broken(&self.local) && self.local.exists() {
+        if !BROKEN.contains(&self.local) && self.local.exists() {
             return "reads go through its socket, forwarded over the shared connection".into();
         }
         "reads go through ssh".into()
@@ -293,7 +273,7 @@ impl Forward {
 
     /// Remembers why the forward cannot work; the reads go through ssh.
     fn off(&self, why: &str) -> SetUp {
-        remember(&BROKEN, &self.local);
+        self.broken();
         let mark = self.off_mark();
         let _ = std::fs::remove_file(&mark);
         if let Ok(mut f) = crate::store::private::open(&mark, crate::store::private::Access::New) {
@@ -345,14 +325,7 @@ fn local_version(timeout: Duration) -> Option<String> {
     static VERSION: OnceLock<Option<String>> = OnceLock::new();
     VERSION
         .get_or_init(|| {
-            let child = Command::new("tmux")
-                .arg("-V")
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::null())
-                .spawn()
-                .ok()?;
-            let Waited::Done(out) = wait_bounded(child, timeout).ok()? else {
+            let Ran::Answered(out) = run_bounded(Command::new("tmux").arg("-V"), timeout) else {
                 return None;
             };
             out.status
@@ -362,33 +335,28 @@ fn local_version(timeout: Duration) -> Option<String> {
         .clone()
 }
 
-fn failed() -> std::process::ExitStatus {
-    use std::os::unix::process::ExitStatusExt;
-    std::process::ExitStatus::from_raw(1 << 8)
+/// How a process run here, at most a timeout, ended.
+enum Ran {
+    Answered(Output),
+    /// Killed at the timeout: whatever it talks to did not answer.
+    Silent,
+    /// It could not be started, or not waited for.
+    NotRun,
 }
 
-/// Adds `path` to `set`; whether it was not there yet.
-fn remember(set: &Mutex<Vec<PathBuf>>, path: &Path) -> bool {
-    let mut set = set.lock().unwrap_or_else(|e| e.into_inner());
-    if set.iter().any(|p| p == path) {
-        return false;
+/// Runs `cmd` (no input, its output read) for at most `timeout`.
+fn run_bounded(cmd: &mut Command, timeout: Duration) -> Ran {
+    cmd.stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let Ok(child) = cmd.spawn() else {
+        return Ran::NotRun;
+    };
+    match wait_bounded(child, timeout) {
+        Ok(Waited::Done(out)) => Ran::Answered(out),
+        Ok(Waited::TimedOut) => Ran::Silent,
+        Err(_) => Ran::NotRun,
     }
-    set.push(path.to_path_buf());
-    true
-}
-
-fn forget(set: &Mutex<Vec<PathBuf>>, path: &Path) {
-    set.lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .retain(|p| p != path);
-}
-
-fn is_broken(path: &Path) -> bool {
-    BROKEN
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .any(|p| p == path)
 }
 
 #[cfg(test)]

@@ -40,7 +40,45 @@ const PERSIST: &str = "10m";
 const SUN_PATH: usize = 104 - 18;
 
 /// The hosts that did not answer in this invocation.
-static SILENT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+static SILENT: RunMemo<String> = RunMemo::new();
+
+/// What this invocation learnt about a host or a socket, kept until it
+/// ends (a silent host, a forward that failed or was tried).
+pub(super) struct RunMemo<T>(Mutex<Vec<T>>);
+
+impl<T: PartialEq> RunMemo<T> {
+    pub(super) const fn new() -> RunMemo<T> {
+        RunMemo(Mutex::new(Vec::new()))
+    }
+
+    fn items(&self) -> std::sync::MutexGuard<'_, Vec<T>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Remembers `item`; whether it was new.
+    pub(super) fn insert(&self, item: T) -> bool {
+        let mut items = self.items();
+        if items.contains(&item) {
+            return false;
+        }
+        items.push(item);
+        true
+    }
+
+    pub(super) fn remove<Q: ?Sized>(&self, item: &Q)
+    where
+        T: PartialEq<Q>,
+    {
+        self.items().retain(|i| i != item);
+    }
+
+    pub(super) fn contains<Q: ?Sized>(&self, item: &Q) -> bool
+    where
+        T: PartialEq<Q>,
+    {
+        self.items().iter().any(|i| i == item)
+    }
+}
 
 /// Where a tmux command runs, and how its arguments get there.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -262,10 +300,7 @@ impl Transport {
 
     fn silenced(&self) {
         if let Some(host) = &self.host {
-            let mut silent = SILENT.lock().unwrap_or_else(|e| e.into_inner());
-            if !silent.contains(host) {
-                silent.push(host.clone());
-            }
+            SILENT.insert(host.clone());
         }
     }
 }
@@ -288,11 +323,7 @@ pub(super) fn wait_bounded(mut child: Child, timeout: Duration) -> std::io::Resu
 }
 
 fn is_silent(host: &str) -> bool {
-    SILENT
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .iter()
-        .any(|h| h == host)
+    SILENT.contains(host)
 }
 
 /// Reads a child's pipe to its end on a thread of its own, so that neither
@@ -335,10 +366,7 @@ pub fn control_dir(state_file: &Path) -> Option<PathBuf> {
 /// short hash, since a socket's path must fit in 104 bytes; `%` doubled
 /// (ssh expands `%` tokens in it) and quoted when it holds a space.
 fn control_path(dir: &Path, command: &[String], host: &str) -> Option<String> {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in command.join("\0").bytes().chain([0]).chain(host.bytes()) {
-        hash = (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-    }
+    let hash = fnv64(command.join("\0").bytes().chain([0]).chain(host.bytes()));
     let path = dir.join(format!("{hash:016x}"));
     let path = path.to_str()?;
     if path.len() > SUN_PATH {
@@ -353,6 +381,14 @@ fn control_path(dir: &Path, command: &[String], host: &str) -> Option<String> {
         format!("\"{path}\"")
     } else {
         path
+    })
+}
+
+/// FNV-1a, 64 bits: a short, stable name for a socket from what it
+/// stands for.
+pub(super) fn fnv64(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |hash, b| {
+        (hash ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }
 

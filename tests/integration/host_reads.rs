@@ -244,3 +244,46 @@ fn a_session_named_beyond_ascii_reads_the_same_through_ssh_and_the_forward() {
         "read through the forward"
     );
 }
+
+#[test]
+fn a_run_with_no_tmux_here_reads_through_ssh_and_the_host_stays_reachable() {
+    let (w, hosts, remotes) = two_hosts(1, Reach::Ssh);
+    w.start_session_on(&remotes[0].0, "b1-1");
+    let up = vec![("b1-1".to_string(), true, true)];
+    assert_eq!(seen(&w, &["b1-1"]), up);
+    // A later run (a timer's, a hook's) whose PATH has ssh but no tmux:
+    // the forward's client cannot start, which says nothing of the host.
+    let bin = w.path("only-ssh");
+    std::fs::create_dir_all(&bin).unwrap();
+    let ssh = String::from_utf8(
+        Command::new("sh")
+            .args(["-c", "command -v ssh"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(ssh.trim(), bin.join("ssh")).unwrap();
+    let before = remote_commands(&hosts, "box1");
+    let out = w.ok_cmd(w.cmd().env("PATH", &bin).args(["--json", "status"]));
+    let status: serde_json::Value = serde_json::from_str(&crate::env::stdout(&out)).unwrap();
+    let b1 = status["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["session"] == "b1-1")
+        .cloned()
+        .unwrap();
+    assert_eq!(
+        (b1["alive"].clone(), b1["reachable"].clone()),
+        (true.into(), true.into()),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        !stderr(&out).contains("box1 is unreachable"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(remote_commands(&hosts, "box1") > before, "read through ssh");
+}
