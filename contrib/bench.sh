@@ -24,7 +24,10 @@
 #   eight dispatches      one `scan` of 8 tasks into 8 free sessions, same agent;
 #                         an info row times the same eight agents typed by hand
 #                         in one tmux call until every prompt shows, against
-#                         one by hand (what eight starts cost by themselves)
+#                         one by hand (what eight starts cost by themselves);
+#                         another the whole delivery of eight by hand (type,
+#                         prompt, paste, Enter, taken: one tmux call each, no
+#                         checks) against one by hand, the floor of the ratio
 #   recycle               the agent's Stop hook starts (it logs the time, then
 #                         runs `agent-queue mark-idle`) -> the next task reaches
 #                         the same session (the stand-in's message file), with
@@ -450,6 +453,70 @@ HAND8_US=$(printf '%s\n' "${hh[@]}" | median)
 say "eight agents started by hand: $(printf '%s ' "${hh[@]}")us"
 r=$(ratio "$HAND8_US" "$HAND_US")
 row "  eight agents by hand (info)" "$(secs "$HAND8_US")" "one $(secs "$HAND_US")" "${r}x" "-" "info"
+
+# The floor of the ratio above: the whole delivery by hand, with nothing
+# checked and nothing written down. One tmux call types every agent command,
+# one call reads all the screens (back to back) until every prompt shows, one
+# call pastes the task and presses Enter in every pane, and one call reads
+# them until every agent says it is working on it. No tool that waits for
+# the prompt and for the task to be taken does less; agent-queue adds its
+# claims, its state, its wrapper and its checks between the paste and the
+# Enter. Eight of these against one says how far under the eight agents'
+# own contention (2 cores: their starts, their reads of a paste, the tmux
+# server) a ratio can go on this machine.
+#
+# read_all TEXT SESSION...: reads every session's screen in one tmux call,
+# again and again, until each one shows TEXT.
+read_all() {
+    local text=$1 args=() name n i
+    shift
+    for name in "$@"; do
+        [ "${#args[@]}" -gt 0 ] && args+=(";")
+        args+=(capture-pane -p -t "=$name:" ";" display-message -p "@@end-of-pane@@")
+    done
+    for i in $(seq 20000); do
+        n=$("${TM[@]}" "${args[@]}" |
+            awk -v t="$text" 'index($0, t) {f = 1} $0 == "@@end-of-pane@@" {if (f) c++; f = 0} END {print c + 0}')
+        [ "$n" -ge "$#" ] && return 0
+    done
+    die "delivered by hand: not every pane of $* showed \"$text\""
+}
+delivered_by_hand() {
+    local line args=() name t0 t1
+    line="cd $(sq "$ONE") && ${AGENT_CMD//\{model\}/bench}"
+    for name in "$@"; do
+        [ "${#args[@]}" -gt 0 ] && args+=(";")
+        args+=(send-keys -t "=$name:" -l -- "$line" ";" send-keys -t "=$name:" Enter)
+    done
+    t0=$EPOCHREALTIME
+    "${TM[@]}" "${args[@]}" || die "send-keys failed"
+    read_all "❯" "$@" || exit 2
+    args=(set-buffer -b aq-bench-floor "Benchmark task by hand: nothing to do.")
+    for name in "$@"; do
+        args+=(";" paste-buffer -p -b aq-bench-floor -t "=$name:" ";" send-keys -t "=$name:" Enter)
+    done
+    "${TM[@]}" "${args[@]}" || die "paste-buffer failed"
+    read_all "working on" "$@" || exit 2
+    t1=$EPOCHREALTIME
+    echo $(( $(us "$t1") - $(us "$t0") ))
+}
+f1=() f8=()
+for r in $(seq "$EIGHT_ROUNDS"); do
+    session "fh$r-1" "AQ_AGENT_START=$AGENT_START"
+    t=$(delivered_by_hand "fh$r-1") || exit 2
+    f1+=("$t")
+    kill_sessions "fh$r-1"
+    names=()
+    for i in $(seq 8); do session "fe$r-$i" "AQ_AGENT_START=$AGENT_START"; names+=("fe$r-$i"); done
+    t=$(delivered_by_hand "${names[@]}") || exit 2
+    f8+=("$t")
+    kill_sessions "${names[@]}"
+done
+FLOOR1_US=$(printf '%s\n' "${f1[@]}" | median)
+FLOOR8_US=$(printf '%s\n' "${f8[@]}" | median)
+say "delivered by hand: one $(printf '%s ' "${f1[@]}")us, eight $(printf '%s ' "${f8[@]}")us"
+r=$(ratio "$FLOOR8_US" "$FLOOR1_US")
+row "  eight delivered by hand (info)" "$(secs "$FLOOR8_US")" "one $(secs "$FLOOR1_US")" "${r}x" "-" "info"
 
 # --- 4. recycle ---------------------------------------------------------------------
 # recycle NAME COUNTED N: a session whose Stop hook logs the time and runs

@@ -5,7 +5,10 @@
 //! deadline; nothing sleeps a fixed time hoping the agent is ready.
 
 mod answer;
+mod enter;
+mod error;
 mod failure;
+mod person;
 pub mod ready;
 pub mod secrets;
 
@@ -22,9 +25,11 @@ use crate::pane::screen;
 use crate::pane::Activity;
 use crate::store::state::Store;
 use crate::tmux::Screen;
+use person::Clients;
 use ready::{ReadyWait, Step};
 
 pub use crate::pane::agent::POLL;
+pub use error::{LaunchError, Person};
 pub use words::{command_line, environment, message, resume_id};
 
 mod words;
@@ -89,60 +94,6 @@ impl Stage {
         .find(|st| st.as_str() == s.trim())
     }
 }
-
-/// Why a launch failed, in words that name the session and what it showed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum LaunchError {
-    /// Anything but a usage limit: the session cools down.
-    Failed(String),
-    /// The agent's account hit its usage limit: `line` is the agent's own.
-    Limit { message: String, line: String },
-    /// A person was found at the agent: not the session's fault, so no
-    /// cooldown.
-    Person { message: String, person: Person },
-}
-
-/// What showed that a person is at the agent a launch was about to paste
-/// into.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Person {
-    /// Its input box holds text agent-queue did not type.
-    Draft(String),
-    /// An operator is at its session (its pane in a mode, or a client's
-    /// recent input).
-    Operator(crate::dispatch::hands_off::Hold),
-}
-
-impl LaunchError {
-    pub fn new(message: String) -> LaunchError {
-        LaunchError::Failed(message)
-    }
-
-    pub fn message(&self) -> &str {
-        match self {
-            LaunchError::Failed(message)
-            | LaunchError::Limit { message, .. }
-            | LaunchError::Person { message, .. } => message,
-        }
-    }
-
-    /// Its words, to change them (a secret's value never leaves a launch).
-    fn message_mut(&mut self) -> &mut String {
-        match self {
-            LaunchError::Failed(message)
-            | LaunchError::Limit { message, .. }
-            | LaunchError::Person { message, .. } => message,
-        }
-    }
-}
-
-impl std::fmt::Display for LaunchError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.message())
-    }
-}
-
-impl std::error::Error for LaunchError {}
 
 pub struct Launch<'a> {
     /// The pane it launches into, with the start's nonce.
@@ -247,57 +198,6 @@ impl Launch<'_> {
         }
     }
 
-    /// Nothing is pasted over a person: a draft in the agent's input (text
-    /// typed into the pane while the agent started), or a pane in a mode.
-    /// `last_input` is the clients' newest input when the read that found
-    /// the agent ready asked for it.
-    fn person_at(
-        &self,
-        ready: &Screen,
-        last_input: Option<Option<u64>>,
-    ) -> Result<(), LaunchError> {
-        use crate::dispatch::hands_off::{self, Hold};
-        // One look at the clients, for a person who came during the launch.
-        let input = || -> Result<Option<Hold>, LaunchError> {
-            let Some(window) = self.hands_off else {
-                return Ok(None);
-            };
-            let last = match last_input {
-                Some(last) => last,
-                None => self
-                    .pane
-                    .tmux
-                    .last_input(&self.pane.started.pane)
-                    .map_err(|e| self.tmux_error(e))?,
-            };
-            Ok(last.and_then(|l| hands_off::recent(l, window, crate::clock::now())))
-        };
-        let person = match (
-            &ready.mode,
-            screen::input(&ready.text, &self.agent.ready_marker),
-        ) {
-            (Some(mode), _) => Person::Operator(Hold::Mode(mode.clone())),
-            (None, Some(input)) if !input.is_empty() => Person::Draft(input.line),
-            _ => match input()? {
-                Some(hold) => Person::Operator(hold),
-                None => return Ok(()),
-            },
-        };
-        let what = match &person {
-            Person::Draft(text) => format!(
-                "the agent's input already holds text that agent-queue did not type ({:?}); \
-                 nothing was pasted over it",
-                screen::clip(text, 60)
-            ),
-            Person::Operator(hold) => {
-                format!("{hold} (seen when its agent was ready); nothing was pasted")
-            }
-        };
-        Err(LaunchError::Person {
-            message: format!("{}: {what}", self.session()),
-            person,
-        })
-    }
 
     /// The agent says its account hit its usage limit: the launch fails
     /// at once, naming the limit (and nothing is typed into its menu).
@@ -349,9 +249,9 @@ impl Launch<'_> {
         }
         .map_err(|e| self.tmux_error(e))?;
         self.note(Stage::Typed);
-        let (ready, last_input) = self.wait_ready()?;
+        let (ready, clients) = self.wait_ready()?;
         self.note(Stage::Ready);
-        self.person_at(&ready, last_input)?;
+        self.person_at(&ready, clients)?;
         let marker = &self.agent.ready_marker;
         let before = screen::input(&ready.text, marker);
 
@@ -411,23 +311,23 @@ impl Launch<'_> {
     /// `ready` (answering the dialogs the config answers).
     /// With the screen, the clients' newest input when a person at the pane
     /// matters (`hands_off`), read by the same call.
-    fn wait_ready(&self) -> Result<(Screen, Option<Option<u64>>), LaunchError> {
+    fn wait_ready(&self) -> Result<(Screen, Clients), LaunchError> {
         let start = Instant::now();
         let mut wait = ReadyWait::new(self.agent, self.limits);
         loop {
             // The read that may find the agent ready asks for the clients too.
-            let (s, last_input) = if wait.prompt_seen_once() && self.hands_off.is_some() {
-                let (s, last) = self
+            let (s, clients) = if wait.prompt_seen_once() && self.hands_off.is_some() {
+                let (s, last_input) = self
                     .pane
                     .tmux
                     .screen_and_last_input(&self.pane.started.pane)
                     .map_err(|e| self.tmux_error(e))?;
-                (s, Some(last))
+                (s, Clients::Read { last_input })
             } else {
-                (self.screen()?, None)
+                (self.screen()?, Clients::NotRead)
             };
             match wait.next(&s.text, &self.pane.activity(&s), start.elapsed()) {
-                Step::Ready => return Ok((s, last_input)),
+                Step::Ready => return Ok((s, clients)),
                 Step::Wait => {}
                 Step::Answer(d) => self.answer(d, &s)?,
                 Step::Fail(failure @ ready::Failure::Exited(..)) => {
@@ -457,102 +357,6 @@ impl Launch<'_> {
         }
     }
 
-    /// Whether the agent's hook has sent the receipt for this start.
-    fn received(&self) -> bool {
-        self.receipts.is_some_and(|store| {
-            store.read().is_ok_and(|state| {
-                state
-                    .sessions
-                    .get(self.session())
-                    .and_then(|s| s.receipt.as_ref())
-                    .is_some_and(|r| r.nonce == self.pane.started.nonce)
-            })
-        })
-    }
-
-    /// Enter on its own, then once more if the task was not taken: Claude
-    /// Code drops an Enter that comes too soon after its prompt appears.
-    ///
-    /// Taken means: the agent's `UserPromptSubmit` hook sent its receipt
-    /// (`hook`); or, when no receipt is expected (no hooks were heard from
-    /// this session), that the input no longer shows what was pasted, as
-    /// Claude Code empties its input box when it takes Enter and a line
-    /// agent prints below it. A second Enter on an empty input does nothing
-    /// (Claude Code sends no prompt for it). `typed` is the input as it
-    /// showed after the paste; `None` when the agent did not show it.
-    ///
-    /// Enter goes only to the agent that was started: a screen read just
-    /// before shows it running, and an agent that exits before its input
-    /// changed fails the launch (what it was sent never reaches the shell:
-    /// the started script discards it). `shown` is the screen read just
-    /// before (the one that showed the paste): the first Enter goes by it,
-    /// with no read of its own in between.
-    fn press_enter(&self, typed: Option<screen::Input>, shown: Screen) -> Result<(), LaunchError> {
-        let marker = &self.agent.ready_marker;
-        let waiting = |s: &Screen| screen::input(&s.text, marker).as_ref() == typed.as_ref();
-        let limit = if self.expect_receipt {
-            RECEIPT_SETTLE
-        } else {
-            ENTER_SETTLE
-        };
-        let mut just_read = Some(shown);
-        for attempt in 1..=2 {
-            let before = match just_read.take() {
-                Some(s) => s,
-                None => self.screen()?,
-            };
-            if self.pane.ended(&before) {
-                return Err(self.exited_before_taking(&before));
-            }
-            if attempt == 2 {
-                report::debug(format!(
-                    "{}: the agent did not take Enter; pressing it once more",
-                    self.session()
-                ));
-            }
-            self.pane.keys(&["Enter"]).map_err(|e| self.tmux_error(e))?;
-            if typed.is_none() && !self.expect_receipt {
-                return Ok(());
-            }
-            // Read often: the launch holds the session's launch lock until
-            // it returns, and the recycle that a fast agent's Stop hook
-            // starts waits for that lock before it hands the session its
-            // next task.
-            let taken = |s: &Screen| {
-                self.received() || (!self.expect_receipt && typed.is_some() && !waiting(s))
-            };
-            let s = self.poll(ENTER_POLL, limit, |s| {
-                self.pane.ended(s) || taken(s) || self.limited(s).is_some()
-            })?;
-            if let Some(limited) = self.limited(&s) {
-                return Err(limited);
-            }
-            if taken(&s) {
-                return Ok(());
-            }
-            if self.pane.ended(&s) {
-                return Err(self.exited_before_taking(&s));
-            }
-        }
-        let s = self.screen()?;
-        if self.expect_receipt {
-            if typed.is_some() && !waiting(&s) && !self.pane.ended(&s) {
-                // The screen says taken; settle warns that no receipt came.
-                return Ok(());
-            }
-            return Err(self.fail(
-                "the agent never sent the receipt of its task (UserPromptSubmit hook) after \
-                 two Enters",
-                &s,
-            ));
-        }
-        report::warn(format!(
-            "{}: the task still waits in the agent's input after a second Enter; it shows: {}",
-            self.session(),
-            screen::tail(&s.text, 4)
-        ));
-        Ok(())
-    }
 }
 
 /// Sleeps until the next multiple of `every` since this process's first
