@@ -196,10 +196,10 @@ fn end(ctx: &Ctx, input: &Input) -> anyhow::Result<()> {
     let config = ctx.config()?;
     crate::store::journal::open(&config);
     let d = Dispatcher::new(&config);
-    let Some(session) = end::hook_session(&d)? else {
+    let state = d.store.read()?;
+    let Some(session) = end::hook_session_in(&d, &state)? else {
         return Ok(());
     };
-    let state = d.store.read()?;
     let entry = state.sessions.get(&session);
     let whose = end::whose(
         entry,

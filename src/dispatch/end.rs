@@ -232,9 +232,20 @@ pub fn own_session(d: &Dispatcher) -> anyhow::Result<Own> {
 /// start named by `$AGENT_QUEUE_RUN` (a start it does not know is no
 /// session of its: an old agent's hook), or the pane's session.
 pub fn hook_session(d: &Dispatcher) -> anyhow::Result<Option<String>> {
-    if let Some(run) = run_var() {
-        return session_of_start(d, &run);
+    hook_session_in(d, &d.store.read()?)
+}
+
+/// `hook_session`, with the state already read (a start is looked up in
+/// it, not in a read of its own).
+pub fn hook_session_in(d: &Dispatcher, state: &State) -> anyhow::Result<Option<String>> {
+    match run_var() {
+        Some(run) => Ok(start_in(state, &run).map(|(name, _)| name.to_string())),
+        None => pane_session(d),
     }
+}
+
+/// The managed session of `$TMUX_PANE`, for an agent started by hand.
+fn pane_session(d: &Dispatcher) -> anyhow::Result<Option<String>> {
     if std::env::var_os("TMUX_PANE").is_none() {
         return Ok(None);
     }
