@@ -215,10 +215,11 @@ impl<'a> Dispatcher<'a> {
         let refusal = std::fs::metadata(dir)
             .ok()
             .and_then(|m| self.trust.refuse_folder(dir, &m))
+            .map(|r| r.to_string())
             .or_else(|| {
                 (!meta.is_file()).then(|| format!("{} is not a regular file", path.display()))
             })
-            .or_else(|| self.trust.refuse_file(&path, &meta));
+            .or_else(|| self.trust.refuse_file(&path, &meta).map(|r| r.to_string()));
         if let Some(why) = refusal {
             report::warn(format!("ignoring resume id for {session}: {why}"));
             return None;

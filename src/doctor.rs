@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::store::security::{self, Refused};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -78,21 +80,32 @@ impl Check {
         }
     }
 
-    /// `fail`, for a refusal whose message may already say its own fix
-    /// (`…; fix: chmod go-w …`, as the scan words it): that fix, more exact
-    /// than `fix`, is the one shown, once. Several refusals, each with its
-    /// fix, are shown as they are.
-    pub fn refused(check: impl Into<String>, why: &str, fix: impl Into<String>) -> Check {
-        match why.matches("; fix: ").count() {
-            0 => Check::fail(check, why, fix),
-            1 => {
-                let (detail, own) = why.split_once("; fix: ").expect("counted");
-                Check::fail(check, detail, own)
-            }
+    /// `fail`, for the scan's refusals (`lead` before their words): a
+    /// refusal's own fix, more exact than `fallback`, is the one shown,
+    /// once. Several refusals that name their fixes are shown each with
+    /// its own.
+    pub fn refused(
+        check: impl Into<String>,
+        lead: &str,
+        refusals: &[Refused],
+        fallback: impl Into<String>,
+    ) -> Check {
+        let fixes = refusals.iter().filter(|r| r.fix.is_some()).count();
+        match refusals {
+            [one] => Check::fail(
+                check,
+                format!("{lead}{}", one.why),
+                one.fix.clone().unwrap_or_else(|| fallback.into()),
+            ),
+            _ if fixes == 0 => Check::fail(
+                check,
+                format!("{lead}{}", security::joined(refusals)),
+                fallback,
+            ),
             _ => Check {
                 status: Status::Fail,
                 check: check.into(),
-                detail: why.to_string(),
+                detail: format!("{lead}{}", security::joined(refusals)),
                 fix: None,
             },
         }

@@ -198,7 +198,6 @@ impl Launch<'_> {
         }
     }
 
-
     /// The agent says its account hit its usage limit: the launch fails
     /// at once, naming the limit (and nothing is typed into its menu).
     fn limited(&self, screen: &Screen) -> Option<LaunchError> {
@@ -356,7 +355,6 @@ impl Launch<'_> {
             }
         }
     }
-
 }
 
 /// Sleeps until the next multiple of `every` since this process's first

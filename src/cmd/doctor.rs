@@ -72,10 +72,11 @@ fn state(config: &Config) -> Vec<Check> {
     let trust = Trust::new(&config.security);
     let mut out = Vec::new();
     if let Ok(meta) = std::fs::metadata(&dir) {
-        if let Some(why) = trust.refuse_folder(&dir, &meta) {
+        if let Some(refused) = trust.refuse_folder(&dir, &meta) {
             out.push(Check::refused(
                 "state folder",
-                &why,
+                "",
+                &[refused],
                 format!("chmod 700 {}", crate::shell::quote(&dir.to_string_lossy())),
             ));
         }
@@ -288,13 +289,16 @@ fn inboxes(config: &Config) -> Vec<Check> {
         .map(|project| {
             let inbox = inbox::inbox_of(&project);
             let what = format!("inbox {}", inbox.display());
-            match pending::folder_refusal(&project, &inbox, &trust) {
-                None => Check::ok(what, "trusted"),
-                Some(why) => Check::refused(
+            let refused = pending::folder_refusal(&project, &inbox, &trust);
+            if refused.is_empty() {
+                Check::ok(what, "trusted")
+            } else {
+                Check::refused(
                     what,
-                    &format!("the scan refuses it: {why}"),
+                    "the scan refuses it: ",
+                    &refused,
                     "make it yours and not writable by others (chown; chmod go-w)",
-                ),
+                )
             }
         })
         .collect()

@@ -108,19 +108,36 @@ fn a_line_says_status_what_and_fix() {
 
 #[test]
 fn a_refusal_that_names_its_own_fix_says_fix_once() {
+    let writable = Refused {
+        why: "/p is writable by every user".into(),
+        fix: Some("chmod go-w /p".into()),
+    };
     let c = Check::refused(
         "inbox /p",
-        "writable by others; fix: chmod go-w /p",
+        "refused: ",
+        std::slice::from_ref(&writable),
         "chmod",
     );
     assert_eq!(
         c.line(),
-        "fail  inbox /p: writable by others; fix: chmod go-w /p"
+        "fail  inbox /p: refused: /p is writable by every user; fix: chmod go-w /p"
     );
-    let c = Check::refused("state folder", "owned by 1000", "chmod 700 /s");
+    let unreadable = Refused::unfixable("/s: permission denied".into());
+    let c = Check::refused(
+        "state folder",
+        "",
+        std::slice::from_ref(&unreadable),
+        "chmod 700 /s",
+    );
     assert_eq!(
         c.line(),
-        "fail  state folder: owned by 1000; fix: chmod 700 /s"
+        "fail  state folder: /s: permission denied; fix: chmod 700 /s"
+    );
+    let c = Check::refused("inbox /p", "", &[writable, unreadable], "chmod");
+    assert_eq!(
+        c.line(),
+        "fail  inbox /p: /p is writable by every user; fix: chmod go-w /p; /s: permission denied",
+        "each refusal keeps its own fix, and no other is added"
     );
 }
 

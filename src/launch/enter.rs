@@ -39,7 +39,11 @@ impl Launch<'_> {
     /// the started script discards it). `shown` is the screen read just
     /// before (the one that showed the paste): the first Enter goes by it,
     /// with no read of its own in between.
-    pub(super) fn press_enter(&self, typed: Option<screen::Input>, shown: Screen) -> Result<(), LaunchError> {
+    pub(super) fn press_enter(
+        &self,
+        typed: Option<screen::Input>,
+        shown: Screen,
+    ) -> Result<(), LaunchError> {
         let marker = &self.agent.ready_marker;
         let waiting = |s: &Screen| screen::input(&s.text, marker).as_ref() == typed.as_ref();
         let limit = if self.expect_receipt {

@@ -14,7 +14,9 @@ pub(super) enum Clients {
     NotRead,
     /// The newest input of any client (seconds since the epoch), `None`
     /// when no client is attached.
-    Read { last_input: Option<u64> },
+    Read {
+        last_input: Option<u64>,
+    },
 }
 
 impl Launch<'_> {
@@ -22,11 +24,7 @@ impl Launch<'_> {
     /// typed into the pane while the agent started), or a pane in a mode.
     /// `clients` is what the read that found the agent ready said of the
     /// pane's clients, when it asked.
-    pub(super) fn person_at(
-        &self,
-        ready: &Screen,
-        clients: Clients,
-    ) -> Result<(), LaunchError> {
+    pub(super) fn person_at(&self, ready: &Screen, clients: Clients) -> Result<(), LaunchError> {
         use crate::dispatch::hands_off::{self, Hold};
         // One look at the clients, for a person who came during the launch.
         let input = || -> Result<Option<Hold>, LaunchError> {

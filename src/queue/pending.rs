@@ -18,7 +18,7 @@ use crate::output::report::{self, Event};
 use crate::queue::inbox;
 use crate::queue::quiet::{Quiet, Stamp};
 use crate::queue::task::{self, ReadError, Task};
-use crate::store::security::Trust;
+use crate::store::security::{self, Refused, Trust};
 
 /// A broken task younger than this may still be being written.
 pub const REJECT_AFTER: Duration = Duration::from_secs(60);
@@ -202,13 +202,17 @@ pub fn read_project(
     if listing.entries.is_empty() {
         return out;
     }
-    let why = folder_refusal(project, &inbox, trust).or_else(|| {
-        // The launch types `cd <project>` as text: a path that is not UTF-8
-        // would send the agent into another folder, or none.
-        project.to_str().is_none().then(|| {
-            "the project's path is not UTF-8, and the agent could not be started in it".to_string()
-        })
-    });
+    let refused = folder_refusal(project, &inbox, trust);
+    let why = (!refused.is_empty())
+        .then(|| security::joined(&refused))
+        .or_else(|| {
+            // The launch types `cd <project>` as text: a path that is not UTF-8
+            // would send the agent into another folder, or none.
+            project.to_str().is_none().then(|| {
+                "the project's path is not UTF-8, and the agent could not be started in it"
+                    .to_string()
+            })
+        });
     if let Some(why) = why {
         out.refused = listing.entries.len();
         if mode != Mode::Quiet && mode != Mode::Rescan {
@@ -341,7 +345,7 @@ fn read_file(
         )));
     }
     if let Some(why) = trust.refuse_file(path, meta) {
-        return Err(Refusal::Untrusted(why));
+        return Err(Refusal::Untrusted(why.to_string()));
     }
     let task = task::read(path).map_err(Refusal::Broken)?;
     Ok(Pending {
@@ -375,26 +379,28 @@ pub fn read_named(path: &Path, trust: &Trust) -> Result<Pending, Refusal> {
         ))
     })?;
     let meta = std::fs::symlink_metadata(path).map_err(|e| Refusal::Broken(ReadError::Io(e)))?;
-    if let Some(why) = folder_refusal(&project, &inbox::inbox_of(&project), trust) {
-        return Err(Refusal::Untrusted(why));
+    let refused = folder_refusal(&project, &inbox::inbox_of(&project), trust);
+    if !refused.is_empty() {
+        return Err(Refusal::Untrusted(security::joined(&refused)));
     }
     read_file(&project, path, &meta, trust)
 }
 
 /// Why the inbox, or a folder between it and the project, is not trusted:
 /// every such folder at once, so that one round of fixes is enough.
-pub fn folder_refusal(project: &Path, inbox: &Path, trust: &Trust) -> Option<String> {
-    let mut why = Vec::new();
+/// Empty when every one is trusted.
+pub fn folder_refusal(project: &Path, inbox: &Path, trust: &Trust) -> Vec<Refused> {
+    let mut refused = Vec::new();
     for dir in inbox.ancestors() {
         match std::fs::metadata(dir) {
-            Ok(meta) => why.extend(trust.refuse_folder(dir, &meta)),
-            Err(e) => why.push(format!("{}: {e}", dir.display())),
+            Ok(meta) => refused.extend(trust.refuse_folder(dir, &meta)),
+            Err(e) => refused.push(Refused::unfixable(format!("{}: {e}", dir.display()))),
         }
         if dir == project {
             break;
         }
     }
-    (!why.is_empty()).then(|| why.join("; "))
+    refused
 }
 
 #[cfg(test)]

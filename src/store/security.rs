@@ -34,6 +34,40 @@ enum Node {
     Folder,
 }
 
+/// Why a file or folder is not trusted, and the command that fixes it (the
+/// scan's warning says both; `doctor` shows the fix on its own).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refused {
+    pub why: String,
+    pub fix: Option<String>,
+}
+
+impl Refused {
+    /// A refusal with no command to fix it (a folder that cannot be read).
+    pub fn unfixable(why: String) -> Refused {
+        Refused { why, fix: None }
+    }
+}
+
+impl std::fmt::Display for Refused {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.fix {
+            Some(fix) => write!(f, "{}; fix: {fix}", self.why),
+            None => f.write_str(&self.why),
+        }
+    }
+}
+
+/// Several refusals at once (every untrusted folder on the way to an
+/// inbox, so that one round of fixes is enough), in one line.
+pub fn joined(refusals: &[Refused]) -> String {
+    refusals
+        .iter()
+        .map(Refused::to_string)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The running user's uid.
 pub fn current_uid() -> u32 {
     rustix::process::geteuid().as_raw()
@@ -61,28 +95,33 @@ impl Trust {
     }
 
     /// Why `meta` (a task file) may not be dispatched, with the fix.
-    pub fn refuse_file(&self, path: &Path, meta: &Metadata) -> Option<String> {
+    pub fn refuse_file(&self, path: &Path, meta: &Metadata) -> Option<Refused> {
         self.refuse(path, meta.uid(), meta.gid(), meta.mode(), Node::File)
     }
 
     /// Why a folder on the way to the inbox makes its tasks untrusted.
-    pub fn refuse_folder(&self, path: &Path, meta: &Metadata) -> Option<String> {
+    pub fn refuse_folder(&self, path: &Path, meta: &Metadata) -> Option<Refused> {
         self.refuse(path, meta.uid(), meta.gid(), meta.mode(), Node::Folder)
     }
 
-    fn refuse(&self, path: &Path, uid: u32, gid: u32, mode: u32, node: Node) -> Option<String> {
+    fn refuse(&self, path: &Path, uid: u32, gid: u32, mode: u32, node: Node) -> Option<Refused> {
         let folder = node == Node::Folder;
         let what = if folder { "folder" } else { "file" };
         let perm = mode & 0o7777;
         if !self.trusts_owner(uid) {
-            return Some(format!(
-                "{what} {} is owned by uid {uid} (mode {perm:04o}), not by uid {} or a trusted uid; \
-                 fix: chown {} {} (or add {uid} to [security] trusted_uids)",
-                path.display(),
-                self.uid,
-                self.uid,
-                quote_for_message(path),
-            ));
+            return Some(Refused {
+                why: format!(
+                    "{what} {} is owned by uid {uid} (mode {perm:04o}), not by uid {} or a \
+                     trusted uid",
+                    path.display(),
+                    self.uid,
+                ),
+                fix: Some(format!(
+                    "chown {} {} (or add {uid} to [security] trusted_uids)",
+                    self.uid,
+                    quote_for_message(path),
+                )),
+            });
         }
         let sticky_folder = folder && perm & STICKY != 0;
         let group_ok = perm & GROUP_WRITE == 0 || self.gids.contains(&gid) || sticky_folder;
@@ -96,11 +135,13 @@ impl Trust {
         } else {
             String::new()
         };
-        Some(format!(
-            "{what} {} is writable by {who} (mode {perm:04o}, gid {gid}); fix: chmod go-w {}{or_trust}",
-            path.display(),
-            quote_for_message(path),
-        ))
+        Some(Refused {
+            why: format!(
+                "{what} {} is writable by {who} (mode {perm:04o}, gid {gid})",
+                path.display(),
+            ),
+            fix: Some(format!("chmod go-w {}{or_trust}", quote_for_message(path))),
+        })
     }
 }
 
@@ -114,14 +155,18 @@ pub fn check_config_file(path: &Path) -> anyhow::Result<()> {
     let meta = std::fs::metadata(path)
         .map_err(|e| bad_input(format!("reading config {}: {e}", path.display())))?;
     let trust = Trust::new(&Security::default());
-    let mut why: Vec<String> = trust.refuse_file(path, &meta).into_iter().collect();
+    let mut why: Vec<String> = trust
+        .refuse_file(path, &meta)
+        .map(|r| r.to_string())
+        .into_iter()
+        .collect();
     // Whoever may write its folder may put another config in its place.
     let dir = std::path::absolute(path)
         .ok()
         .and_then(|p| p.parent().map(Path::to_path_buf));
     if let Some(dir) = dir {
         match std::fs::metadata(&dir) {
-            Ok(m) => why.extend(trust.refuse_folder(&dir, &m)),
+            Ok(m) => why.extend(trust.refuse_folder(&dir, &m).map(|r| r.to_string())),
             Err(e) => why.push(format!("{}: {e}", dir.display())),
         }
     }
@@ -168,7 +213,7 @@ mod tests {
         }
     }
 
-    fn refuse(uid: u32, gid: u32, mode: u32, node: Node) -> Option<String> {
+    fn refuse(uid: u32, gid: u32, mode: u32, node: Node) -> Option<Refused> {
         trust().refuse(Path::new("/p/it's here"), uid, gid, mode, node)
     }
 
@@ -181,23 +226,26 @@ mod tests {
 
     #[test]
     fn another_owner_is_refused_with_the_fix() {
-        let why = refuse(65534, 65534, 0o100644, Node::File).unwrap();
-        assert!(why.contains("owned by uid 65534"), "{why}");
-        assert!(why.contains("chown 1000 '/p/it'\\''s here'"), "{why}");
+        let r = refuse(65534, 65534, 0o100644, Node::File).unwrap();
+        assert!(r.why.contains("owned by uid 65534"), "{r}");
+        let fix = r.fix.as_deref().unwrap_or_default();
+        assert!(fix.starts_with("chown 1000 '/p/it'\\''s here'"), "{r}");
+        assert_eq!(r.to_string(), format!("{}; fix: {fix}", r.why));
     }
 
     #[test]
     fn writable_by_others_is_refused_unless_the_group_is_trusted() {
         assert!(refuse(1000, 1000, 0o100664, Node::File)
             .unwrap()
+            .why
             .contains("its group"));
         assert!(refuse(1000, 1000, 0o100646, Node::File)
             .unwrap()
+            .why
             .contains("every user"));
         assert_eq!(refuse(1000, 50, 0o100664, Node::File), None);
-        assert!(refuse(1000, 50, 0o100666, Node::File)
-            .unwrap()
-            .contains("chmod go-w"));
+        let r = refuse(1000, 50, 0o100666, Node::File).unwrap();
+        assert!(r.fix.unwrap_or_default().starts_with("chmod go-w "));
     }
 
     #[test]
