@@ -38,6 +38,20 @@ pub struct Received {
     pub at: SystemTime,
 }
 
+/// Variables of the test run's own environment that a tmux server started
+/// by a test must not pass on to its panes.
+const OUTSIDE_ENV: [&str; 9] = [
+    "AGENT_QUEUE_CONFIG",
+    "AGENT_QUEUE_RUN",
+    "TMUX",
+    "TMUX_PANE",
+    "EDITOR",
+    "VISUAL",
+    "CLAUDE_CONFIG_DIR",
+    "XDG_RUNTIME_DIR",
+    "XDG_DATA_DIRS",
+];
+
 pub struct World {
     pub dir: TempDir,
     pub socket: String,
@@ -252,6 +266,15 @@ impl World {
         let mut cmd = Command::new("tmux");
         cmd.args(["-L", socket, "-f", "/dev/null"])
             .env("HOME", self.home());
+        // The server started here gives its environment to every pane: none
+        // of the person's running the tests (their config, their editor's
+        // copy-mode keys, a tmux they are inside) may reach the agents or
+        // their hooks.
+        for name in OUTSIDE_ENV {
+            cmd.env_remove(name);
+        }
+        cmd.env("XDG_CACHE_HOME", self.path("cache"))
+            .env("XDG_DATA_HOME", self.path("data"));
         // tmux gives a new session's first pane the PATH of the client that
         // made it, whatever `-e PATH=` says.
         if let Some(path) = env.get("PATH") {

@@ -248,6 +248,9 @@ fn a_launch_cut_off_after_its_paste_gets_no_enter_while_an_operator_holds_its_pa
     let s1 = w.pool_session(1);
     let target = format!("={s1}:");
     crate::guarantees::kill_dispatch_at(&w, &task, &s1, "pasted", || true);
+    // vi's copy-mode keys end copy mode on Enter (emacs's have no Enter),
+    // so an Enter sent to the pane would show below as the mode gone.
+    w.tmux_ok(&["set-option", "-g", "mode-keys", "vi"]);
     w.tmux_ok(&["copy-mode", "-t", &target]);
     let out = w.ok(&["scan"]);
     assert!(

@@ -104,9 +104,12 @@ fn tasks_go_to_the_pool_they_name_and_to_agents_they_may_use() {
 }
 
 #[test]
-fn a_pool_behind_ssh_works_like_a_local_one() {
+fn an_old_style_tmux_prefix_that_runs_ssh_works_like_a_local_pool() {
     let mut w = World::new(1);
     let far = Server(format!("{}-far", w.socket));
+    // The way a remote pool was written before `host`: a `tmux` prefix
+    // whose program is named `ssh` (the one thing that says so; any other
+    // name goes through `[ssh] command` and `host`, tests in hosts.rs).
     // Like ssh: the host, then every other argument joined with spaces
     // into one command line for the "remote" shell.
     let ssh = w.path("bin/ssh");

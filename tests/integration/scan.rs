@@ -11,17 +11,22 @@ fn tasks_go_out_by_priority_then_age_then_name_across_projects() {
     let w = World::new(1);
     let a = w.project("alpha");
     let b = w.project("beta");
+    // The two old default tasks are as old as each other to the
+    // nanosecond, and the one whose name comes first is in the project that
+    // comes second: only their names order them.
     let tasks = [
         (&a, "a-low.md", "low", 50),
         (&b, "b-default-new.md", "default", 10),
-        (&a, "a-default-old.md", "default", 40),
+        (&a, "m-default-old.md", "default", 40),
         (&b, "b-critical.md", "critical", 5),
         (&a, "a-high.md", "HIGH", 1),
-        (&b, "b-default-old-z.md", "default", 40),
+        (&b, "c-default-old.md", "default", 40),
     ];
+    let now = std::time::SystemTime::now();
     for (project, name, priority, age) in tasks {
         let p = w.task(project, name, priority, &format!("task {name}"));
-        w.set_age(&p, Duration::from_secs(age));
+        let f = std::fs::File::options().write(true).open(&p).unwrap();
+        f.set_modified(now - Duration::from_secs(age)).unwrap();
     }
     w.start_pool();
     w.ok(&["scan"]);
@@ -32,8 +37,8 @@ fn tasks_go_out_by_priority_then_age_then_name_across_projects() {
         [
             "[b-critical.md] task b-critical.md",
             "[a-high.md] task a-high.md",
-            "[a-default-old.md] task a-default-old.md",
-            "[b-default-old-z.md] task b-default-old-z.md",
+            "[c-default-old.md] task c-default-old.md",
+            "[m-default-old.md] task m-default-old.md",
             "[b-default-new.md] task b-default-new.md",
             "[a-low.md] task a-low.md",
         ]
