@@ -111,12 +111,14 @@ impl Run for Status {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
         let config = ctx.config()?;
         let state = Store::new(config.state_file.clone()).read()?;
+        // No server answering at all (tmux missing, or every server down)
+        // is a runtime failure, exit 3, as for every subcommand: the
+        // report is still printed, every session in it unreachable.
+        let mut unanswered = None;
         let snapshot = match servers::snapshot(&config) {
             Ok(s) => s,
             Err(e) => {
-                report::warn(format!(
-                    "{e:#}; no tmux server answered: every session is shown as unreachable"
-                ));
+                unanswered = Some(e);
                 Snapshot {
                     unknown: config
                         .pools
@@ -161,7 +163,12 @@ impl Run for Status {
         } else {
             report::print(&render(&report));
         }
-        Ok(Outcome::Done)
+        match unanswered {
+            Some(e) => {
+                Err(e.context("no tmux server answered: every session is shown as unreachable"))
+            }
+            None => Ok(Outcome::Done),
+        }
     }
 }
 

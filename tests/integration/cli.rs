@@ -146,6 +146,7 @@ fn w_fails(toml: &str, needle: &str) {
 #[test]
 fn config_comes_from_the_flag_then_the_environment() {
     let w = World::new(1);
+    w.start_pool();
     let elsewhere = w.path("elsewhere.toml");
     fs::rename(w.config_path(), &elsewhere).unwrap();
     w.fails(&["status"], 2, "");

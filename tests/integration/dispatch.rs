@@ -138,4 +138,12 @@ fn tmux_missing_is_exit_3_naming_tmux_and_the_task_is_untouched() {
         w.fails(&args, 3, "tmux");
         assert!(task.exists());
     }
+    // status still shows what it knows, and says by its status that
+    // nothing answered.
+    let out = w.fails(&["status"], 3, "no tmux server answered");
+    assert!(
+        stdout(&out).contains("unreachable") || stdout(&out).contains("unknown"),
+        "{}",
+        stdout(&out)
+    );
 }

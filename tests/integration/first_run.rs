@@ -135,6 +135,7 @@ fn a_failed_launch_names_clear_cooldown_which_frees_the_session() {
 #[test]
 fn a_config_folder_others_may_write_is_refused_naming_it() {
     let w = World::new(1);
+    w.start_pool();
     let dir = w.config_path().parent().unwrap().to_path_buf();
     chmod(&dir, 0o775);
     let out = w.run(&["status"]);

@@ -309,7 +309,8 @@ fn the_status_line_records_only_its_own_agents_account_and_always_exits_0() {
     // No rate_limits (an API key): nothing known, and status says so.
     let out = statusline(&w, Some("n1"), "{\"session_id\": \"x\"}");
     assert_eq!(stdout(&out), "max-a · usage unknown · t.md\n");
-    let status = stdout(&w.ok(&["status"]));
+    // (No tmux server runs in this test: status says so by its exit status.)
+    let status = stdout(&w.fails(&["status"], 3, "no tmux server answered"));
     let row = status.lines().find(|l| l.starts_with("max-a")).unwrap();
     assert!(row.contains("unknown"), "{status}");
     for key in ["five_hour", "seven_day", "observed_at", "held_until"] {
