@@ -181,13 +181,41 @@ fn dry_run_prints_the_plan_and_changes_nothing() {
 #[test]
 fn an_idle_scan_with_nothing_pending_calls_no_tmux_and_exits_0() {
     let mut w = World::new(2);
-    // A tmux that cannot run proves that no tmux call is made.
+    w.start_pool();
+    // A tmux that logs every call, then runs it: an error the scan might
+    // pass over would not hide a call.
+    let calls = w.path("tmux-calls.log");
+    let counted = w.path("bin/tmux-counted");
+    std::fs::create_dir_all(counted.parent().unwrap()).unwrap();
+    std::fs::write(
+        &counted,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\nexec tmux \"$@\"\n",
+            calls.display()
+        ),
+    )
+    .unwrap();
+    World::make_executable(&counted);
     w.config("");
     let cfg = std::fs::read_to_string(w.config_path()).unwrap();
-    let cfg = cfg.replace("command = [\"tmux\"", "command = [\"/nonexistent/tmux\"");
+    let cfg = cfg.replace(
+        "command = [\"tmux\"",
+        &format!("command = [{:?}", counted.display().to_string()),
+    );
     std::fs::write(w.config_path(), cfg).unwrap();
+    // The wrapper works: status goes through it.
+    w.ok(&["status"]);
+    assert!(std::fs::read_to_string(&calls)
+        .unwrap()
+        .contains("list-panes"));
+    std::fs::remove_file(&calls).unwrap();
     w.project("p");
     w.ok(&["scan"]);
+    assert!(
+        !calls.exists(),
+        "the idle scan called tmux: {}",
+        std::fs::read_to_string(&calls).unwrap_or_default()
+    );
 }
 
 #[test]
