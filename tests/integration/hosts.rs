@@ -248,14 +248,15 @@ fn a_remote_tmux_server_that_restarts_gives_its_task_back_and_gets_it_again() {
 
 #[test]
 fn a_silent_host_costs_one_bounded_wait_keeps_its_tasks_and_delays_no_other_host() {
-    let (mut w, hosts, remotes) = two_hosts(2, Reach::Ssh);
+    // Four sessions a host: a wait per session would take 8 s on box2.
+    let (mut w, hosts, remotes) = two_hosts(4, Reach::Ssh);
     // The agents keep their tasks: no hook ends them by itself here.
     w.agent_env.insert("AQ_HOOK".into(), String::new());
     let p = w.project("p");
     pinned(&p, "far.md", "b2", "held on box2");
     pinned(&p, "near.md", "b1", "held on box1");
     for (r, prefix) in remotes.iter().zip(["b1-", "b2-"]) {
-        for i in 1..=2 {
+        for i in 1..=4 {
             w.start_session_on(&r.0, &format!("{prefix}{i}"));
         }
     }
@@ -263,7 +264,7 @@ fn a_silent_host_costs_one_bounded_wait_keeps_its_tasks_and_delays_no_other_host
     w.wait_received(2, WAIT);
     let state = w.state();
     let holder = |prefix: &str| {
-        ["1", "2"]
+        ["1", "2", "3", "4"]
             .map(|i| format!("{prefix}{i}"))
             .into_iter()
             .find(|s| state["sessions"][s]["phase"] == "working")
@@ -310,7 +311,8 @@ fn a_silent_host_costs_one_bounded_wait_keeps_its_tasks_and_delays_no_other_host
     let err = stderr(&out);
     assert!(out.status.success(), "{err}");
     assert!(err.contains("box2 is unreachable"), "{err}");
-    // One bounded wait ([ssh] timeout = 2s), not one per session of box2.
+    // One bounded wait ([ssh] timeout = 2s), not one per session of box2
+    // (4 of them: 8 s).
     assert!(
         scan_took < Duration::from_millis(4500),
         "{scan_took:?}: {err}"
@@ -328,6 +330,11 @@ fn a_silent_host_costs_one_bounded_wait_keeps_its_tasks_and_delays_no_other_host
             .all(|e| e["session"].as_str().unwrap().starts_with("b1-")),
         "{events:?}"
     );
+    // box1's task went out all the same (by this scan, or by the recycle
+    // the Stop hook started, whichever came first), and only it.
+    let got = w.wait_received(3, WAIT);
+    assert!(got[2].text.contains("for box1"), "{got:?}");
+    assert!(got[2].session.starts_with("b1-"), "{got:?}");
     assert!(p.join(".agent-queue/inbox/waits.md").exists());
     assert_eq!(w.session_state(&far), "working", "{}", w.describe());
     // Awake again: nothing was lost, and the next scan reaches it.
