@@ -242,6 +242,19 @@ impl World {
     /// Starts a session as `start_session_on` does, its pane running
     /// `shell` (a program and its arguments) instead of `/bin/sh`.
     pub fn start_session_running(&self, socket: &str, name: &str, shell: &[&str]) {
+        self.start_session_at(None, socket, name, shell);
+    }
+
+    /// Starts a session as `start_session_running` does, on a server whose
+    /// socket folder is `tmux_tmpdir` (`$TMUX_TMPDIR`: a "host" of its own,
+    /// which a tmux run here without it cannot reach).
+    pub fn start_session_at(
+        &self,
+        tmux_tmpdir: Option<&Path>,
+        socket: &str,
+        name: &str,
+        shell: &[&str],
+    ) {
         let mut args: Vec<String> = ["new-session", "-d", "-s", name, "-x", "160", "-y", "40"]
             .map(String::from)
             .to_vec();
@@ -275,6 +288,9 @@ impl World {
         }
         cmd.env("XDG_CACHE_HOME", self.path("cache"))
             .env("XDG_DATA_HOME", self.path("data"));
+        if let Some(dir) = tmux_tmpdir {
+            cmd.env("TMUX_TMPDIR", dir);
+        }
         // tmux gives a new session's first pane the PATH of the client that
         // made it, whatever `-e PATH=` says.
         if let Some(path) = env.get("PATH") {
@@ -288,7 +304,11 @@ impl World {
             Duration::from_secs(5),
             &format!("{name} runs its shell"),
             || {
-                let out = Command::new("tmux")
+                let mut cmd = Command::new("tmux");
+                if let Some(dir) = tmux_tmpdir {
+                    cmd.env("TMUX_TMPDIR", dir);
+                }
+                let out = cmd
                     .args(["-L", socket, "-f", "/dev/null", "display-message", "-p"])
                     .args(["-t", &format!("={name}:"), "#{pane_current_command}"])
                     .output()

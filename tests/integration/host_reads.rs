@@ -46,9 +46,9 @@ fn remote_commands(hosts: &Hosts, host: &str) -> usize {
 fn reads_go_through_the_forwarded_tmux_socket_and_a_gone_server_is_still_seen() {
     let (w, hosts, remotes) = two_hosts(2, Reach::Ssh);
     for s in ["b1-1", "b1-2"] {
-        w.start_session_on(&remotes[0].0, s);
+        remotes[0].start(&w, s);
     }
-    w.start_session_on(&remotes[1].0, "b2-1");
+    remotes[1].start(&w, "b2-1");
     let names = ["b1-1", "b1-2", "b2-1"];
     let all_up: Vec<(String, bool, bool)> =
         names.iter().map(|s| (s.to_string(), true, true)).collect();
@@ -113,7 +113,7 @@ fn reads_go_through_the_forwarded_tmux_socket_and_a_gone_server_is_still_seen() 
 #[test]
 fn with_another_tmux_version_here_reads_go_through_ssh_and_say_why() {
     let (w, hosts, remotes) = two_hosts(1, Reach::Ssh);
-    w.start_session_on(&remotes[0].0, "b1-1");
+    remotes[0].start(&w, "b1-1");
     // The tmux here is another version than the host's: its client cannot
     // speak to that server, so the socket is never forwarded.
     let real = String::from_utf8(
@@ -169,7 +169,7 @@ fn with_another_tmux_version_here_reads_go_through_ssh_and_say_why() {
 #[test]
 fn a_master_that_ends_leaves_a_stale_socket_that_the_next_one_replaces() {
     let (w, hosts, remotes) = two_hosts(1, Reach::Ssh);
-    w.start_session_on(&remotes[0].0, "b1-1");
+    remotes[0].start(&w, "b1-1");
     let up = vec![("b1-1".to_string(), true, true)];
     assert_eq!(seen(&w, &["b1-1"]), up);
     // The shared connections end (as after ten idle minutes, or a network
@@ -232,7 +232,7 @@ fn a_session_named_beyond_ascii_reads_the_same_through_ssh_and_the_forward() {
         config.replace("prefix = \"b1-\"", "prefix = \"café-\""),
     )
     .unwrap();
-    w.start_session_on(&remotes[0].0, "café-1");
+    remotes[0].start(&w, "café-1");
     let up = vec![("café-1".to_string(), true, true)];
     // Through ssh, then through the forwarded socket: the same name.
     assert_eq!(seen(&w, &["café-1"]), up);
@@ -248,7 +248,7 @@ fn a_session_named_beyond_ascii_reads_the_same_through_ssh_and_the_forward() {
 #[test]
 fn a_run_with_no_tmux_here_reads_through_ssh_and_the_host_stays_reachable() {
     let (w, hosts, remotes) = two_hosts(1, Reach::Ssh);
-    w.start_session_on(&remotes[0].0, "b1-1");
+    remotes[0].start(&w, "b1-1");
     let up = vec![("b1-1".to_string(), true, true)];
     assert_eq!(seen(&w, &["b1-1"]), up);
     // A later run (a timer's, a hook's) whose PATH has ssh but no tmux:

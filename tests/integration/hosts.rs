@@ -5,7 +5,7 @@
 //! program with ssh's convention that is not called `ssh`.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -14,16 +14,38 @@ use crate::sshd::Hosts;
 
 const WAIT: Duration = Duration::from_secs(60);
 
-/// A tmux server on its own socket, "on" a host; killed when the test ends.
-pub struct Remote(pub String);
+/// A tmux server on its own socket, "on" a host: in the socket folder
+/// (`$TMUX_TMPDIR`) that the host's sshd gives the commands it runs, so
+/// that only a call that went through ssh reaches it. Killed when the test
+/// ends.
+pub struct Remote {
+    pub socket: String,
+    pub tmpdir: PathBuf,
+}
 
 impl Remote {
     pub fn tmux(&self, args: &[&str]) -> std::process::Output {
         Command::new("tmux")
-            .args(["-L", &self.0, "-f", "/dev/null"])
+            .env("TMUX_TMPDIR", &self.tmpdir)
+            .args(["-L", &self.socket, "-f", "/dev/null"])
             .args(args)
             .output()
             .unwrap()
+    }
+
+    /// Starts session `name` at a shell on this server.
+    pub fn start(&self, w: &World, name: &str) {
+        w.start_session_at(Some(&self.tmpdir), &self.socket, name, &["/bin/sh"]);
+        let here = Command::new("tmux")
+            .env_remove("TMUX_TMPDIR")
+            .args(["-L", &self.socket, "-f", "/dev/null", "has-session"])
+            .args(["-t", &format!("={name}")])
+            .output()
+            .unwrap();
+        assert!(
+            !here.status.success(),
+            "{name} is reachable by a tmux run here, not on its host"
+        );
     }
 
     fn mark(&self, session: &str) -> String {
@@ -81,10 +103,10 @@ pub fn two_hosts(size: u32, reach: Reach) -> (World, Hosts, [Remote; 2]) {
             vec![wrapper.display().to_string()]
         }
     };
-    let remotes = [
-        Remote(format!("{}-box1", w.socket)),
-        Remote(format!("{}-box2", w.socket)),
-    ];
+    let remotes = ["box1", "box2"].map(|host| Remote {
+        socket: format!("{}-{host}", w.socket),
+        tmpdir: hosts.tmux_tmpdir(host),
+    });
     let toml_list = |v: &[String]| {
         let items: Vec<String> = v.iter().map(|a| format!("{a:?}")).collect();
         format!("[{}]", items.join(", "))
@@ -99,7 +121,7 @@ pub fn two_hosts(size: u32, reach: Reach) -> (World, Hosts, [Remote; 2]) {
         config.push_str(&format!(
             "[pools.b{n}]\nprefix = \"b{n}-\"\nstart = 1\nsize = {size}\nhost = \"box{n}\"\n\
              tmux = [\"tmux\", \"-L\", {:?}, \"-f\", \"/dev/null\"]\ncooldown = \"1m\"\n",
-            r.0
+            r.socket
         ));
     }
     w.config(&config);
@@ -149,8 +171,8 @@ fn two_hosts_run_the_whole_cycle_over_one_connection_each_through_a_wrapper() {
             Duration::from_secs(100 - i as u64),
         );
     }
-    w.start_session_on(&remotes[0].0, "b1-1");
-    w.start_session_on(&remotes[1].0, "b2-1");
+    remotes[0].start(&w, "b1-1");
+    remotes[1].start(&w, "b2-1");
     let out = w.ok(&["--json", "scan"]);
     let dispatched = events_named(&json_lines(&out), "dispatched").len();
     assert!(dispatched >= 2, "{}", stderr(&out));
@@ -223,7 +245,7 @@ fn a_remote_tmux_server_that_restarts_gives_its_task_back_and_gets_it_again() {
     w.agent_env.insert("AQ_AGENT_WORK".into(), "600".into());
     let p = w.project("p");
     pinned(&p, "long.md", "b1", "a long task");
-    w.start_session_on(&remotes[0].0, "b1-1");
+    remotes[0].start(&w, "b1-1");
     w.ok(&["scan"]);
     w.wait_received(1, WAIT);
     w.wait_until(WAIT, "b1-1 holds its task", || {
@@ -237,7 +259,7 @@ fn a_remote_tmux_server_that_restarts_gives_its_task_back_and_gets_it_again() {
         !out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no server")
     });
     w.agent_env.insert("AQ_AGENT_WORK".into(), "0".into());
-    w.start_session_on(&remotes[0].0, "b1-1");
+    remotes[0].start(&w, "b1-1");
     let out = w.ok(&["--json", "scan"]);
     let events = json_lines(&out);
     assert_eq!(events_named(&events, "recovered").len(), 1, "{events:?}");
@@ -257,7 +279,7 @@ fn a_silent_host_costs_one_bounded_wait_keeps_its_tasks_and_delays_no_other_host
     pinned(&p, "near.md", "b1", "held on box1");
     for (r, prefix) in remotes.iter().zip(["b1-", "b2-"]) {
         for i in 1..=4 {
-            w.start_session_on(&r.0, &format!("{prefix}{i}"));
+            r.start(&w, &format!("{prefix}{i}"));
         }
     }
     w.ok(&["scan"]);
@@ -347,8 +369,8 @@ fn a_silent_host_costs_one_bounded_wait_keeps_its_tasks_and_delays_no_other_host
 #[test]
 fn status_names_a_silent_host_unreachable() {
     let (w, hosts, remotes) = two_hosts(1, Reach::Ssh);
-    w.start_session_on(&remotes[0].0, "b1-1");
-    w.start_session_on(&remotes[1].0, "b2-1");
+    remotes[0].start(&w, "b1-1");
+    remotes[1].start(&w, "b2-1");
     hosts.host("box1").silence();
     let start = Instant::now();
     let out = w.ok(&["--json", "status"]);

@@ -19,6 +19,7 @@
 
 use std::fs;
 use std::net::{TcpListener, TcpStream};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -115,11 +116,18 @@ impl Hosts {
                      AuthorizedKeysFile {dir}/authorized_keys\nPubkeyAuthentication yes\n\
                      PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\n\
                      StrictModes no\nPermitUserRC no\nPermitRootLogin prohibit-password\n\
-                     MaxStartups 100\nMaxSessions 100\nLogLevel VERBOSE\nSetEnv SHLVL=1\n",
-                    dir = dir.display()
+                     MaxStartups 100\nMaxSessions 100\nLogLevel VERBOSE\n\
+                     SetEnv SHLVL=1 TMUX_TMPDIR={tmux}\n",
+                    dir = dir.display(),
+                    tmux = Hosts::tmux_tmpdir_in(&dir, name).display()
                 ),
             )
             .unwrap();
+            // Each host's tmux servers live in a socket folder of its own:
+            // a tmux call that ran here instead of on the host finds none.
+            let tmux = Hosts::tmux_tmpdir_in(&dir, name);
+            fs::create_dir_all(&tmux).unwrap();
+            fs::set_permissions(&tmux, fs::Permissions::from_mode(0o700)).unwrap();
             let log = dir.join(format!("sshd.{name}.log"));
             let child = Command::new(SSHD)
                 .args(["-D", "-e", "-f"])
@@ -153,6 +161,15 @@ impl Hosts {
             h.wait_listening();
         }
         hosts
+    }
+
+    /// `$TMUX_TMPDIR` of the commands that `name` runs for ssh.
+    pub fn tmux_tmpdir(&self, name: &str) -> PathBuf {
+        Hosts::tmux_tmpdir_in(&self.dir, name)
+    }
+
+    fn tmux_tmpdir_in(dir: &Path, name: &str) -> PathBuf {
+        dir.join(format!("tmux.{name}"))
     }
 
     /// The client's config: every host by name, with the test's key.
