@@ -66,6 +66,9 @@ pub struct World {
     /// The agent's environment, per session started after it is set (a
     /// `PATH` here is the sessions' PATH).
     pub agent_env: BTreeMap<String, String>,
+    /// The world's tmux server's socket folder (`$TMUX_TMPDIR`), when it
+    /// is "on" a host of its own (see `sshd`); tmux's default otherwise.
+    pub tmux_tmpdir: Option<PathBuf>,
 }
 
 impl Drop for World {
@@ -96,6 +99,7 @@ impl World {
             pool_prefix: "ccl-auto-".into(),
             pool_size,
             agent_env: BTreeMap::new(),
+            tmux_tmpdir: None,
         };
         for sub in ["home", "config", "state", "cache", "data", "log", "bin"] {
             fs::create_dir_all(w.path(sub)).unwrap();
@@ -242,7 +246,7 @@ impl World {
     /// Starts a session as `start_session_on` does, its pane running
     /// `shell` (a program and its arguments) instead of `/bin/sh`.
     pub fn start_session_running(&self, socket: &str, name: &str, shell: &[&str]) {
-        self.start_session_at(None, socket, name, shell);
+        self.start_session_at(self.tmux_tmpdir.as_deref(), socket, name, shell);
     }
 
     /// Starts a session as `start_session_running` does, on a server whose
@@ -329,6 +333,9 @@ impl World {
         let mut cmd = Command::new("tmux");
         cmd.args(["-L", &self.socket, "-f", "/dev/null"])
             .env("HOME", self.home());
+        if let Some(dir) = &self.tmux_tmpdir {
+            cmd.env("TMUX_TMPDIR", dir);
+        }
         cmd
     }
 

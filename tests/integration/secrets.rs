@@ -6,6 +6,7 @@
 //! journal, or what agent-queue prints; locally and through ssh.
 
 use std::fs;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -85,8 +86,9 @@ impl Sampler {
 /// A world of one pool session running bash that records every command
 /// line in its history file; the agent, through a wrapper that sleeps
 /// first (a slow start: a long launch to sample), has the secret in its
-/// profile's `env`. `tmux`: the pool's tmux prefix, when not the world's.
-fn world(tmux: Option<Vec<String>>) -> World {
+/// profile's `env`. `tmux`: the pool's tmux prefix, when not the world's,
+/// with the socket folder its server is in.
+fn world(tmux: Option<(Vec<String>, PathBuf)>) -> World {
     let mut w = World::new(1);
     w.no_stop_hook();
     let wrapper = w.path("bin/agent-wrapper");
@@ -106,8 +108,8 @@ fn world(tmux: Option<Vec<String>>) -> World {
          env = {{ ANTHROPIC_API_KEY = {SECRET:?} }}\n",
         w.path("resume").display().to_string()
     ));
-    if let Some(prefix) = tmux {
-        let mut prefix = prefix;
+    if let Some((mut prefix, tmpdir)) = tmux {
+        w.tmux_tmpdir = Some(tmpdir);
         prefix.extend(["tmux", "-L", &w.socket, "-f", "/dev/null"].map(String::from));
         w.pool_config(&format!("tmux = {prefix:?}"));
     }
@@ -224,7 +226,8 @@ fn a_profile_secret_reaches_an_agent_behind_ssh_and_nothing_else() {
     let hosts = Hosts::start(dir.path(), &["box1"]);
     let mut prefix = hosts.ssh_command();
     prefix.push("box1".into());
-    the_secret_reaches_the_agent_alone(&world(Some(prefix.clone())), Some(prefix));
+    let w = world(Some((prefix.clone(), hosts.tmux_tmpdir("box1"))));
+    the_secret_reaches_the_agent_alone(&w, Some(prefix));
 }
 
 #[test]
