@@ -177,7 +177,13 @@ fn a_dispatch_killed_after_pasting_leaves_the_task_with_its_agent_once() {
     assert!(got[0].text.starts_with("[t.md] the task"));
     assert_eq!(w.session_state("ccl-auto-1"), "working");
     w.ok(&["scan"]);
-    assert_eq!(w.received().len(), 1);
+    // A line typed after the scan reaches the agent after anything the
+    // scan sent it: once it is in, nothing else came in between.
+    w.tmux_ok(&["send-keys", "-t", "=ccl-auto-1:", "-l", "after the scans"]);
+    w.tmux_ok(&["send-keys", "-t", "=ccl-auto-1:", "Enter"]);
+    let got = w.wait_received(2, WAIT);
+    assert_eq!(got.len(), 2, "{got:?}");
+    assert_eq!(got[1].text, "after the scans", "{got:?}");
     assert_eq!(w.inbox(&p), ["t.md.dispatched"]);
 }
 
