@@ -60,6 +60,16 @@ fn from_inside_it_returns_within_a_second_and_the_next_task_follows_the_exit() {
     assert!(got[0].text.starts_with("[first.md]") && got[1].text.starts_with("[second.md]"));
     let gap = got[1].at.duration_since(got[0].at).unwrap();
     assert!(gap < Duration::from_secs(5), "the next task took {gap:?}");
+    // Each task went to an agent of its own (the stand-in names its
+    // messages <session>.<pid>.<n>.msg): the first one exited.
+    let mut agents: Vec<String> = std::fs::read_dir(w.path("log"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".msg"))
+        .collect();
+    agents.sort();
+    assert_eq!(agents.len(), 2, "{agents:?}");
+    assert!(agents.iter().all(|n| n.ends_with(".1.msg")), "{agents:?}");
     w.wait_until(WAIT, "both hooks finished", || {
         std::fs::read_to_string(w.path("hook-ms"))
             .map(|t| t.lines().count() >= 2)
