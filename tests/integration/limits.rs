@@ -85,6 +85,8 @@ fn max_a_comes_back_after_its_reset(w: &World, p: &std::path::Path, until: u64) 
     let got = w.wait_received(2, WAIT);
     assert_eq!(got[1].session, "ccl-auto-1", "{got:?}");
     assert!(got[1].text.starts_with("[later.md] later"));
+    let reset = UNIX_EPOCH + Duration::from_secs(until);
+    assert!(got[1].at >= reset, "max-a had work before its reset");
 }
 
 #[test]
