@@ -301,7 +301,10 @@ fn a_pane_put_in_copy_mode_during_a_launch_gets_no_paste_and_no_cooldown() {
         stderr(&out)
     );
     assert_eq!(w.inbox(&p), ["t.md"]);
+    // Not taken, and not waiting in the agent's input either (it echoes
+    // a paste; the launch has ended, so none can come later).
     assert!(w.received().is_empty());
+    assert!(!w.screen(&s1).contains("the task"), "{}", w.screen(&s1));
     assert_eq!(row(&w, &s1)["cooldown_left"], 0);
 }
 
@@ -331,7 +334,10 @@ fn an_operator_who_attaches_during_a_launch_gets_no_paste_and_no_cooldown() {
         stderr(&out)
     );
     assert_eq!(w.inbox(&p), ["t.md"]);
+    // Not taken, and not waiting in the agent's input either (it echoes
+    // a paste; the launch has ended, so none can come later).
     assert!(w.received().is_empty());
+    assert!(!w.screen(&s1).contains("the task"), "{}", w.screen(&s1));
     assert_eq!(row(&w, &s1)["cooldown_left"], 0);
 }
 
