@@ -50,8 +50,33 @@ pub trait Run {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome>;
 }
 
+/// Whether the notifier's failures are reported here: by what an operator
+/// or a timer runs, never by what an agent runs (a hook, its status line, a
+/// Stop hook's mark-idle), whose words nobody reads.
+fn reports_notify_failures(command: &Command) -> bool {
+    matches!(
+        command,
+        Command::Scan(_)
+            | Command::Status
+            | Command::Doctor
+            | Command::Dispatch(_)
+            | Command::FreeSession(_)
+            | Command::Cancel(_)
+            | Command::Requeue(_)
+            | Command::Pause(_)
+            | Command::Resume(_)
+            | Command::Prune(_)
+            | Command::Submit(_)
+    )
+}
+
 impl Run for Command {
     fn run(&self, ctx: &Ctx) -> anyhow::Result<Outcome> {
+        if reports_notify_failures(self) {
+            if let Ok(config) = ctx.config() {
+                crate::store::notify::report_failures(&config.state_file);
+            }
+        }
         match self {
             Command::Parse(a) => a.run(ctx),
             Command::FreeSession(a) => a.run(ctx),

@@ -71,6 +71,7 @@ impl Journal {
         journal.notifier = Some(crate::store::notify::Notifier {
             notify: config.notify.clone(),
             log: config.state_file.with_file_name("notify.log"),
+            failed: crate::store::notify::failed_path(&config.state_file),
         });
         journal
     }

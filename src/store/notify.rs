@@ -3,8 +3,10 @@
 //! its own session, its output appended to `notify.log` beside the state
 //! file, and is never waited for: a slow, failing or missing notifier must
 //! not delay, fail or change the subcommand that reported the event (a hook
-//! that Claude Code waits for above all). Only its start can fail here, and
-//! that is a warning.
+//! that Claude Code waits for above all). A start that fails is a warning
+//! at once; a notifier that exits with a failure (or is not found) is noted
+//! in `notify.failed` by the shell that ran it, and the next subcommand an
+//! operator or a timer runs (`reports_notify_failures`) warns of it, once.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -47,6 +49,53 @@ impl Default for Notify {
 pub struct Notifier {
     pub notify: Notify,
     pub log: PathBuf,
+    /// Where the shell that runs it notes a failed run.
+    pub failed: PathBuf,
+}
+
+/// The shell around the operator's command: runs it (`$0`, as `sh -c`
+/// would), and notes a failure. Its own output goes to `notify.log`.
+const RUN_AND_NOTE: &str = r#"sh -c "$0"; rc=$?
+[ "$rc" -eq 0 ] || printf '%s %s %s\n' "$AGENT_QUEUE_EVENT" "$rc" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >> "$AGENT_QUEUE_NOTIFY_FAILED""#;
+
+/// Where a notifier's failures are noted, beside the state file.
+pub fn failed_path(state_file: &std::path::Path) -> PathBuf {
+    state_file.with_file_name("notify.failed")
+}
+
+/// Warns of the notifier's failed runs since the last warning, once each:
+/// the notes are taken (renamed) before they are read, so that two
+/// subcommands at once do not both warn of the same run.
+pub fn report_failures(state_file: &std::path::Path) {
+    let failed = failed_path(state_file);
+    if !failed.exists() {
+        return;
+    }
+    let taken = failed.with_file_name(format!("notify.failed.{}", std::process::id()));
+    if std::fs::rename(&failed, &taken).is_err() {
+        return;
+    }
+    let text = std::fs::read_to_string(&taken).unwrap_or_default();
+    let _ = std::fs::remove_file(&taken);
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    let Some(last) = lines.last() else {
+        return;
+    };
+    let mut words = last.split_whitespace();
+    let (event, status, at) = (
+        words.next().unwrap_or("?"),
+        words.next().unwrap_or("?"),
+        words.next().unwrap_or("?"),
+    );
+    let log = state_file.with_file_name("notify.log");
+    let more = match lines.len() {
+        1 => String::new(),
+        n => format!(" ({} earlier failures too)", n - 1),
+    };
+    report::warn(format!(
+        "[notify] command for `{event}` exited {status} at {at}{more}; its output is in {}",
+        log.display()
+    ));
 }
 
 impl Notifier {
@@ -74,8 +123,10 @@ impl Notifier {
             .map_err(|e| anyhow::anyhow!("opening {}: {e}", self.log.display()))?;
         let mut cmd = Command::new("sh");
         cmd.arg("-c")
+            .arg(RUN_AND_NOTE)
             .arg(command)
             .env("AGENT_QUEUE_EVENT", event)
+            .env("AGENT_QUEUE_NOTIFY_FAILED", &self.failed)
             .stdin(Stdio::piped())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -113,6 +164,7 @@ mod tests {
         let n = super::Notifier {
             notify: c.notify,
             log: "/dev/null".into(),
+            failed: "/dev/null".into(),
         };
         assert!(n.wants("done") && !n.wants("failed"));
         let err = config("[notify]\ncomand = \"cat\"\n").err().unwrap();

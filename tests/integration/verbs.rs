@@ -337,8 +337,13 @@ fn notify_gets_each_chosen_event_on_stdin_and_is_never_waited_for() {
     assert_eq!(names, "cancelled\n");
 
     // A slow notifier does not hold the command up; a failing or missing
-    // one changes nothing.
-    for command in ["sleep 30", "exit 3", "/no/such/notifier"] {
+    // one changes nothing, and the next command the operator runs warns of
+    // it, once.
+    for (command, failure) in [
+        ("sleep 30", None),
+        ("exit 3", Some("exited 3")),
+        ("/no/such/notifier", Some("exited 127")),
+    ] {
         let mut w = World::new(1);
         w.config(&format!(
             "[notify]\ncommand = {command:?}\nevents = [\"cancelled\"]\n"
@@ -346,12 +351,24 @@ fn notify_gets_each_chosen_event_on_stdin_and_is_never_waited_for() {
         let p = w.project("p");
         w.task(&p, "a.md", "high", "x");
         let start = std::time::Instant::now();
-        w.ok(&["cancel", "a.md"]);
+        let out = w.ok(&["cancel", "a.md"]);
         assert!(
             start.elapsed() < Duration::from_secs(10),
             "{command}: {:?}",
             start.elapsed()
         );
+        assert!(!stderr(&out).contains("[notify]"), "{}", stderr(&out));
+        let Some(failure) = failure else { continue };
+        let noted = w.state_path().with_file_name("notify.failed");
+        w.wait_until(LIMIT, "the failed run is noted", || noted.exists());
+        let out = w.ok(&["requeue", "a.md"]);
+        let err = stderr(&out);
+        assert!(
+            err.contains(&format!("[notify] command for `cancelled` {failure}"))
+                && err.contains("notify.log"),
+            "{command}: {err}"
+        );
+        assert!(!stderr(&w.run(&["status"])).contains("[notify]"), "once");
     }
 }
 
