@@ -362,19 +362,25 @@ done
 ONE_US=$(printf '%s\n' "${d[@]}" | median)
 say "one dispatch: $(printf '%s ' "${d[@]}")us"
 
-# by_hand SESSION...: types the agent command into every session at its
-# shell, in one tmux call (`send-keys`, as agent-queue types it), and reads
-# the screens back to back (no sleep) until every one shows the prompt; prints
-# the microseconds that took.
-by_hand() {
-    local line args=() waiting=("$@") left name t0 t1 i
+# type_agents SESSION...: types the agent command into every session at its
+# shell, in one tmux call (`send-keys`, as agent-queue types it).
+type_agents() {
+    local line args=() name
     line="cd $(sq "$ONE") && ${AGENT_CMD//\{model\}/bench}"
     for name in "$@"; do
         [ "${#args[@]}" -gt 0 ] && args+=(";")
         args+=(send-keys -t "=$name:" -l -- "$line" ";" send-keys -t "=$name:" Enter)
     done
-    t0=$EPOCHREALTIME
     "${TM[@]}" "${args[@]}" || die "send-keys failed"
+}
+
+# by_hand SESSION...: types the agent into every session (type_agents), and
+# reads the screens back to back (no sleep) until every one shows the prompt;
+# prints the microseconds that took.
+by_hand() {
+    local waiting=("$@") left name t0 t1 i
+    t0=$EPOCHREALTIME
+    type_agents "$@"
     for i in $(seq 20000); do
         left=()
         for name in "${waiting[@]}"; do
@@ -441,13 +447,20 @@ row "eight dispatches (one scan)" "$(secs "$EIGHT_US")" "one $(secs "$ONE_US")" 
 # The same eight agents started by hand, all in one tmux call, until every
 # prompt shows (each pane read back to back): what eight agents starting at
 # once on this machine cost by themselves, against one started by hand.
+#
+# on_eight PREFIX FUNCTION: runs FUNCTION on eight new sessions at a shell,
+# PREFIX1 to PREFIX8, then kills them; prints what FUNCTION printed.
+on_eight() {
+    local names=() i t
+    for i in $(seq 8); do session "$1$i" "AQ_AGENT_START=$AGENT_START"; names+=("$1$i"); done
+    t=$("$2" "${names[@]}") || exit 2
+    kill_sessions "${names[@]}"
+    echo "$t"
+}
 hh=()
 for r in $(seq "$EIGHT_ROUNDS"); do
-    names=()
-    for i in $(seq 8); do session "eh$r-$i" "AQ_AGENT_START=$AGENT_START"; names+=("eh$r-$i"); done
-    t=$(by_hand "${names[@]}") || exit 2
+    t=$(on_eight "eh$r-" by_hand) || exit 2
     hh+=("$t")
-    kill_sessions "${names[@]}"
 done
 HAND8_US=$(printf '%s\n' "${hh[@]}" | median)
 say "eight agents started by hand: $(printf '%s ' "${hh[@]}")us"
@@ -482,14 +495,9 @@ read_all() {
     die "delivered by hand: not every pane of $* showed \"$text\""
 }
 delivered_by_hand() {
-    local line args=() name t0 t1
-    line="cd $(sq "$ONE") && ${AGENT_CMD//\{model\}/bench}"
-    for name in "$@"; do
-        [ "${#args[@]}" -gt 0 ] && args+=(";")
-        args+=(send-keys -t "=$name:" -l -- "$line" ";" send-keys -t "=$name:" Enter)
-    done
+    local args=() name t0 t1
     t0=$EPOCHREALTIME
-    "${TM[@]}" "${args[@]}" || die "send-keys failed"
+    type_agents "$@"
     read_all "❯" "$@" || exit 2
     args=(set-buffer -b aq-bench-floor "Benchmark task by hand: nothing to do.")
     for name in "$@"; do
@@ -506,11 +514,8 @@ for r in $(seq "$EIGHT_ROUNDS"); do
     t=$(delivered_by_hand "fh$r-1") || exit 2
     f1+=("$t")
     kill_sessions "fh$r-1"
-    names=()
-    for i in $(seq 8); do session "fe$r-$i" "AQ_AGENT_START=$AGENT_START"; names+=("fe$r-$i"); done
-    t=$(delivered_by_hand "${names[@]}") || exit 2
+    t=$(on_eight "fe$r-" delivered_by_hand) || exit 2
     f8+=("$t")
-    kill_sessions "${names[@]}"
 done
 FLOOR1_US=$(printf '%s\n' "${f1[@]}" | median)
 FLOOR8_US=$(printf '%s\n' "${f8[@]}" | median)

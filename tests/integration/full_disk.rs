@@ -41,6 +41,7 @@ fn a_claim_the_state_never_recorded_is_put_back_by_the_next_scan() {
         "{err}"
     );
     w.ok(&["scan"]);
+    w.wait_received(1, WAIT);
     assert_eq!(
         w.received_first_lines(),
         ["[t.md] stranded"],
@@ -49,6 +50,12 @@ fn a_claim_the_state_never_recorded_is_put_back_by_the_next_scan() {
     );
     assert_eq!(w.inbox(&p), ["old.md.dispatched", "t.md.dispatched"]);
     // Put back once: the note is gone with it.
+    let lock = std::fs::read(launches.join("ccl-auto-1.lock")).unwrap_or_default();
+    assert!(
+        !String::from_utf8_lossy(&lock).contains("claim "),
+        "{}",
+        String::from_utf8_lossy(&lock)
+    );
     let again = w.ok(&["scan"]);
     assert!(
         !stderr(&again).contains("claimed, but"),

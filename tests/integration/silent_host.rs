@@ -131,8 +131,15 @@ fn a_silent_hosts_tasks_stay_with_its_agents_and_run_once() {
     assert!(status.success(), "{status}");
     std::fs::remove_file(w.path("host/hang")).unwrap();
     std::fs::remove_file(w.path("host/silent")).unwrap();
-    // Back: the tasks are still where they were, and nothing ran twice.
-    w.ok(&["scan"]);
+    // Back: the tasks are still where they were, and nothing ran twice
+    // (the scan back sends and recovers nothing).
+    let events = json_lines(&w.ok(&["--json", "scan"]));
+    for name in ["dispatched", "recovered"] {
+        assert!(
+            crate::env::events_named(&events, name).is_empty(),
+            "{events:?}"
+        );
+    }
     assert_eq!(w.received_first_lines(), ["[t1.md] one", "[t2.md] two"]);
     for s in ["b-1", "b-2"] {
         assert_eq!(w.session_state(s), "working", "{}", w.describe());
